@@ -1,0 +1,38 @@
+# Thin targets; every setting lives in pyproject.toml.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench bench-compare lint typecheck docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,dashboard]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/digital_twins.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.run --backend actorium
+
+bench-compare: $(STAMP)
+	bash benchmarks/ensure_ray_venv.sh .venv-ray
+	$(PY) -m benchmarks.compare --ray-python .venv-ray/bin/python --actorium-python $(PY) --markdown benchmarks/latest.md
+
+lint: $(STAMP)
+	$(PY) -m pip install -q ruff && $(PY) -m ruff check actorium tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(PY) -m pip install -q mypy && $(PY) -m mypy
+
+docs:
+	@ls docs/*.md
+
+clean:
+	rm -rf $(VENV) build *.egg-info
