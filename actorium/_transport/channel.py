@@ -1,0 +1,148 @@
+"""ZeroMQ sockets: one inbox per process, send-only sockets per (thread, peer).
+
+Every process binds exactly one PULL socket, its *inbox*, and reads it from its event loop.
+To send, a thread pushes through its own PUSH socket connected to the peer's inbox. Because
+each thread owns its sockets, a user thread can submit a call without waking the runtime's
+loop thread (ZeroMQ sockets are not thread-safe, contexts are), and a worker thread can send
+a result the moment it has one.
+
+A message to the process's own inbox never touches ZeroMQ: it is handed to the loop with
+``call_soon_threadsafe``, which keeps actor-to-actor calls inside one worker cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import zmq
+
+Frames = Sequence[Any]
+MessageHandler = Callable[[list[Any]], None]
+
+# The most messages one wake-up of the loop drains before it lets other callbacks run.
+_DRAIN_BATCH = 512
+# Upper bound on one message; a malformed or hostile length prefix cannot allocate more.
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024 * 1024
+
+
+class Inbox:
+    """The PULL socket a process receives every message on, read by its event loop."""
+
+    def __init__(self, context: zmq.Context[Any], address: str, loop: asyncio.AbstractEventLoop,
+                 on_message: MessageHandler) -> None:
+        self.address = address
+        self._loop = loop
+        self._on_message = on_message
+        self._socket = context.socket(zmq.PULL)
+        self._socket.setsockopt(zmq.LINGER, 0)
+        self._socket.setsockopt(zmq.RCVHWM, 0)
+        self._socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self._socket.bind(address)
+        self._draining_scheduled = False
+
+    def start(self) -> None:
+        """Begin delivering messages to ``on_message`` on the loop (call from the loop thread)."""
+        self._loop.add_reader(self._socket.getsockopt(zmq.FD), self._drain)
+        # Messages may have arrived before the reader was added; the FD is edge-triggered.
+        self._loop.call_soon(self._drain)
+
+    def _drain(self) -> None:
+        self._draining_scheduled = False
+        socket = self._socket
+        recv = socket.recv
+        handle = self._on_message
+        for _ in range(_DRAIN_BATCH):
+            try:
+                first = recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            except zmq.ZMQError:
+                return  # closed during shutdown
+            if socket.rcvmore:
+                frames = [first, *socket.recv_multipart(copy=False)]
+            else:
+                frames = [first]
+            handle(frames)
+        # More may be waiting and the edge-triggered FD will not fire again for them.
+        if not self._draining_scheduled:
+            self._draining_scheduled = True
+            self._loop.call_soon(self._drain)
+
+    def close(self) -> None:
+        """Stop reading and close the socket (call from the loop thread)."""
+        try:
+            self._loop.remove_reader(self._socket.getsockopt(zmq.FD))
+        except (zmq.ZMQError, RuntimeError, ValueError):
+            pass
+        self._socket.close(linger=0)
+
+
+class Outbox:
+    """Sends messages to peers' inboxes through per-thread PUSH sockets."""
+
+    def __init__(self, context: zmq.Context[Any], local_address: str,
+                 local_deliver: Callable[[list[Any]], None]) -> None:
+        self._context = context
+        self._local_address = local_address
+        self._local_deliver = local_deliver
+        self._per_thread = threading.local()
+        self._lock = threading.Lock()
+        self._all_sockets: list[zmq.Socket[Any]] = []
+        self.closed = False
+
+    def _sockets(self) -> dict[str, zmq.Socket[Any]]:
+        try:
+            sockets: dict[str, zmq.Socket[Any]] = self._per_thread.sockets
+        except AttributeError:
+            sockets = self._per_thread.sockets = {}
+        return sockets
+
+    def _connect(self, address: str) -> zmq.Socket[Any]:
+        socket: zmq.Socket[Any] = self._context.socket(zmq.PUSH)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.SNDHWM, 0)
+        socket.connect(address)
+        with self._lock:
+            self._all_sockets.append(socket)
+        self._sockets()[address] = socket
+        return socket
+
+    def send(self, address: str, frames: Frames) -> None:
+        """Queue ``frames`` for ``address``; never blocks. Safe from any thread."""
+        if address == self._local_address:
+            self._local_deliver(list(frames))
+            return
+        if self.closed:
+            return
+        socket = self._sockets().get(address) or self._connect(address)
+        if len(frames) == 1:
+            socket.send(frames[0], copy=True)
+        else:
+            socket.send_multipart(frames, copy=False)
+
+    def forget(self, address: str) -> None:
+        """Close this thread's socket to a peer that is gone, dropping what is queued for it."""
+        socket = self._sockets().pop(address, None)
+        if socket is not None:
+            with self._lock:
+                if socket in self._all_sockets:
+                    self._all_sockets.remove(socket)
+            socket.close(linger=0)
+
+    def close(self, flush_seconds: float = 0.0) -> None:
+        """Close every socket of every thread (at shutdown, once other threads are idle).
+
+        With ``flush_seconds`` > 0, messages still queued get that long to be delivered.
+        """
+        self.closed = True
+        with self._lock:
+            sockets, self._all_sockets = self._all_sockets, []
+        linger = int(flush_seconds * 1000)
+        for socket in sockets:
+            try:
+                socket.close(linger=linger)
+            except zmq.ZMQError:
+                pass

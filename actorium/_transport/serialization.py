@@ -1,0 +1,118 @@
+"""Turning values into bytes and back.
+
+Two formats, chosen per value:
+
+* ``RAW``: msgpack, for the scalars most calls carry (int, float, str, bytes, bool, None).
+  It skips the pickler entirely, which is most of the cost of a tiny call.
+* ``PICKLE``: cloudpickle with pickle protocol 5. Buffers of at least ``OOB_THRESHOLD``
+  bytes (numpy arrays, PickleBuffer) travel *out of band*: as separate ZeroMQ frames that are
+  sent without a copy, and are rebuilt around the received memory without a copy.
+
+While a value is pickled, every ``ObjectRef`` and actor handle inside it reports itself to the
+active :class:`SerializationContext`, so the runtime knows which refs a message carries.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import cloudpickle
+import msgpack
+
+from actorium.exceptions import SerializationError
+
+RAW = 0
+PICKLE = 1
+
+OOB_THRESHOLD = 64 * 1024
+
+_PRIMITIVES = frozenset({int, float, str, bool, type(None)})
+_packb = msgpack.Packer(use_bin_type=True).pack
+_unpackb = msgpack.unpackb
+
+
+class SerializationContext(threading.local):
+    """Per-thread collector of the ObjectRefs met while pickling one value."""
+
+    contained_refs: list[Any] | None = None
+
+
+serialization_context = SerializationContext()
+
+
+def dumps(value: Any) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]:
+    """Serialize ``value``; return (format, data, out-of-band buffers, contained refs).
+
+    Raises SerializationError naming the type that could not be pickled.
+    """
+    value_type = type(value)
+    if value_type in _PRIMITIVES or (value_type is bytes and len(value) < OOB_THRESHOLD):
+        try:
+            return RAW, _packb(value), [], []
+        except (OverflowError, ValueError):
+            pass  # e.g. an int beyond 64 bits: pickle handles it
+    buffers: list[pickle.PickleBuffer] = []
+
+    def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:
+        if buffer.raw().nbytes < OOB_THRESHOLD:
+            return True  # in band: small buffers are cheaper inside the stream
+        buffers.append(buffer)
+        return False
+
+    refs: list[Any] = []
+    outer = serialization_context.contained_refs
+    serialization_context.contained_refs = refs
+    try:
+        data = cloudpickle.dumps(value, protocol=5, buffer_callback=keep_large_out_of_band)
+    except Exception as exc:
+        raise SerializationError(
+            f"could not serialize a value of type {value_type.__qualname__}: {exc}") from exc
+    finally:
+        serialization_context.contained_refs = outer
+    if outer is not None:
+        outer.extend(refs)
+    return PICKLE, data, buffers, refs
+
+
+def dumps_args(function_name: str, args: Sequence[Any],
+               kwargs: dict[str, Any]) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]:
+    """Serialize call arguments; on failure name the argument that cannot be serialized."""
+    if not kwargs and all(type(a) in _PRIMITIVES for a in args):
+        try:
+            return RAW, _packb(args), [], []
+        except (OverflowError, ValueError):
+            pass
+    try:
+        return dumps((tuple(args), kwargs))
+    except SerializationError:
+        for position, arg in enumerate(args):
+            _raise_if_unpicklable(arg, f"argument {position} of {function_name}")
+        for key, arg in kwargs.items():
+            _raise_if_unpicklable(arg, f"keyword argument {key!r} of {function_name}")
+        raise
+
+
+def _raise_if_unpicklable(value: Any, where: str) -> None:
+    try:
+        dumps(value)
+    except SerializationError as exc:
+        raise SerializationError(f"cannot send {where} to a worker: {exc}") from exc.__cause__
+
+
+def loads(fmt: int, data: bytes | memoryview, buffers: Sequence[Any] = ()) -> Any:
+    """Rebuild a value from ``dumps`` output; buffers may be received ZeroMQ frames."""
+    if fmt == RAW:
+        return _unpackb(data, use_list=False)
+    return pickle.loads(data, buffers=buffers)
+
+
+def loads_args(fmt: int, data: bytes | memoryview,
+               buffers: Sequence[Any] = ()) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Rebuild (args, kwargs) from ``dumps_args`` output."""
+    if fmt == RAW:
+        return _unpackb(data, use_list=False), {}
+    args, kwargs = pickle.loads(data, buffers=buffers)
+    return args, kwargs
