@@ -1,0 +1,1 @@
+"""The kernel: ids, refs, objects, the per-process runtime, and execution on workers."""

@@ -1,0 +1,267 @@
+"""Actors: ``@remote class C``, ``C.remote(...)`` -> ``ActorHandle``, ``h.method.remote(...)``.
+
+Creating an actor sends CREATE_ACTOR to the node and returns a handle at once; calls made
+before the actor is placed wait in the caller and go out, in order, as soon as the node says
+where the actor lives. After that, calls go straight to the hosting worker.
+
+A handle can be passed to tasks and other actors; it carries the actor's address when known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from actorium._core import context
+from actorium._core.calls import ActorState
+from actorium._core.code import ShippableCode
+from actorium._core.options import ActorOptions, MethodOptions
+from actorium._core.runtime import Runtime
+from actorium._core.signature import ArgumentCheck
+from actorium._transport import serialization
+from actorium._transport.protocol import Kind, pack
+from actorium.exceptions import ActorDiedError
+
+T = TypeVar("T")
+
+METHOD_OPTIONS_ATTRIBUTE = "__actorium_method_options__"
+_DEFAULT_ASYNC_CONCURRENCY = 1000
+
+
+def method(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate an actor method with options, e.g. ``@actorium.method(num_returns=2)``."""
+    parsed = MethodOptions.build(**options)
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(function, METHOD_OPTIONS_ATTRIBUTE, parsed)
+        return function
+
+    return decorate
+
+
+class _MethodInfo:
+    __slots__ = ("name", "num_returns", "check")
+
+    def __init__(self, name: str, num_returns: int, check: ArgumentCheck | None) -> None:
+        self.name = name
+        self.num_returns = num_returns
+        self.check = check
+
+
+def _public_methods(cls: type) -> dict[str, Any]:
+    methods = {}
+    for name, member in inspect.getmembers(cls):
+        if name.startswith("__") and name != "__call__":
+            continue
+        if inspect.isfunction(member) or inspect.ismethoddescriptor(member):
+            methods[name] = member
+    return methods
+
+
+def _is_async_class(cls: type) -> bool:
+    return any(inspect.iscoroutinefunction(m) or inspect.isasyncgenfunction(m)
+               for m in _public_methods(cls).values())
+
+
+class ActorClass(Generic[T]):
+    """A class whose instances live in workers; create one with ``.remote(...)``."""
+
+    def __init__(self, cls: type[T], options: ActorOptions) -> None:
+        self._cls = cls
+        self._options = options
+        self._name = cls.__qualname__
+        self._code = ShippableCode(cls)
+        self._is_async = _is_async_class(cls)
+        self._init_check = ArgumentCheck(cls.__init__, f"{self._name}.__init__",
+                                         skip_first=True) if "__init__" in vars(cls) or \
+            cls.__init__ is not object.__init__ else None
+        self._methods: dict[str, _MethodInfo] = {}
+        for name, member in _public_methods(cls).items():
+            method_options = getattr(member, METHOD_OPTIONS_ATTRIBUTE, None)
+            num_returns = method_options.num_returns if method_options else 1
+            is_static = isinstance(inspect.getattr_static(cls, name), staticmethod)
+            check = ArgumentCheck(member, f"{self._name}.{name}", skip_first=not is_static) \
+                if inspect.isfunction(member) else None
+            self._methods[name] = _MethodInfo(name, num_returns, check)
+        self.__name__ = cls.__name__
+        self.__qualname__ = cls.__qualname__
+        self.__module__ = cls.__module__
+        self.__doc__ = cls.__doc__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"actor class {self._name} cannot be instantiated directly; "
+                        f"use {self._name}.remote(...) to create an actor")
+
+    def remote(self, *args: Any, **kwargs: Any) -> ActorHandle[T]:
+        """Create the actor; returns its handle at once (construction happens remotely)."""
+        return self._create(args, kwargs, self._options)
+
+    def options(self, **options: Any) -> _BoundActorClass[T]:
+        return _BoundActorClass(self, ActorOptions.build(self._options, **options))
+
+    def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                options: ActorOptions) -> ActorHandle[T]:
+        runtime = context.current_runtime()
+        if self._init_check is not None:
+            self._init_check.check(args, kwargs)
+        code_id, code = self._code.pickled()
+        fmt, data, buffers, refs = serialization.dumps_args(f"{self._name}.__init__", args,
+                                                            kwargs)
+        deps = runtime.deps_of(refs) if refs else []
+        actor_id = runtime.ids.next_id()
+        concurrency = options.max_concurrency or (
+            _DEFAULT_ASYNC_CONCURRENCY if self._is_async else 1)
+        wire = options.to_wire()
+        if wire["namespace"] is None:
+            wire["namespace"] = runtime.namespace
+        methods = {name: info.num_returns for name, info in self._methods.items()}
+        header = [Kind.CREATE_ACTOR, actor_id, runtime.address, code_id, None, self._name,
+                  fmt, data, len(buffers), deps, wire, concurrency, self._is_async, 0, methods]
+        state = runtime.actor_state(actor_id, self._name)
+        if options.name is not None and asyncio._get_running_loop() is None:
+            # Named: ask synchronously so that a taken name fails here, as in Ray.
+            header[4] = code
+            described = runtime.request("create_actor", pack(header), buffers=buffers)
+            if described["actor_id"] != actor_id:  # get_if_exists found one
+                runtime.forget_actor(actor_id)
+                return ActorHandle.from_descriptor(runtime, described)
+            return ActorHandle(actor_id, self._name, self._methods, state)
+        header[4] = runtime.code_for_node(code_id, code)
+        runtime.send(runtime.node_address, header, buffers)
+        return ActorHandle(actor_id, self._name, self._methods, state)
+
+    def __repr__(self) -> str:
+        return f"<actor class {self._name}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ActorClass, (self._cls, self._options))
+
+
+class _BoundActorClass(Generic[T]):
+    def __init__(self, actor_class: ActorClass[T], options: ActorOptions) -> None:
+        self._actor_class = actor_class
+        self._options = options
+
+    def remote(self, *args: Any, **kwargs: Any) -> ActorHandle[T]:
+        return self._actor_class._create(args, kwargs, self._options)
+
+    def options(self, **options: Any) -> _BoundActorClass[T]:
+        return _BoundActorClass(self._actor_class, ActorOptions.build(self._options, **options))
+
+
+class ActorHandle(Generic[T]):
+    """A reference to a live actor: ``handle.method.remote(...)`` calls it.
+
+    Calls from one caller run in the order they were made. If the actor dies, pending and
+    later calls fail with ``ActorDiedError`` (they never hang).
+    """
+
+    def __init__(self, actor_id: bytes, class_name: str, methods: dict[str, _MethodInfo],
+                 state: ActorState) -> None:
+        self._actor_id = actor_id
+        self._class_name = class_name
+        self._methods = methods
+        self._state = state
+        self._bound: dict[str, ActorMethod] = {}
+
+    @classmethod
+    def from_descriptor(cls, runtime: Runtime, described: dict[str, Any]) -> ActorHandle[Any]:
+        actor_id = described["actor_id"]
+        methods = {name: _MethodInfo(name, n, None) for name, n in described["methods"].items()}
+        state = runtime.actor_state(actor_id, described["class_name"])
+        with runtime.actors_lock:
+            if described.get("dead"):
+                state.dead = ActorDiedError(f"actor {described['class_name']} is dead: "
+                                            f"{described['dead']}", actor_id=actor_id.hex())
+            elif state.address is None and described.get("address"):
+                state.address = described["address"]
+                state.incarnation = described["incarnation"]
+        return cls(actor_id, described["class_name"], methods, state)
+
+    def __getattr__(self, name: str) -> ActorMethod:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        bound = self._bound.get(name)
+        if bound is not None:
+            return bound
+        info = self._methods.get(name)
+        if info is None:
+            raise AttributeError(f"actor {self._class_name} has no method {name!r}; its methods "
+                                 f"are: {', '.join(sorted(self._methods)) or '(none)'}")
+        bound = ActorMethod(self, info)
+        self._bound[name] = bound
+        return bound
+
+    def __repr__(self) -> str:
+        return f"Actor({self._class_name}, {self._actor_id.hex()})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorHandle) and other._actor_id == self._actor_id
+
+    def __hash__(self) -> int:
+        return hash(self._actor_id)
+
+    @property
+    def actor_id(self) -> str:
+        return self._actor_id.hex()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        methods = {name: info.num_returns for name, info in self._methods.items()}
+        state = self._state
+        return (_rebuild_handle, (self._actor_id, self._class_name, methods, state.address,
+                                  state.incarnation))
+
+
+def _rebuild_handle(actor_id: bytes, class_name: str, methods: dict[str, int],
+                    address: str | None, incarnation: int) -> ActorHandle[Any]:
+    runtime = context.current_runtime()
+    known = actor_id in runtime.actors
+    handle = ActorHandle.from_descriptor(runtime, {
+        "actor_id": actor_id, "class_name": class_name, "methods": methods,
+        "address": address, "incarnation": incarnation})
+    if not known:
+        runtime.subscribe_actor(actor_id)
+    return handle
+
+
+class ActorMethod:
+    """``handle.method``: call it with ``.remote(...)``."""
+
+    __slots__ = ("_handle", "_info", "_num_returns")
+
+    def __init__(self, handle: ActorHandle[Any], info: _MethodInfo,
+                 num_returns: int | None = None) -> None:
+        self._handle = handle
+        self._info = info
+        self._num_returns = info.num_returns if num_returns is None else num_returns
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"actor method {self._handle._class_name}.{self._info.name} cannot be "
+                        f"called directly; use .{self._info.name}.remote(...)")
+
+    def options(self, **options: Any) -> ActorMethod:
+        parsed = MethodOptions.build(MethodOptions(num_returns=self._num_returns), **options)
+        return ActorMethod(self._handle, self._info, parsed.num_returns)
+
+    def remote(self, *args: Any, **kwargs: Any) -> Any:
+        """Send the call; returns its ObjectRef (a list if ``num_returns`` > 1) at once."""
+        info = self._info
+        handle = self._handle
+        if info.check is not None:
+            info.check.check(args, kwargs)
+        runtime = context.current_runtime()
+        fmt, data, buffers, refs = serialization.dumps_args(
+            f"{handle._class_name}.{info.name}", args, kwargs)
+        deps = runtime.deps_of(refs) if refs else []
+        task_id = runtime.ids.next_id()
+        num_returns = self._num_returns
+        returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
+        runtime.call_actor(handle._state, task_id, info.name, num_returns, fmt, data, buffers,
+                           deps)
+        if num_returns == 1:
+            return returns[0]
+        if num_returns == 0:
+            return None
+        return returns

@@ -1,0 +1,314 @@
+"""The caller side of tasks and actor calls: submitting, ordering, results, failures.
+
+Part of ``Runtime`` (mixed in). A task goes to the node once the dependencies this process owns
+are ready; an actor call goes straight to the actor's worker, numbered per caller so the actor
+runs calls in order, or waits here until the node says where the actor lives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from actorium._core.ids import object_id_for
+from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
+from actorium._core.values import INLINE_LIMIT
+from actorium._transport import serialization
+from actorium._transport.channel import Outbox
+from actorium._transport.protocol import CANCELLED_CALL, Kind, TaskStatus, pack, unpack
+from actorium.exceptions import ActorDiedError, TaskCancelledError
+
+if TYPE_CHECKING:
+    pass
+
+
+class ActorState:
+    """What a caller knows of one actor: where it lives and how its calls are numbered."""
+
+    __slots__ = ("actor_id", "address", "incarnation", "seq", "buffered", "dead", "inflight",
+                 "class_name", "forward_to")
+
+    def __init__(self, actor_id: bytes, class_name: str) -> None:
+        self.actor_id = actor_id
+        self.class_name = class_name
+        self.address: str | None = None
+        self.incarnation = -1
+        self.seq = itertools.count()
+        self.buffered: list[tuple[bytes, list[Any]]] = []   # (task_id, frames) until placed
+        self.dead: BaseException | None = None
+        self.inflight: dict[bytes, int] = {}                  # task_id -> num_returns
+        # Set when this handle turned out to name an existing actor (get_if_exists).
+        self.forward_to: ActorState | None = None
+
+
+class CallerSide:
+    """Mixin of ``Runtime``: submitting tasks and calling actors."""
+
+    # Provided by Runtime.
+    objects: ObjectTable
+    address: str
+    node_address: str
+    role: str
+    loop: asyncio.AbstractEventLoop | None
+    loop_thread_id: int
+    outbox: Outbox
+    actors: dict[bytes, ActorState]
+    actors_lock: threading.Lock
+    _inflight_actor: dict[bytes, bytes]
+    _code_sent: set[bytes]
+
+    if TYPE_CHECKING:  # methods the rest of Runtime provides
+        def send(self, address: str, header: list[Any], buffers: Sequence[Any] = ()) -> None:
+            ...  # Runtime.send
+
+        def notify_node(self, verb: str, *args: Any) -> None:
+            ...  # Runtime.notify_node
+
+        def _start_request(self, verb: str, args: tuple[Any, ...],
+                           buffers: Sequence[Any] = ()) -> concurrent.futures.Future[Any]:
+            ...  # Runtime._start_request
+
+        def accept_deps(self, deps: list[list[Any]], *,
+                        pin: bool = False) -> list[tuple[bytes, ObjectEntry]]:
+            ...  # ValueAccess.accept_deps
+
+    # ------------------------------------------------------------------ tasks
+    def code_for_node(self, code_id: bytes, code: bytes) -> bytes | None:
+        """The pickled code to send along, the first time only."""
+        if code_id in self._code_sent:
+            return None
+        self._code_sent.add(code_id)
+        return code
+
+    def submit_task(self, header: list[Any], buffers: Sequence[Any],
+                    deps: list[list[Any]]) -> None:
+        """Send SUBMIT_TASK to the node once the deps this process owns are ready."""
+        waiting = [dep[0] for dep in deps if dep[2] and dep[3] is None
+                   and self.objects.entries[dep[0]].state == PENDING]
+        if not waiting:
+            self.send(self.node_address, header, buffers)
+            return
+        countdown = [len(waiting)]
+        guard = threading.Lock()
+
+        def one_ready(_entry: ObjectEntry) -> None:
+            with guard:
+                countdown[0] -= 1
+                fire = countdown[0] == 0
+            if fire:
+                self._inline_ready_deps(deps)
+                self.send(self.node_address, header, buffers)
+
+        for object_id in waiting:
+            if not self.objects.add_waiter(self.objects.entries[object_id], one_ready):
+                one_ready(self.objects.entries[object_id])
+
+    def _inline_ready_deps(self, deps: list[list[Any]]) -> None:
+        for dep in deps:
+            entry = self.objects.entries.get(dep[0])
+            if dep[3] is None and entry is not None and entry.state != PENDING and \
+                    not entry.buffers and len(entry.data) <= INLINE_LIMIT:
+                dep[3] = [entry.state, entry.fmt, entry.data]
+
+    def _on_task_result(self, header: list[Any], buffers: list[Any]) -> None:
+        _, task_id, status, returns, deps = header
+        if deps:
+            self.accept_deps(deps)
+        actor_id = self._inflight_actor.pop(task_id, None)
+        if actor_id is not None:
+            state = self.actors.get(actor_id)
+            if state is not None:
+                state.inflight.pop(task_id, None)
+        complete = self.objects.complete
+        if status == TaskStatus.OK:
+            position = 0
+            for index, (fmt, data, count) in enumerate(returns):
+                frames = [b.buffer for b in buffers[position:position + count]]
+                position += count
+                complete(object_id_for(task_id, index), READY, fmt, data, frames)
+        else:
+            fmt, data, _count = returns[0]
+            for index in range(len(returns)):
+                complete(object_id_for(task_id, index), FAILED, fmt, data, [])
+
+    # ------------------------------------------------------------------ actors (caller side)
+    def actor_state(self, actor_id: bytes, class_name: str) -> ActorState:
+        state = self.actors.get(actor_id)
+        if state is None:
+            with self.actors_lock:
+                state = self.actors.get(actor_id)
+                if state is None:
+                    state = ActorState(actor_id, class_name)
+                    self.actors[actor_id] = state
+        return state
+
+    def call_actor(self, state: ActorState, task_id: bytes, method: str, num_returns: int,
+                   fmt: int, data: bytes, buffers: Sequence[Any], deps: list[list[Any]]) -> None:
+        """Send ACTOR_CALL to the actor's worker, or keep it until the actor is placed."""
+        while state.forward_to is not None:
+            state = state.forward_to
+        with self.actors_lock:
+            if state.dead is not None:
+                dead = state.dead
+            else:
+                dead = None
+                seq = next(state.seq)
+                header = [Kind.ACTOR_CALL, task_id, state.actor_id, self.address, seq,
+                          state.incarnation, method, num_returns, fmt, data, len(buffers), deps]
+                frames = [pack(header), *buffers]
+                state.inflight[task_id] = num_returns
+                self._inflight_actor[task_id] = state.actor_id
+                address = state.address
+                if address is None:
+                    state.buffered.append((task_id, frames))
+        if dead is not None:
+            self._fail_call(task_id, num_returns, dead)
+            return
+        if address is not None:
+            self.outbox.send(address, frames)
+
+    def _fail_call(self, task_id: bytes, num_returns: int, error: BaseException) -> None:
+        data = serialization.dumps(error)[1]
+        for index in range(max(num_returns, 1)):
+            object_id = object_id_for(task_id, index)
+            if self.loop is not None and threading.get_ident() != self.loop_thread_id:
+                # Entries complete on the loop thread only: their waiters may be futures.
+                self.loop.call_soon_threadsafe(self.objects.complete, object_id, FAILED,
+                                               serialization.PICKLE, data, [])
+            else:
+                self.objects.complete(object_id, FAILED, serialization.PICKLE, data, [])
+
+    def _on_actor_placed(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, actor_id, address, incarnation = header[:4]
+        state = self.actors.get(actor_id)
+        if state is not None and len(header) > 4 and header[4] != actor_id:
+            self._forward(state, header[4], address, incarnation)
+            return
+        if state is None or address is None or incarnation < state.incarnation:
+            return
+        with self.actors_lock:
+            if state.incarnation != incarnation:
+                # A new incarnation numbers calls from zero again; rewrite what is buffered.
+                state.incarnation = incarnation
+                state.seq = itertools.count()
+                rebuffered = []
+                for task_id, frames in state.buffered:
+                    call = unpack(frames[0])
+                    call[4] = next(state.seq)
+                    call[5] = incarnation
+                    rebuffered.append((task_id, [pack(call), *frames[1:]]))
+                state.buffered = rebuffered
+            state.address = address
+            state.dead = None
+            buffered, state.buffered = state.buffered, []
+        for _task_id, frames in buffered:
+            self.outbox.send(address, frames)
+
+    def _forward(self, state: ActorState, target_id: bytes, address: str | None,
+                 incarnation: int) -> None:
+        """Make ``state`` (a handle's) send its calls to the existing actor ``target_id``."""
+        target = self.actor_state(target_id, state.class_name)
+        with self.actors_lock:
+            state.forward_to = target
+            buffered, state.buffered = state.buffered, []
+            inflight, state.inflight = state.inflight, {}
+        if address is not None and target.address is None:
+            self._on_actor_placed([Kind.ACTOR_PLACED, target_id, address, incarnation], [])
+        for task_id, frames in buffered:
+            call = unpack(frames[0])
+            self.call_actor(target, task_id, call[6], inflight.get(task_id, call[7]), call[8],
+                            call[9], frames[1:], call[11])
+
+    def _on_actor_died(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, actor_id, reason, restarting, error_data = header
+        state = self.actors.get(actor_id)
+        if state is None:
+            return
+        error = serialization.loads(serialization.PICKLE, error_data) if error_data else \
+            ActorDiedError(reason, actor_id=actor_id.hex())
+        with self.actors_lock:
+            if restarting:
+                # Calls still held here never reached the dead incarnation: they wait for the
+                # restarted one. Calls already sent may or may not have run: they fail
+                # (at-most-once).
+                held = {task_id for task_id, _frames in state.buffered}
+                lost = {t: n for t, n in state.inflight.items() if t not in held}
+                state.inflight = {t: n for t, n in state.inflight.items() if t in held}
+                state.address = None
+            else:
+                lost, state.inflight = state.inflight, {}
+                state.buffered = []
+                state.dead = error
+        for task_id, num_returns in lost.items():
+            self._inflight_actor.pop(task_id, None)
+            self._fail_call(task_id, num_returns, error)
+
+    def prepare_kill(self, state: ActorState, no_restart: bool) -> bytes:
+        """Before asking the node to kill an actor: stop sending it calls from here.
+
+        Returns the id to kill. Later calls fail at once (``no_restart``) or wait for the
+        restarted actor, so none can reach the old instance after ``kill()`` returned.
+        """
+        while state.forward_to is not None:
+            state = state.forward_to
+        with self.actors_lock:
+            if no_restart:
+                state.dead = ActorDiedError(
+                    f"actor {state.class_name}({state.actor_id.hex()}) died: it was killed "
+                    f"with actorium.kill()", actor_id=state.actor_id.hex())
+            else:
+                state.address = None
+        return state.actor_id
+
+    def cancel(self, task_id: bytes, force: bool) -> None:
+        """Cancel a task or actor call this process submitted (does not wait)."""
+        actor_id = self._inflight_actor.get(task_id)
+        if actor_id is None:
+            self.notify_node("cancel_task", task_id, force)
+            return
+        if force:
+            raise ValueError("force=True is not supported for actor calls; use kill() to end "
+                             "the actor")
+        state = self.actors.get(actor_id)
+        if state is None:
+            return
+        with self.actors_lock:
+            held = self._cancel_held_call(state, task_id)
+            address = state.address
+        if held is not None:
+            self._inflight_actor.pop(task_id, None)
+            self._fail_call(task_id, held, TaskCancelledError(
+                f"call to {state.class_name} was cancelled before it was sent"))
+        elif address is not None:
+            self.send(address, [Kind.CANCEL_TASK, task_id, False, actor_id])
+
+    def _cancel_held_call(self, state: ActorState, task_id: bytes) -> int | None:
+        """Turn a call still held here into a skipped one; its num_returns, or None."""
+        for index, (held_id, frames) in enumerate(state.buffered):
+            if held_id == task_id:
+                call = unpack(frames[0])
+                call[6] = CANCELLED_CALL
+                state.buffered[index] = (task_id, [pack(call), *frames[1:]])
+                return state.inflight.pop(task_id, 1)
+        return None
+
+    def subscribe_actor(self, actor_id: bytes) -> None:
+        """Ask the node where an actor lives (and to tell us when it moves)."""
+        future = self._start_request("subscribe_actor", (actor_id, self.address))
+
+        def apply(done: concurrent.futures.Future[Any]) -> None:
+            if done.cancelled() or done.exception() is not None or done.result() is None:
+                return
+            described = done.result()
+            if described.get("address"):
+                self._on_actor_placed([Kind.ACTOR_PLACED, actor_id, described["address"],
+                                       described["incarnation"]], [])
+
+        future.add_done_callback(apply)
+
+    def forget_actor(self, actor_id: bytes) -> None:
+        self.actors.pop(actor_id, None)

@@ -1,0 +1,116 @@
+"""Where code finds the runtime of its process, and what it is currently running.
+
+A process has at most one runtime at a time: the driver's is created by ``init()``, a worker's
+at worker start. It is held here explicitly (not created at import). The task or actor that a
+piece of user code runs for is tracked in a ``ContextVar``, so it follows asyncio tasks and is
+copied into the worker threads that run synchronous code.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from actorium.exceptions import RuntimeNotInitializedError
+
+if TYPE_CHECKING:
+    from actorium._core.runtime import Runtime
+
+_runtime: Runtime | None = None
+
+
+def current_runtime() -> Runtime:
+    """The running runtime of this process; raises if ``init()`` was not called."""
+    runtime = _runtime
+    if runtime is None:
+        raise RuntimeNotInitializedError(
+            "actorium is not initialized in this process: call actorium.init() first "
+            "(or it was shut down with actorium.shutdown())")
+    return runtime
+
+
+def maybe_runtime() -> Runtime | None:
+    return _runtime
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """What user code is running for: a task, or a method call of an actor."""
+
+    task_id: bytes
+    actor_id: bytes | None = None
+    function_name: str = ""
+    restarts: int = 0                              # of the actor, when running for one
+    resources: dict[str, float] | None = None      # what the task or actor reserved
+
+
+current_execution: ContextVar[Execution | None] = ContextVar("actorium_execution", default=None)
+
+
+class RuntimeContext:
+    """Facts about the calling code: which node, job, actor and task it runs in.
+
+    Returned by ``actorium.get_runtime_context()``; ids are hex strings as in Ray.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def get_node_id(self) -> str:
+        return self._runtime.node_id.hex()
+
+    def get_job_id(self) -> str:
+        return self._runtime.job_id.hex()
+
+    def get_worker_id(self) -> str:
+        return self._runtime.worker_id.hex()
+
+    def get_actor_id(self) -> str | None:
+        execution = current_execution.get()
+        if execution is None or execution.actor_id is None:
+            return None
+        return execution.actor_id.hex()
+
+    def get_task_id(self) -> str | None:
+        execution = current_execution.get()
+        return None if execution is None else execution.task_id.hex()
+
+    @property
+    def namespace(self) -> str:
+        return self._runtime.namespace
+
+    def get_namespace(self) -> str:
+        return self._runtime.namespace
+
+    @property
+    def node_id(self) -> str:
+        return self.get_node_id()
+
+    @property
+    def job_id(self) -> str:
+        return self.get_job_id()
+
+    @property
+    def actor_id(self) -> str | None:
+        return self.get_actor_id()
+
+    @property
+    def task_id(self) -> str | None:
+        return self.get_task_id()
+
+    def get_assigned_resources(self) -> dict[str, float]:
+        """What the running task or actor reserved, e.g. ``{"CPU": 1.0}`` ({} in a driver)."""
+        execution = current_execution.get()
+        return dict(execution.resources or {}) if execution is not None else {}
+
+    @property
+    def was_current_actor_reconstructed(self) -> bool:
+        """True inside an actor that was restarted (``max_restarts``) at least once."""
+        execution = current_execution.get()
+        return execution is not None and execution.restarts > 0

@@ -1,0 +1,312 @@
+"""An actor living in a worker: its instance and its mailbox.
+
+Order: each caller numbers its calls (``seq``) per actor incarnation. Calls can arrive out of
+order (a caller's threads use different sockets), so the mailbox holds early ones back and
+releases calls to run strictly in each caller's order.
+
+Concurrency:
+
+* a *sync* actor (no ``async def`` method) runs up to ``max_concurrency`` (default 1) calls at
+  once on the worker's thread pool, never on the event loop;
+* an *async* actor runs up to ``max_concurrency`` (default 1000) calls at once as asyncio tasks
+  on the worker's loop; its plain methods run on the loop too, as in Ray.
+
+While the constructor runs, calls wait in the mailbox; if it raises, the actor is dead and every
+waiting and future call fails with ``ActorDiedError`` carrying the constructor's exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from actorium._core import execution
+from actorium._core.context import Execution, current_execution
+from actorium._transport import serialization
+from actorium._transport.protocol import CANCELLED_CALL, TaskStatus
+from actorium.exceptions import ActorDiedError, TaskCancelledError
+
+if TYPE_CHECKING:
+    from actorium._core.runtime import Runtime
+    from actorium._core.threads import SyncThreadPool
+
+
+# Shared stand-in for the call queue of an actor that was never called (saves ~600 B each).
+_EMPTY_QUEUE: deque[Any] = deque(maxlen=0)
+
+
+class ActorLife(Enum):
+    CREATING = "creating"
+    ALIVE = "alive"
+    DEAD = "dead"
+
+
+class Call:
+    """One ACTOR_CALL message, decoded."""
+
+    __slots__ = ("task_id", "caller", "seq", "method", "num_returns", "fmt", "data", "buffers",
+                 "deps", "entries", "task")
+
+    def __init__(self, header: list[Any], buffers: list[Any]) -> None:
+        (_, self.task_id, _actor, self.caller, self.seq, _incarnation, self.method,
+         self.num_returns, self.fmt, self.data, _count, self.deps) = header
+        self.buffers = buffers
+        # The entries of the refs among the arguments, noted on the loop thread at arrival.
+        self.entries: list[Any] = []
+        self.task: asyncio.Task[Any] | None = None
+
+    def unpin_args(self, runtime: Runtime) -> None:
+        """The call is over (run, failed or cancelled): its argument objects may go.
+
+        Idempotent, because a killed async call is failed by ``die`` and then unwinds.
+        """
+        entries, self.entries = self.entries, []
+        runtime.unpin_deps(entries)
+
+
+class _CallerOrder:
+    __slots__ = ("next_seq", "held")
+
+    def __init__(self) -> None:
+        self.next_seq = 0
+        self.held: dict[int, Call] = {}
+
+
+class HostedActor:
+    """An actor instance and the queue of calls it has still to run.
+
+    Tens of thousands of these live in one host process, so the per-caller order book and the
+    call registries are created on first use and the class uses ``__slots__``.
+    """
+
+    __slots__ = ("runtime", "pool", "actor_id", "class_name", "is_async", "max_concurrency",
+                 "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
+                 "_lock", "_async_calls", "_sync_threads", "calls_done", "resources")
+
+    def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
+                 is_async: bool, max_concurrency: int, incarnation: int) -> None:
+        self.runtime = runtime
+        self.pool = pool
+        self.actor_id = actor_id
+        self.class_name = class_name
+        self.is_async = is_async
+        self.max_concurrency = max_concurrency
+        self.incarnation = incarnation
+        self.instance: Any = None
+        self.life = ActorLife.CREATING
+        self.death: ActorDiedError | None = None
+        self._orders: dict[str, _CallerOrder] | None = None
+        self._queue: deque[Call] = _EMPTY_QUEUE   # replaced by a real deque on first call
+        self._running = 0
+        self._lock = threading.Lock()   # queue and running count are shared with pool threads
+        self._async_calls: dict[bytes, Call] | None = None
+        self._sync_threads: dict[bytes, int] | None = None
+        self.calls_done = 0
+        self.resources: dict[str, float] | None = None   # what it reserved, if anything
+
+    @property
+    def label(self) -> str:
+        return f"{self.class_name}({self.actor_id.hex()})"
+
+    # ------------------------------------------------------------------ arrival and order
+    def deliver(self, call: Call) -> None:
+        """Accept a call from the inbox (loop thread)."""
+        if self.life is ActorLife.DEAD:
+            self._fail(call, self._death_error())
+            return
+        orders = self._orders
+        if orders is None:
+            orders = self._orders = {}
+        order = orders.get(call.caller)
+        if order is None:
+            order = orders[call.caller] = _CallerOrder()
+        if call.seq != order.next_seq:
+            if call.seq > order.next_seq:
+                order.held[call.seq] = call
+            return  # a duplicate of something already run
+        ready = [call]
+        order.next_seq += 1
+        while order.held:
+            following = order.held.pop(order.next_seq, None)
+            if following is None:
+                break
+            ready.append(following)
+            order.next_seq += 1
+        with self._lock:
+            if self._queue is _EMPTY_QUEUE:
+                self._queue = deque()
+            self._queue.extend(ready)
+        if self.life is ActorLife.ALIVE:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        if self.is_async:
+            loop = asyncio.get_running_loop()
+            with self._lock:
+                while self._queue and self._running < self.max_concurrency:
+                    call = self._queue.popleft()
+                    if call.method == CANCELLED_CALL:
+                        call.unpin_args(self.runtime)
+                        continue  # cancelled before it was sent; its caller already knows
+                    self._running += 1
+                    call.task = loop.create_task(self._run_async(call))
+                    if self._async_calls is None:
+                        self._async_calls = {}
+                    self._async_calls[call.task_id] = call
+                if not self._queue:
+                    self._queue = _EMPTY_QUEUE  # idle actors should not keep a deque block
+            return
+        with self._lock:
+            start = min(len(self._queue), self.max_concurrency - self._running)
+            self._running += max(start, 0)
+        for _ in range(start):
+            self.pool.submit(self._drain_sync)
+
+    # ------------------------------------------------------------------ running
+    def _method(self, name: str) -> Any:
+        try:
+            return getattr(self.instance, name)
+        except AttributeError:
+            raise AttributeError(
+                f"actor {self.label} has no method {name!r}") from None
+
+    def _drain_sync(self) -> None:
+        """Run queued calls one after another on this pool thread."""
+        runtime = self.runtime
+        ident = threading.get_ident()
+        while True:
+            with self._lock:
+                if not self._queue or self.life is not ActorLife.ALIVE:
+                    self._running -= 1
+                    if not self._queue:
+                        self._queue = _EMPTY_QUEUE
+                    return
+                call = self._queue.popleft()
+                if call.method == CANCELLED_CALL:
+                    call.unpin_args(runtime)
+                    continue  # cancelled before it was sent; its caller already knows
+                if self._sync_threads is None:
+                    self._sync_threads = {}
+                self._sync_threads[call.task_id] = ident
+            token = current_execution.set(Execution(call.task_id, self.actor_id, call.method,
+                                                    self.incarnation, self.resources))
+            try:
+                execution.wait_deps_blocking(runtime, call.entries)
+
+                def invoke(call: Call = call) -> Any:
+                    method = self._method(call.method)
+                    args, kwargs = execution.rebuild_args(runtime, call.fmt, call.data,
+                                                          call.buffers, bool(call.deps))
+                    return method(*args, **kwargs)
+
+                outcome = execution.run_and_pack(runtime, f"{self.class_name}.{call.method}",
+                                                 call.num_returns, invoke)
+            finally:
+                current_execution.reset(token)
+                call.unpin_args(runtime)
+                with self._lock:
+                    if self._sync_threads is not None:
+                        self._sync_threads.pop(call.task_id, None)
+            self.calls_done += 1
+            execution.send_result(runtime, call.caller, call.task_id, outcome)
+
+    async def _run_async(self, call: Call) -> None:
+        runtime = self.runtime
+        current_execution.set(Execution(call.task_id, self.actor_id, call.method,
+                                        self.incarnation, self.resources))
+        name = f"{self.class_name}.{call.method}"
+        try:
+            if call.entries:
+                await execution.wait_deps(runtime, call.entries)
+
+            async def invoke() -> Any:
+                method = self._method(call.method)
+                args, kwargs = execution.rebuild_args(runtime, call.fmt, call.data,
+                                                      call.buffers, bool(call.deps))
+                result = method(*args, **kwargs)
+                if asyncio.iscoroutine(result):
+                    result = await result
+                return result
+
+            outcome = await execution.run_and_pack_async(runtime, name, call.num_returns, invoke)
+        except asyncio.CancelledError:
+            outcome = self._error_outcome(TaskCancelledError(f"{name} was cancelled"),
+                                          call.num_returns)
+        finally:
+            self._running -= 1
+            call.unpin_args(runtime)
+            if self._async_calls is not None:
+                self._async_calls.pop(call.task_id, None)
+        self.calls_done += 1
+        if self.life is not ActorLife.DEAD:
+            execution.send_result(runtime, call.caller, call.task_id, outcome)
+        if self._queue and self.life is ActorLife.ALIVE:
+            self._dispatch()
+
+    # ------------------------------------------------------------------ life and death
+    def constructed(self, instance: Any) -> None:
+        """The constructor returned: start running calls (loop thread)."""
+        self.instance = instance
+        self.life = ActorLife.ALIVE
+        if self._queue:
+            self._dispatch()
+
+    def die(self, error: ActorDiedError) -> None:
+        """Mark the actor dead and fail every call it has not finished (loop thread)."""
+        if self.life is ActorLife.DEAD:
+            return
+        self.life = ActorLife.DEAD
+        self.death = error
+        with self._lock:
+            queued = list(self._queue)
+            self._queue.clear()
+        for order in (self._orders or {}).values():
+            queued.extend(order.held.values())
+            order.held.clear()
+        for call in queued:
+            self._fail(call, error)
+        for call in list((self._async_calls or {}).values()):
+            if call.task is not None:
+                call.task.cancel()
+            self._fail(call, error)
+        self.instance = None
+
+    def cancel(self, task_id: bytes, force: bool) -> bool:
+        """Cancel a queued or running call; True if it was found here."""
+        with self._lock:
+            for call in self._queue:
+                if call.task_id == task_id:
+                    self._queue.remove(call)
+                    break
+            else:
+                call = None
+            thread_ident = (self._sync_threads or {}).get(task_id)
+        if call is not None:
+            self._fail(call, TaskCancelledError(f"{self.class_name}.{call.method} was cancelled"))
+            return True
+        running = (self._async_calls or {}).get(task_id)
+        if running is not None and running.task is not None:
+            running.task.cancel()
+            return True
+        if thread_ident is not None:
+            from actorium._core.interrupt import raise_in_thread
+            raise_in_thread(thread_ident, TaskCancelledError)
+            return True
+        return False
+
+    def _death_error(self) -> ActorDiedError:
+        return self.death or ActorDiedError(f"actor {self.label} is dead",
+                                            actor_id=self.actor_id.hex())
+
+    def _error_outcome(self, error: BaseException,
+                       num_returns: int) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
+        data = serialization.dumps(error)[1]
+        return TaskStatus.ERROR, [[serialization.PICKLE, data, 0]] * max(num_returns, 1), [], []
+
+    def _fail(self, call: Call, error: BaseException) -> None:
+        call.unpin_args(self.runtime)
+        execution.send_result(self.runtime, call.caller, call.task_id,
+                              self._error_outcome(error, call.num_returns))

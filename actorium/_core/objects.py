@@ -1,0 +1,191 @@
+"""The table of objects a process knows: the ones it owns and the ones it borrowed.
+
+An entry is *pending* until its value arrives (a task result, an owner's reply) and then holds
+the serialized value: ``(format, data, buffers)``. Values are deserialized by whoever calls
+``get``, on their own thread, so the loop thread that fills entries does no pickling.
+
+Entries are filled on the loop thread and read from any thread; one lock guards the moment a
+waiter is registered against the moment the entry completes, so no wake-up is lost.
+
+Lifetime: every live ``ObjectRef`` instance counts once for its id (``add_local_ref`` /
+``release_local_ref``). ``ObjectRef.__del__`` may run on any thread inside the garbage
+collector, so it only appends to ``released`` (a deque: no lock); the loop drains that queue.
+An entry is dropped when no local ref, no pin (a submitted task still needing it, or a task
+or call running here whose arguments name it), and no borrower (another process holding a ref
+we sent) remains. Pins taken by running work are given back through ``unpinned``, another
+lock-free queue, because work ends on pool threads and the loop owns the drop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+PENDING = 0
+READY = 1
+FAILED = 2  # data is a serialized exception to raise on get
+
+Waiter = Callable[["ObjectEntry"], None]
+
+
+class ObjectEntry:
+    """One object's state and, once known, its serialized value."""
+
+    __slots__ = ("state", "fmt", "data", "buffers", "waiters", "local_refs", "pins",
+                 "borrowers", "owned", "owner", "fetching", "received_counted", "contained")
+
+    def __init__(self, owned: bool, owner: str) -> None:
+        self.state = PENDING
+        self.fmt = 0
+        self.data: Any = b""
+        self.buffers: list[Any] = []
+        self.waiters: list[Waiter] | None = None
+        self.local_refs = 0
+        self.pins = 0
+        self.borrowers = 0
+        self.owned = owned
+        self.owner = owner
+        self.fetching = False
+        # Borrower side: how many counted copies of this ref we received (to release later).
+        self.received_counted = 0
+        # Refs found inside the value: held here so they live as long as the value does.
+        self.contained: list[Any] | None = None
+
+
+class ObjectTable:
+    """Object entries of one process, keyed by object id."""
+
+    def __init__(self, own_address: str) -> None:
+        self.entries: dict[bytes, ObjectEntry] = {}
+        self.lock = threading.Lock()
+        self.released: deque[bytes] = deque()
+        self.unpinned: deque[bytes] = deque()
+        self.own_address = own_address
+        # Called (loop thread) when a borrowed entry is dropped: (object_id, owner, count).
+        self.on_borrow_released: Callable[[bytes, str, int], None] | None = None
+
+    # --- creation -----------------------------------------------------------------------
+    def expect(self, object_id: bytes) -> ObjectEntry:
+        """Create the pending entry of an object this process owns (a call's return value)."""
+        entry = ObjectEntry(True, self.own_address)
+        self.entries[object_id] = entry
+        return entry
+
+    def entry_for_ref(self, object_id: bytes, owner: str, *, pin: bool = False) -> ObjectEntry:
+        """The entry behind a ref, creating a borrowed (pending, unfetched) one if new.
+
+        ``pin`` keeps the entry alive for work that will read it later: between a message's
+        arrival and the unpickling of its arguments, the last ``ObjectRef`` of an earlier
+        task may be released and would otherwise drop the value under the next one's feet.
+        """
+        with self.lock:
+            entry = self._entry_or_new(object_id, owner)
+            if pin:
+                entry.pins += 1
+            return entry
+
+    def unpin_later(self, object_ids: list[bytes]) -> None:
+        """Give back pins taken with ``entry_for_ref(pin=True)``; safe from any thread."""
+        self.unpinned.extend(object_ids)
+
+    def _entry_or_new(self, object_id: bytes, owner: str) -> ObjectEntry:
+        # Call with ``lock`` held.
+        entry = self.entries.get(object_id)
+        if entry is None:
+            entry = ObjectEntry(owner == self.own_address, owner)
+            self.entries[object_id] = entry
+        return entry
+
+    # --- completion ---------------------------------------------------------------------
+    def complete(self, object_id: bytes, state: int, fmt: int, data: Any,
+                 buffers: list[Any]) -> None:
+        """Fill an entry with its value (or error) and wake everybody waiting for it."""
+        entry = self.entries.get(object_id)
+        if entry is None:
+            return  # nobody holds a ref any more: drop the value
+        with self.lock:
+            if entry.state != PENDING:
+                return
+            entry.fmt = fmt
+            entry.data = data
+            entry.buffers = buffers
+            entry.state = state
+            waiters, entry.waiters = entry.waiters, None
+        if waiters:
+            for waiter in waiters:
+                waiter(entry)
+
+    def add_waiter(self, entry: ObjectEntry, waiter: Waiter) -> bool:
+        """Register ``waiter`` for a pending entry; False if it is already complete."""
+        with self.lock:
+            if entry.state != PENDING:
+                return False
+            if entry.waiters is None:
+                entry.waiters = [waiter]
+            else:
+                entry.waiters.append(waiter)
+            return True
+
+    # --- lifetime -----------------------------------------------------------------------
+    # Counts change on user threads (refs created) and on the loop (refs released), so every
+    # change happens under ``lock``; ``+=`` on a shared int is not atomic across threads.
+    def add_local_ref(self, object_id: bytes, owner: str) -> ObjectEntry:
+        with self.lock:
+            entry = self._entry_or_new(object_id, owner)
+            entry.local_refs += 1
+            return entry
+
+    def drain_released(self) -> None:
+        """Apply the releases queued by ``ObjectRef.__del__`` (loop thread)."""
+        released, unpinned = self.released, self.unpinned
+        if not released and not unpinned:
+            return
+        dropped: list[tuple[bytes, ObjectEntry]] = []
+        with self.lock:
+            entries = self.entries
+            while unpinned:
+                object_id = unpinned.popleft()
+                entry = entries.get(object_id)
+                if entry is not None:
+                    entry.pins -= 1
+                    self._drop_if_unused(object_id, entry, dropped)
+            while released:
+                object_id = released.popleft()
+                entry = entries.get(object_id)
+                if entry is not None:
+                    entry.local_refs -= 1
+                    self._drop_if_unused(object_id, entry, dropped)
+        self._notify_owners(dropped)
+
+    def _drop_if_unused(self, object_id: bytes, entry: ObjectEntry,
+                        dropped: list[tuple[bytes, ObjectEntry]]) -> None:
+        if entry.local_refs > 0 or entry.pins > 0 or entry.borrowers > 0 or entry.waiters:
+            return
+        del self.entries[object_id]
+        dropped.append((object_id, entry))
+
+    def _notify_owners(self, dropped: list[tuple[bytes, ObjectEntry]]) -> None:
+        if self.on_borrow_released is None:
+            return
+        for object_id, entry in dropped:
+            if not entry.owned and entry.received_counted:
+                self.on_borrow_released(object_id, entry.owner, entry.received_counted)
+
+    def change_counts(self, object_id: bytes, *, pins: int = 0, borrowers: int = 0) -> None:
+        """Add to (or, with negative numbers, take from) an entry's pins and borrowers."""
+        dropped: list[tuple[bytes, ObjectEntry]] = []
+        with self.lock:
+            entry = self.entries.get(object_id)
+            if entry is None:
+                return
+            entry.pins += pins
+            entry.borrowers += borrowers
+            self._drop_if_unused(object_id, entry, dropped)
+        self._notify_owners(dropped)
+
+    def note_received(self, object_id: bytes, owner: str) -> None:
+        """A counted copy of a borrowed ref arrived: remember to release it to the owner."""
+        with self.lock:
+            self._entry_or_new(object_id, owner).received_counted += 1

@@ -1,0 +1,207 @@
+"""Options of remote functions, actor classes and calls: frozen, validated in one place.
+
+``@remote(...)`` and ``.options(...)`` both end up in ``TaskOptions.build`` or
+``ActorOptions.build``, which reject unknown names and bad values with an error that names the
+option, so a typo fails where it was written, not inside a worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+_SCHEDULING_STRATEGIES = ("DEFAULT", "SPREAD")
+
+
+def _check_non_negative_number(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"option {name} must be a number >= 0, got {value!r}")
+
+
+def _check_retry_count(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise ValueError(f"option {name} must be an int >= -1 (-1 means unlimited), got {value!r}")
+
+
+def _check_resources(resources: Any) -> None:
+    if not isinstance(resources, dict):
+        raise ValueError(f"option resources must be a dict of name -> amount, got {resources!r}")
+    for key, amount in resources.items():
+        if not isinstance(key, str):
+            raise ValueError(f"resource names must be strings, got {key!r}")
+        if key in ("CPU", "GPU"):
+            raise ValueError(f"use num_cpus/num_gpus instead of resources[{key!r}]")
+        _check_non_negative_number(f"resources[{key!r}]", amount)
+
+
+def _check_num_returns(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"option num_returns must be an int >= 0, got {value!r}")
+
+
+def _check_strategy(value: Any) -> None:
+    if value is None or value in _SCHEDULING_STRATEGIES:
+        return
+    if hasattr(value, "node_id") or hasattr(value, "placement_group"):
+        return  # NodeAffinitySchedulingStrategy / PlacementGroupSchedulingStrategy
+    raise ValueError(f"option scheduling_strategy must be one of {_SCHEDULING_STRATEGIES} or a "
+                     f"scheduling strategy object, got {value!r}")
+
+
+def _reject_unknown(kind: str, allowed: set[str], given: dict[str, Any]) -> None:
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise ValueError(f"unknown option(s) for {kind}: {', '.join(unknown)}; "
+                         f"valid options are: {', '.join(sorted(allowed))}")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOptions:
+    """How a remote function runs: resources, returns, retries."""
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    memory: float = 0.0
+    resources: dict[str, float] = field(default_factory=dict)
+    num_returns: int = 1
+    max_retries: int = 3
+    retry_exceptions: bool | tuple[type[BaseException], ...] = False
+    scheduling_strategy: Any = None
+    name: str | None = None
+    runtime_env: dict[str, Any] | None = None
+
+    @classmethod
+    def build(cls, base: TaskOptions | None = None, **given: Any) -> TaskOptions:
+        """Validate ``given`` and overlay it on ``base`` (or the defaults)."""
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        _reject_unknown("a remote function", allowed, given)
+        if "num_cpus" in given:
+            _check_non_negative_number("num_cpus", given["num_cpus"])
+        if "num_gpus" in given:
+            _check_non_negative_number("num_gpus", given["num_gpus"])
+        if "memory" in given:
+            _check_non_negative_number("memory", given["memory"])
+        if "resources" in given:
+            _check_resources(given["resources"] or {})
+            given["resources"] = dict(given["resources"] or {})
+        if "num_returns" in given:
+            _check_num_returns(given["num_returns"])
+        if "max_retries" in given:
+            _check_retry_count("max_retries", given["max_retries"])
+        if "retry_exceptions" in given:
+            value = given["retry_exceptions"]
+            if isinstance(value, list):
+                given["retry_exceptions"] = value = tuple(value)
+            if not isinstance(value, bool) and not (
+                    isinstance(value, tuple) and all(
+                        isinstance(c, type) and issubclass(c, BaseException) for c in value)):
+                raise ValueError("option retry_exceptions must be a bool or a list of exception "
+                                 f"classes, got {value!r}")
+        if "scheduling_strategy" in given:
+            _check_strategy(given["scheduling_strategy"])
+        return dataclasses.replace(base or cls(), **given)
+
+
+@dataclass(frozen=True, slots=True)
+class ActorOptions:
+    """How an actor is placed, named, restarted and how many calls it runs at once."""
+
+    num_cpus: float | None = None
+    num_gpus: float = 0.0
+    memory: float = 0.0
+    resources: dict[str, float] = field(default_factory=dict)
+    max_restarts: int = 0
+    max_task_retries: int = 0
+    max_concurrency: int | None = None
+    name: str | None = None
+    namespace: str | None = None
+    lifetime: str | None = None
+    get_if_exists: bool = False
+    scheduling_strategy: Any = None
+    runtime_env: dict[str, Any] | None = None
+
+    @classmethod
+    def build(cls, base: ActorOptions | None = None, **given: Any) -> ActorOptions:
+        """Validate ``given`` and overlay it on ``base`` (or the defaults)."""
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        _reject_unknown("an actor class", allowed, given)
+        for name in ("num_cpus", "num_gpus", "memory"):
+            if given.get(name) is not None:
+                _check_non_negative_number(name, given[name])
+        if "resources" in given:
+            _check_resources(given["resources"] or {})
+            given["resources"] = dict(given["resources"] or {})
+        for name in ("max_restarts", "max_task_retries"):
+            if name in given:
+                _check_retry_count(name, given[name])
+        concurrency = given.get("max_concurrency")
+        if concurrency is not None and (isinstance(concurrency, bool)
+                                        or not isinstance(concurrency, int) or concurrency < 1):
+            raise ValueError(f"option max_concurrency must be an int >= 1, got {concurrency!r}")
+        for name in ("name", "namespace"):
+            value = given.get(name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ValueError(f"option {name} must be a non-empty string, got {value!r}")
+        lifetime = given.get("lifetime")
+        if lifetime not in (None, "detached", "non_detached"):
+            raise ValueError(f"option lifetime must be None, 'detached' or 'non_detached', "
+                             f"got {lifetime!r}")
+        if "scheduling_strategy" in given:
+            _check_strategy(given["scheduling_strategy"])
+        return dataclasses.replace(base or cls(), **given)
+
+    @property
+    def dedicated_process(self) -> bool:
+        """Actors that reserve a CPU get a worker process of their own."""
+        return (self.num_cpus or 0) >= 1 or self.num_gpus > 0
+
+    def to_wire(self) -> dict[str, Any]:
+        """The subset the node needs for placement and restarts, msgpack-friendly."""
+        return {
+            "num_cpus": self.num_cpus or 0.0,
+            "num_gpus": self.num_gpus,
+            "resources": self.resources,
+            "max_restarts": self.max_restarts,
+            "name": self.name,
+            "namespace": self.namespace,
+            "detached": self.lifetime == "detached",
+            "get_if_exists": self.get_if_exists,
+            "dedicated": self.dedicated_process,
+            "strategy": _strategy_to_wire(self.scheduling_strategy),
+        }
+
+
+def _strategy_to_wire(strategy: Any) -> Any:
+    if strategy is None or isinstance(strategy, str):
+        return strategy
+    node_id = getattr(strategy, "node_id", None)
+    if node_id is not None:
+        return {"node_id": node_id, "soft": bool(getattr(strategy, "soft", False))}
+    return None
+
+
+def task_options_to_wire(options: TaskOptions) -> dict[str, Any]:
+    return {
+        "num_cpus": options.num_cpus,
+        "num_gpus": options.num_gpus,
+        "resources": options.resources,
+        "strategy": _strategy_to_wire(options.scheduling_strategy),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class MethodOptions:
+    """Options of one actor method: ``@actorium.method(num_returns=2)`` or ``.options()``."""
+
+    num_returns: int = 1
+    concurrency_group: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def build(cls, base: MethodOptions | None = None, **given: Any) -> MethodOptions:
+        allowed = {f.name for f in dataclasses.fields(cls)}
+        _reject_unknown("an actor method", allowed, given)
+        if "num_returns" in given:
+            _check_num_returns(given["num_returns"])
+        return dataclasses.replace(base or cls(), **given)

@@ -1,0 +1,87 @@
+"""ObjectRef: a handle to a value that exists, or will exist, somewhere in the runtime.
+
+A ref names an object (``id``) and the process that owns it (``owner``: that process's inbox
+address). The owner holds the value, or knows where it is; anyone else holding the ref asks the
+owner for it. Refs are awaitable (``await ref``) on any event loop, and ``get()``-able from plain
+threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from actorium._core import context
+from actorium._transport.serialization import serialization_context
+
+if TYPE_CHECKING:
+    from actorium._core.objects import ObjectTable
+
+T = TypeVar("T")
+
+
+class ObjectRef(Generic[T]):
+    """A reference to a (possibly future) value; ``await`` it or pass it to ``get()``.
+
+    Holding a ref keeps its value alive; dropping the last ref (in every process) frees it.
+    Refs can be passed to tasks and actors, inside lists and dicts too.
+    """
+
+    __slots__ = ("id", "owner", "_table", "__weakref__")
+
+    def __init__(self, object_id: bytes, owner: str, table: ObjectTable) -> None:
+        self.id = object_id
+        self.owner = owner
+        self._table = table
+        table.add_local_ref(object_id, owner)
+
+    def __del__(self) -> None:
+        # May run on any thread inside the garbage collector: only an atomic append here.
+        try:
+            self._table.released.append(self.id)
+        except AttributeError:
+            pass
+
+    def hex(self) -> str:
+        """The object id as a hex string."""
+        return self.id.hex()
+
+    def binary(self) -> bytes:
+        """The object id as bytes."""
+        return self.id
+
+    def task_id(self) -> str:
+        """The id of the task that produces this object, as hex."""
+        return self.id[:16].hex()
+
+    def __repr__(self) -> str:
+        return f"ObjectRef({self.id.hex()})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectRef) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return context.current_runtime().await_ref(self).__await__()
+
+    def as_future(self) -> asyncio.Future[T]:
+        """An asyncio future on the running loop that resolves to the value."""
+        return asyncio.ensure_future(context.current_runtime().await_ref(self))
+
+    def future(self) -> concurrent.futures.Future[T]:
+        """A ``concurrent.futures.Future`` that resolves to the value (usable from any thread)."""
+        return context.current_runtime().concurrent_future(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        refs = serialization_context.contained_refs
+        if refs is not None:
+            refs.append(self)
+        return (_rebuild_ref, (self.id, self.owner))
+
+
+def _rebuild_ref(object_id: bytes, owner: str) -> ObjectRef[Any]:
+    return ObjectRef(object_id, owner, context.current_runtime().objects)

@@ -1,0 +1,94 @@
+"""Remote functions: ``@remote def f(...)`` and ``f.remote(...)``.
+
+``.remote()`` checks the arguments against ``f``'s signature, serializes them on the calling
+thread, and sends the task to the node; it returns at once with the ObjectRef(s) of the result.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from actorium._core import context
+from actorium._core.code import ShippableCode
+from actorium._core.options import TaskOptions, task_options_to_wire
+from actorium._core.signature import ArgumentCheck
+from actorium._transport import serialization
+from actorium._transport.protocol import Kind
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class RemoteFunction(Generic[P, R]):
+    """A function that runs as a task on a worker when called with ``.remote()``."""
+
+    def __init__(self, function: Callable[P, R], options: TaskOptions) -> None:
+        self._function = function
+        self._options = options
+        self._name = getattr(function, "__qualname__", repr(function))
+        self._code = ShippableCode(function)
+        self._check = ArgumentCheck(function, self._name)
+        functools.update_wrapper(self, function)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"remote function {self._name} cannot be called directly; "
+                        f"use {self._name}.remote(...) to run it as a task")
+
+    def remote(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """Submit the task; returns ObjectRef (a list of them if ``num_returns`` > 1)."""
+        return self._submit(args, kwargs, self._options)
+
+    def options(self, **options: Any) -> _BoundFunction[P, R]:
+        """The same function with options overridden for the calls made through the result."""
+        return _BoundFunction(self, TaskOptions.build(self._options, **options))
+
+    def _submit(self, args: tuple[Any, ...], kwargs: dict[str, Any],
+                options: TaskOptions) -> Any:
+        runtime = context.current_runtime()
+        self._check.check(args, kwargs)
+        code_id, code = self._code.pickled()
+        fmt, data, buffers, refs = serialization.dumps_args(self._name, args, kwargs)
+        deps = runtime.deps_of(refs) if refs else []
+        task_id = runtime.ids.next_id()
+        num_returns = options.num_returns
+        returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
+        header = [Kind.SUBMIT_TASK, task_id, runtime.address, code_id,
+                  runtime.code_for_node(code_id, code), self._name, fmt, data, len(buffers),
+                  deps, task_options_to_wire(options), num_returns, options.max_retries,
+                  _retry_exceptions_to_wire(options.retry_exceptions)]
+        runtime.submit_task(header, buffers, deps)
+        if num_returns == 1:
+            return returns[0]
+        if num_returns == 0:
+            return None
+        return returns
+
+    def __repr__(self) -> str:
+        return f"<remote function {self._name}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Tasks that call other remote functions capture them; ship only what defines them.
+        return (RemoteFunction, (self._function, self._options))
+
+
+class _BoundFunction(Generic[P, R]):
+    """``f.options(...)``: calls ``f`` with different options."""
+
+    def __init__(self, function: RemoteFunction[P, R], options: TaskOptions) -> None:
+        self._function = function
+        self._options = options
+
+    def remote(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        return self._function._submit(args, kwargs, self._options)
+
+    def options(self, **options: Any) -> _BoundFunction[P, R]:
+        return _BoundFunction(self._function, TaskOptions.build(self._options, **options))
+
+
+def _retry_exceptions_to_wire(value: bool | tuple[type[BaseException], ...]) -> Any:
+    if isinstance(value, bool):
+        return value
+    return serialization.dumps(value)[1]
+

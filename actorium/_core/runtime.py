@@ -1,0 +1,241 @@
+"""The runtime of one process: its sockets, its objects, and the caller side of every call.
+
+Design
+------
+Every process (driver or worker) has one ``Runtime``. It owns
+
+* an event loop (uvloop): the worker's main loop, or in a driver a background thread's loop,
+  so that plain scripts can block in ``get()`` while messages keep flowing;
+* an ``Inbox`` (the process's one PULL socket) and an ``Outbox`` (per-thread PUSH sockets);
+* the ``ObjectTable`` of objects it owns or borrows;
+* caller-side state: actors it calls (their address and per-caller sequence numbers), calls
+  in flight, requests to the node waiting for an answer.
+
+Path of an actor call: ``handle.method.remote(x)`` serializes the arguments on the calling
+thread, mints a task id, creates the pending result entry and pushes ACTOR_CALL straight to the
+hosting worker's inbox. The worker runs it and pushes TASK_RESULT back to this inbox; the loop
+fills the entry and wakes whoever waits (a blocked ``get()`` or an awaiting coroutine).
+
+Path of a task: SUBMIT_TASK goes to the node, which picks a worker with free resources and
+forwards it (EXECUTE_TASK) without unpickling anything; the result comes straight back here.
+
+Worker-side execution lives in ``worker.py`` and ``mailbox.py``; values in ``values.py``,
+calls in ``calls.py``; this module is what every process shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import zmq
+
+from actorium._core.calls import ActorState, CallerSide
+from actorium._core.ids import IdMinter
+from actorium._core.objects import FAILED, PENDING, ObjectTable
+from actorium._core.values import ValueAccess, check_not_in_loop
+from actorium._transport import serialization
+from actorium._transport.channel import Inbox, Outbox
+from actorium._transport.protocol import Kind, pack, unpack
+from actorium.exceptions import (
+    GetTimeoutError,
+    RuntimeNotInitializedError,
+)
+
+
+class Runtime(ValueAccess, CallerSide):
+    """A process's runtime; see the module docstring."""
+
+    def __init__(self, *, role: str, worker_id: bytes, session_dir: str, node_address: str,
+                 node_id: bytes = b"", job_id: bytes = b"", namespace: str = "default") -> None:
+        self.role = role
+        self.worker_id = worker_id
+        self.session_dir = session_dir
+        self.node_address = node_address
+        self.node_id = node_id
+        self.job_id = job_id
+        self.namespace = namespace
+        self.address = f"ipc://{session_dir}/{worker_id.hex()[:16]}.sock"
+        self.ids = IdMinter(worker_id[:8])
+        self.objects = ObjectTable(self.address)
+        self.objects.on_borrow_released = self._release_borrow
+        self.actors: dict[bytes, ActorState] = {}
+        self.actors_lock = threading.Lock()
+        self._inflight_actor: dict[bytes, bytes] = {}   # task_id -> actor_id of calls in flight
+        self._requests: dict[int, concurrent.futures.Future[Any]] = {}
+        self._request_ids = itertools.count(1)
+        self._code_sent: set[bytes] = set()
+        self._handlers: dict[int, Callable[[list[Any], list[Any]], None]] = {
+            Kind.TASK_RESULT: self._on_task_result,
+            Kind.OBJECT_VALUE: self._on_object_value,
+            Kind.GET_OBJECT: self._on_get_object,
+            Kind.RESPONSE: self._on_response,
+            Kind.ACTOR_PLACED: self._on_actor_placed,
+            Kind.ACTOR_DIED: self._on_actor_died,
+            Kind.RELEASE_OBJECT: self._on_release_object,
+            Kind.WORKER_DIED: self._on_worker_died,
+        }
+        self._dead_peers: set[str] = set()
+        self.zmq_context: zmq.Context[Any] = zmq.Context()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: threading.Thread | None = None
+        self.loop_thread_id = 0
+        self.inbox: Inbox | None = None
+        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally)
+        self.closed = False
+        # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
+        self.on_blocking: Callable[[bool], None] | None = None
+        self._drain_timer: asyncio.TimerHandle | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Bind the inbox and start reading it on ``loop`` (call on the loop's thread)."""
+        self.loop = loop
+        self.loop_thread_id = threading.get_ident()
+        self.inbox = Inbox(self.zmq_context, self.address, loop, self._on_message)
+        self.inbox.start()
+        self._schedule_drain()
+
+    def start_loop_thread(self) -> None:
+        """Run the runtime's loop on a background thread (drivers)."""
+        import uvloop
+
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = uvloop.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                self.attach_loop(loop)
+            except BaseException as exc:  # report bind errors to the starting thread
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                self._close_on_loop()
+                loop.close()
+
+        self.loop_thread = threading.Thread(target=run, name="actorium-io", daemon=True)
+        self.loop_thread.start()
+        ready.wait()
+        if failure:
+            raise failure[0]
+
+    def _schedule_drain(self) -> None:
+        assert self.loop is not None
+        self.objects.drain_released()
+        if not self.closed:
+            self._drain_timer = self.loop.call_later(0.05, self._schedule_drain)
+
+    def _close_on_loop(self) -> None:
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        if self.inbox is not None:
+            self.inbox.close()
+
+    def close(self, flush_seconds: float = 0.0) -> None:
+        """Stop the loop thread (drivers), close every socket and fail what still waits.
+
+        ``flush_seconds`` lets queued outgoing messages be delivered first (workers leaving).
+        """
+        if self.closed:
+            return
+        self.closed = True
+        error = RuntimeNotInitializedError("the runtime was shut down while this was pending")
+        for future in list(self._requests.values()):
+            if not future.done():
+                future.set_exception(error)
+        if self.loop_thread is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.loop_thread.join(timeout=5)
+        self._fail_all_pending(error)
+        if self.inbox is not None and self.loop_thread is None:
+            self.inbox.close()
+        self.outbox.close(flush_seconds)
+        if flush_seconds:
+            self.zmq_context.term()
+        else:
+            self.zmq_context.destroy(linger=0)
+
+    def _fail_all_pending(self, error: BaseException) -> None:
+        data = serialization.dumps(error)[1]
+        for object_id, entry in list(self.objects.entries.items()):
+            if entry.state == PENDING:
+                self.objects.complete(object_id, FAILED, serialization.PICKLE, data, [])
+
+    # ------------------------------------------------------------------ messaging
+    def send(self, address: str, header: list[Any], buffers: Sequence[Any] = ()) -> None:
+        """Send one message (any thread)."""
+        frame = pack(header)
+        self.outbox.send(address, (frame, *buffers) if buffers else (frame,))
+
+    def _deliver_locally(self, frames: list[Any]) -> None:
+        loop = self.loop
+        if loop is None or self.closed:
+            return
+        loop.call_soon_threadsafe(self._on_message, frames)
+
+    def _on_message(self, frames: list[Any]) -> None:
+        try:
+            header = unpack(frames[0])
+            handler = self._handlers[header[0]]
+        except Exception:  # noqa: BLE001 - a malformed frame must not stop the loop
+            return
+        handler(header, frames[1:])
+
+    def register_handler(self, kind: int, handler: Callable[[list[Any], list[Any]], None]) -> None:
+        self._handlers[kind] = handler
+
+    # ------------------------------------------------------------------ requests to the node
+    def request(self, verb: str, *args: Any, timeout: float | None = 30.0,
+                buffers: Sequence[Any] = (), caller: str | None = None) -> Any:
+        """Ask the node something and block for the answer.
+
+        Refused on a thread running an event loop, unless ``caller`` names a public call that
+        may briefly block there (``init()`` waits for the node, as Ray's does).
+        """
+        if caller is None:
+            check_not_in_loop(f"actorium.{verb}()")
+        try:
+            return self._start_request(verb, args, buffers).result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise GetTimeoutError(f"the node did not answer {verb!r} within {timeout} s") from None
+
+    async def request_async(self, verb: str, *args: Any) -> Any:
+        """Ask the node something and await the answer (any loop)."""
+        return await asyncio.wrap_future(self._start_request(verb, args))
+
+    def notify_node(self, verb: str, *args: Any) -> None:
+        """Tell the node something without waiting for its answer (safe on a loop thread)."""
+        self._start_request(verb, args)
+
+    def _start_request(self, verb: str, args: tuple[Any, ...],
+                       buffers: Sequence[Any] = ()) -> concurrent.futures.Future[Any]:
+        if self.closed:
+            raise RuntimeNotInitializedError("actorium was shut down")
+        request_id = next(self._request_ids)
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._requests[request_id] = future
+        self.send(self.node_address, [Kind.REQUEST, request_id, self.address, verb, list(args)],
+                  buffers)
+        return future
+
+    def _on_response(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, request_id, ok, result = header
+        future = self._requests.pop(request_id, None)
+        if future is None or future.done():
+            return
+        if ok:
+            future.set_result(result)
+        else:
+            future.set_exception(serialization.loads(serialization.PICKLE, result))
+

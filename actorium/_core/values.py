@@ -1,0 +1,317 @@
+"""Objects as a process sees them: creating refs, storing, fetching and reading values.
+
+Part of ``Runtime`` (mixed in): everything here works on ``self.objects``, the process's
+``ObjectTable``. Values are deserialized on the reading thread; the loop thread only fills
+entries. A borrowed value is fetched from its owner once (GET_OBJECT -> OBJECT_VALUE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from actorium._core.ids import IdMinter, object_id_for
+from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
+from actorium._core.ref import ObjectRef
+from actorium._transport import serialization
+from actorium._transport.channel import Outbox
+from actorium._transport.protocol import Kind, TaskStatus
+from actorium.exceptions import (
+    BlockingCallInLoopError,
+    GetTimeoutError,
+    ObjectLostError,
+    RuntimeNotInitializedError,
+)
+
+if TYPE_CHECKING:
+    pass
+
+# Values up to this size travel inside the message that needs them instead of being fetched.
+INLINE_LIMIT = 100 * 1024
+
+
+def check_not_in_loop(what: str) -> None:
+    if asyncio._get_running_loop() is not None:
+        raise BlockingCallInLoopError(
+            f"{what} blocks, and this thread is running an event loop; use "
+            f"'await ref' (or 'await asyncio.gather(*refs)') instead of {what}")
+
+
+class _CountDown:
+    """Releases ``lock`` after ``count`` completions; completions come from the loop thread."""
+
+    __slots__ = ("count", "lock", "guard")
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.lock = threading.Lock()
+        self.lock.acquire()
+        self.guard = threading.Lock()
+
+    def done(self, _entry: ObjectEntry | None = None) -> None:
+        with self.guard:
+            self.count -= 1
+            fire = self.count == 0
+        if fire:
+            self.lock.release()
+
+
+class ValueAccess:
+    """Mixin of ``Runtime``: refs, values and waiting for them."""
+
+    # Provided by Runtime.
+    objects: ObjectTable
+    address: str
+    closed: bool
+    ids: IdMinter
+    loop: asyncio.AbstractEventLoop | None
+    outbox: Outbox
+    on_blocking: Callable[[bool], None] | None
+    _dead_peers: set[str]
+
+    if TYPE_CHECKING:  # methods the rest of Runtime provides
+        def send(self, address: str, header: list[Any], buffers: Sequence[Any] = ()) -> None:
+            ...  # Runtime.send
+
+    # ------------------------------------------------------------------ refs and values
+    def new_owned_refs(self, task_id: bytes, count: int) -> list[ObjectRef[Any]]:
+        """Pending entries and refs for the ``count`` return values of ``task_id``."""
+        refs: list[ObjectRef[Any]] = []
+        for index in range(count):
+            object_id = object_id_for(task_id, index)
+            self.objects.expect(object_id)
+            refs.append(ObjectRef(object_id, self.address, self.objects))
+        return refs
+
+    def put(self, value: Any) -> ObjectRef[Any]:
+        """Store ``value`` (serialized once, now) and return its ref."""
+        fmt, data, buffers, contained = serialization.dumps(value)
+        object_id = object_id_for(self.ids.next_id(), 0)
+        entry = self.objects.expect(object_id)
+        ref: ObjectRef[Any] = ObjectRef(object_id, self.address, self.objects)
+        self._pin_contained(entry, contained)
+        # Copy out-of-band buffers now: the caller may mutate its array after put(), and a
+        # read-only copy makes get() hand out read-only views, as Ray does.
+        self.objects.complete(object_id, READY, fmt, data, [bytes(b.raw()) for b in buffers])
+        return ref
+
+    def _pin_contained(self, entry: ObjectEntry, contained: list[ObjectRef[Any]]) -> None:
+        # Refs stored inside a value live at least as long as the value's entry. Holding the
+        # ref objects themselves is what pins them.
+        if contained:
+            entry.contained = list(contained)
+
+    def deps_of(self, refs: list[ObjectRef[Any]]) -> list[list[Any]]:
+        """Describe the refs a message carries: [id, owner, counted, inline value or None].
+
+        Refs this process owns are *counted*: the receiver will release them when done, and
+        until then they stay alive here. Small ready values are inlined so the receiver does
+        not have to ask for them.
+        """
+        deps = []
+        seen = set()
+        for ref in refs:
+            if ref.id in seen:
+                continue
+            seen.add(ref.id)
+            inline = None
+            counted = ref.owner == self.address
+            if counted:
+                self.objects.change_counts(ref.id, borrowers=1)
+            entry = self.objects.entries.get(ref.id)
+            if entry is not None and entry.state != PENDING and not entry.buffers and \
+                    len(entry.data) <= INLINE_LIMIT:
+                inline = [entry.state, entry.fmt, entry.data]
+            deps.append([ref.id, ref.owner, counted, inline])
+        return deps
+
+    def accept_deps(self, deps: list[list[Any]], *,
+                    pin: bool = False) -> list[tuple[bytes, ObjectEntry]]:
+        """Take note of refs that arrived in a message; return their entries (loop thread).
+
+        With ``pin`` the entries stay alive until ``unpin_deps`` is called with them: pass it
+        for the arguments of work that runs here.
+        """
+        out = []
+        for object_id, owner, counted, inline in deps:
+            if counted and owner != self.address:
+                self.objects.note_received(object_id, owner)
+            entry = self.objects.entry_for_ref(object_id, owner, pin=pin)
+            if inline is not None and entry.state == PENDING:
+                self.objects.complete(object_id, inline[0], inline[1], inline[2], [])
+            out.append((object_id, entry))
+        return out
+
+    def unpin_deps(self, entries: list[tuple[bytes, ObjectEntry]]) -> None:
+        """The work whose arguments were pinned by ``accept_deps`` is over (any thread)."""
+        if entries:
+            self.objects.unpin_later([object_id for object_id, _ in entries])
+
+    def ensure_fetch(self, object_id: bytes, entry: ObjectEntry) -> None:
+        """Ask the owner of a borrowed, pending object to send it (once)."""
+        if entry.owned or entry.state != PENDING or entry.fetching:
+            return
+        entry.fetching = True
+        if entry.owner in self._dead_peers:
+            self._lose(object_id, entry, "its owner died")
+            return
+        self.send(entry.owner, [Kind.GET_OBJECT, object_id, self.address])
+
+    def _lose(self, object_id: bytes, entry: ObjectEntry, why: str) -> None:
+        lost = ObjectLostError(f"object {object_id.hex()} is lost: {why} ({entry.owner})")
+        self.objects.complete(object_id, FAILED, serialization.PICKLE,
+                              serialization.dumps(lost)[1], [])
+
+    def _on_worker_died(self, header: list[Any], _buffers: list[Any]) -> None:
+        """A worker process is gone: objects it owned can no longer be fetched."""
+        _, _worker_id, address, reason = header[:4]
+        self._dead_peers.add(address)
+        self.outbox.forget(address)
+        for object_id, entry in list(self.objects.entries.items()):
+            if entry.owner == address and not entry.owned and entry.state == PENDING:
+                self._lose(object_id, entry, f"its owner, a worker that {reason}, died")
+
+    def _on_get_object(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, object_id, reply_to = header
+        entry = self.objects.entries.get(object_id)
+        if entry is None:
+            self.send(reply_to, [Kind.OBJECT_VALUE, object_id, TaskStatus.LOST, 0, b"", 0])
+            return
+
+        def reply(done: ObjectEntry) -> None:
+            status = TaskStatus.OK if done.state == READY else TaskStatus.ERROR
+            self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, done.data,
+                                 len(done.buffers)], done.buffers)
+
+        if not self.objects.add_waiter(entry, reply):
+            reply(entry)
+
+    def _on_object_value(self, header: list[Any], buffers: list[Any]) -> None:
+        _, object_id, status, fmt, data, _count = header
+        entry = self.objects.entries.get(object_id)
+        if entry is None:
+            return
+        entry.fetching = False
+        if status == TaskStatus.OK:
+            self.objects.complete(object_id, READY, fmt, data, [b.buffer for b in buffers])
+        elif status == TaskStatus.ERROR:
+            self.objects.complete(object_id, FAILED, fmt, data, [])
+        else:
+            self._lose(object_id, entry, "its owner no longer has it")
+
+    def _release_borrow(self, object_id: bytes, owner: str, count: int) -> None:
+        if not self.closed:
+            self.send(owner, [Kind.RELEASE_OBJECT, object_id, count])
+
+    def _on_release_object(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, object_id, count = header
+        self.objects.change_counts(object_id, borrowers=-count)
+
+    # ------------------------------------------------------------------ reading values
+    def value_of(self, entry: ObjectEntry) -> Any:
+        """Deserialize a completed entry; raise the error it holds."""
+        if entry.state == READY:
+            return serialization.loads(entry.fmt, entry.data, entry.buffers)
+        error = serialization.loads(entry.fmt, entry.data, entry.buffers)
+        raise error
+
+    def _entry_of(self, ref: Any) -> ObjectEntry:
+        if not isinstance(ref, ObjectRef):
+            raise TypeError(
+                f"get() takes an ObjectRef or a list of ObjectRefs, got {type(ref).__name__} "
+                f"({ref!r:.60}); to read a value you already have, use it directly")
+        entry = self.objects.entries.get(ref.id)
+        if entry is None:  # cannot normally happen while the ref lives
+            entry = self.objects.add_local_ref(ref.id, ref.owner)
+        return entry
+
+    def get(self, refs: Sequence[ObjectRef[Any]], timeout: float | None) -> list[Any]:
+        """Block until every ref is complete, then return the values (not on a loop thread)."""
+        check_not_in_loop("actorium.get()")
+        entries = [self._entry_of(ref) for ref in refs]
+        self.wait_entries(refs, entries, len(entries), timeout)
+        return [self.value_of(entry) for entry in entries]
+
+    def wait_entries(self, refs: Sequence[ObjectRef[Any]], entries: list[ObjectEntry],
+                     needed: int, timeout: float | None, *, raise_on_timeout: bool = True) -> None:
+        """Block until ``needed`` of ``entries`` are complete or ``timeout`` passes."""
+        pending = [(ref, entry) for ref, entry in zip(refs, entries, strict=True)
+                   if entry.state == PENDING]
+        ready = len(entries) - len(pending)
+        if ready >= needed:
+            return
+        if self.closed:
+            raise RuntimeNotInitializedError("actorium was shut down")
+        countdown = _CountDown(needed - ready + 1)  # +1: a guard held while registering
+        registered = 0
+        for ref, entry in pending:
+            if self.objects.add_waiter(entry, countdown.done):
+                registered += 1
+                self.ensure_fetch(ref.id, entry)
+            else:
+                countdown.done()
+        countdown.done()  # drop the guard
+        if not registered:
+            return
+        blocking_hook = self.on_blocking
+        if blocking_hook is not None:
+            blocking_hook(True)
+        try:
+            finished = countdown.lock.acquire(timeout=-1 if timeout is None else timeout)
+        finally:
+            if blocking_hook is not None:
+                blocking_hook(False)
+        if not finished and raise_on_timeout:
+            raise GetTimeoutError(f"get() timed out after {timeout} s: "
+                                  f"{sum(e.state == PENDING for e in entries)} of "
+                                  f"{len(entries)} object(s) not ready")
+
+    async def await_ref(self, ref: ObjectRef[Any]) -> Any:
+        """Await one ref's value on whatever loop is running."""
+        entry = self._entry_of(ref)
+        if entry.state == PENDING:
+            await self._entry_done(ref, entry)
+        return self.value_of(entry)
+
+    def _entry_done(self, ref: ObjectRef[Any], entry: ObjectEntry) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if loop is self.loop:
+            def wake(_entry: ObjectEntry) -> None:
+                if not future.done():
+                    future.set_result(None)
+        else:
+            def wake(_entry: ObjectEntry) -> None:
+                try:
+                    loop.call_soon_threadsafe(_resolve, future)
+                except RuntimeError:
+                    pass  # that loop is closed: nobody awaits this any more
+        if self.objects.add_waiter(entry, wake):
+            self.ensure_fetch(ref.id, entry)
+        else:
+            future.set_result(None)
+        return future
+
+    def concurrent_future(self, ref: ObjectRef[Any]) -> concurrent.futures.Future[Any]:
+        entry = self._entry_of(ref)
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def finish(done: ObjectEntry) -> None:
+            try:
+                future.set_result(self.value_of(done))
+            except BaseException as exc:  # noqa: BLE001 - handed to the future's reader
+                future.set_exception(exc)
+
+        if self.objects.add_waiter(entry, finish):
+            self.ensure_fetch(ref.id, entry)
+        else:
+            finish(entry)
+        return future
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

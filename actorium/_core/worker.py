@@ -1,0 +1,300 @@
+"""The worker side of a process: runs tasks the node sends and hosts actors.
+
+Handlers here run on the worker's event loop. Synchronous user code is handed to the
+``SyncThreadPool``; coroutines run on the loop. Results go straight to the caller's inbox;
+TASK_FINISHED tells the node that the task's resources are free again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+import threading
+import traceback
+from typing import Any
+
+from actorium._core import execution
+from actorium._core.affinity import allowed_cpus, pin_process
+from actorium._core.code import CodeCache
+from actorium._core.context import Execution, current_execution
+from actorium._core.mailbox import ActorLife, Call, HostedActor
+from actorium._core.resources import demand_of
+from actorium._core.runtime import Runtime
+from actorium._core.threads import SyncThreadPool
+from actorium._transport import serialization
+from actorium._transport.protocol import Kind
+from actorium.exceptions import ActorDiedError, TaskCancelledError
+
+# How many dead actors a worker remembers, to answer late calls with the cause of death.
+_TOMBSTONES = 10_000
+
+
+class TaskSpec:
+    """An EXECUTE_TASK message, decoded (the arguments stay serialized until the task runs)."""
+
+    __slots__ = ("task_id", "owner", "code_id", "name", "fmt", "data", "buffers", "num_returns",
+                 "retries_left", "retry_exceptions", "resources")
+
+    def __init__(self, header: list[Any], buffers: list[Any]) -> None:
+        (_, self.task_id, self.owner, self.code_id, _code, self.name, self.fmt, self.data,
+         _count, _deps, options, self.num_returns, self.retries_left,
+         self.retry_exceptions) = header[:14]
+        self.buffers = buffers
+        self.resources = demand_of(options)
+
+    def arguments(self, runtime: Runtime, has_refs: bool) -> tuple[tuple[Any, ...],
+                                                                    dict[str, Any]]:
+        return execution.rebuild_args(runtime, self.fmt, self.data, self.buffers, has_refs)
+
+
+class WorkerExecutor:
+    """Executes tasks and hosts actors for one worker process."""
+
+    def __init__(self, runtime: Runtime, *, max_threads: int,
+                 cores: list[int] | None = None) -> None:
+        self.runtime = runtime
+        self.cores = cores or []
+        self._widened = False
+        self.pool = SyncThreadPool(max_threads=max_threads)
+        self.code = CodeCache()
+        self.actors: dict[bytes, HostedActor] = {}
+        # Dead actors: the error to answer late calls with, and the incarnation that died.
+        self.tombstones: dict[bytes, tuple[ActorDiedError, int]] = {}
+        self.early_calls: dict[bytes, list[Call]] = {}
+        self.running_tasks: dict[bytes, Any] = {}   # task_id -> asyncio.Task or thread ident
+        self.stopped = asyncio.Event()
+        for kind, handler in (
+            (Kind.EXECUTE_TASK, self.on_execute_task),
+            (Kind.CREATE_ACTOR, self.on_create_actor),
+            (Kind.ACTOR_CALL, self.on_actor_call),
+            (Kind.KILL_ACTOR, self.on_kill_actor),
+            (Kind.CANCEL_TASK, self.on_cancel),
+            (Kind.SHUTDOWN, self.on_shutdown),
+        ):
+            runtime.register_handler(kind, handler)
+        runtime.on_blocking = self._tell_node_blocked
+
+    def _tell_node_blocked(self, blocked: bool) -> None:
+        """A task waiting in get() lends its CPU back, so nested tasks cannot deadlock."""
+        running = current_execution.get()
+        if running is not None and running.actor_id is None:
+            self.runtime.send(self.runtime.node_address,
+                              [Kind.TASK_BLOCKED, self.runtime.worker_id, blocked])
+
+    # ------------------------------------------------------------------ tasks
+    def on_execute_task(self, header: list[Any], buffers: list[Any]) -> None:
+        spec = TaskSpec(header, buffers)
+        self._fit_cores(spec.resources.get("CPU", 0.0))
+        self.code.add(spec.code_id, header[4])
+        try:
+            function = self.code.load(spec.code_id)
+        except Exception as exc:  # noqa: BLE001 - unpickling user code can raise anything
+            error = exc
+            self._finish_task(spec, execution.run_and_pack(
+                self.runtime, spec.name, spec.num_returns, lambda: _raise(error)))
+            return
+        entries = self.runtime.accept_deps(header[9], pin=True) if header[9] else []
+        if inspect.iscoroutinefunction(function):
+            task = asyncio.get_running_loop().create_task(
+                self._run_async_task(spec, function, entries))
+            self.running_tasks[spec.task_id] = task
+        else:
+            self.pool.submit(self._run_sync_task, spec, function, entries)
+
+    def _fit_cores(self, num_cpus: float) -> None:
+        """Let a task that reserved several CPUs use several cores, and narrow back after."""
+        if not self.cores:
+            return
+        widen = num_cpus > len(self.cores)
+        if widen != self._widened:
+            self._widened = widen
+            pin_process(set(allowed_cpus()) if widen else self.cores)
+
+    def _run_sync_task(self, spec: TaskSpec, function: Any, entries: list[Any]) -> None:
+        runtime = self.runtime
+        self.running_tasks[spec.task_id] = threading.get_ident()
+        token = current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources))
+        retry_on = _retry_filter(spec.retry_exceptions)
+        retries_left = spec.retries_left
+        try:
+            execution.wait_deps_blocking(runtime, entries)
+            failure: list[BaseException] = []
+
+            def invoke() -> Any:
+                args, kwargs = spec.arguments(runtime, bool(entries))
+                try:
+                    return function(*args, **kwargs)
+                except BaseException as exc:
+                    failure.append(exc)
+                    raise
+
+            while True:
+                failure.clear()
+                outcome = execution.run_and_pack(runtime, spec.name, spec.num_returns, invoke)
+                if not failure or retries_left == 0 or not retry_on(failure[0]):
+                    break
+                retries_left -= 1
+        finally:
+            current_execution.reset(token)
+            self.running_tasks.pop(spec.task_id, None)
+            runtime.unpin_deps(entries)
+        self._finish_task(spec, outcome)
+
+    async def _run_async_task(self, spec: TaskSpec, function: Any, entries: list[Any]) -> None:
+        runtime = self.runtime
+        current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources))
+        try:
+            await execution.wait_deps(runtime, entries)
+
+            async def invoke() -> Any:
+                args, kwargs = spec.arguments(runtime, bool(entries))
+                return await function(*args, **kwargs)
+
+            outcome = await execution.run_and_pack_async(runtime, spec.name, spec.num_returns,
+                                                         invoke)
+        finally:
+            self.running_tasks.pop(spec.task_id, None)
+            runtime.unpin_deps(entries)
+        self._finish_task(spec, outcome)
+
+    def _finish_task(self, spec: TaskSpec, outcome: Any) -> None:
+        execution.send_result(self.runtime, spec.owner, spec.task_id, outcome)
+        self.runtime.send(self.runtime.node_address, [Kind.TASK_FINISHED, spec.task_id])
+
+    # ------------------------------------------------------------------ actors
+    def on_create_actor(self, header: list[Any], buffers: list[Any]) -> None:
+        (_, actor_id, _owner, code_id, code, class_name, fmt, data, _count, deps, options,
+         max_concurrency, is_async, incarnation) = header[:14]
+        actor = HostedActor(self.runtime, self.pool, actor_id, class_name, is_async,
+                            max_concurrency, incarnation)
+        actor.resources = demand_of(options) or None
+        self.actors[actor_id] = actor
+        self.tombstones.pop(actor_id, None)
+        for call in self.early_calls.pop(actor_id, ()):
+            actor.deliver(call)
+        entries = self.runtime.accept_deps(deps, pin=True) if deps else []
+        self.code.add(code_id, code)
+        loop = asyncio.get_running_loop()
+
+        def construct() -> None:
+            token = current_execution.set(Execution(actor_id, actor_id, f"{class_name}.__init__",
+                                                    incarnation, actor.resources))
+            try:
+                cls = self.code.load(code_id)
+                execution.wait_deps_blocking(self.runtime, entries)
+                args, kwargs = execution.rebuild_args(self.runtime, fmt, data, buffers,
+                                                      bool(entries))
+                instance = cls(*args, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - reported as the actor's death
+                error = ActorDiedError(
+                    f"actor {actor.label} died: its constructor raised "
+                    f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+                    actor_id=actor_id.hex(), cause=_picklable(exc))
+                loop.call_soon_threadsafe(self._constructor_failed, actor, error)
+                return
+            finally:
+                current_execution.reset(token)
+                self.runtime.unpin_deps(entries)
+            loop.call_soon_threadsafe(self._constructed, actor, instance)
+
+        self.pool.submit(construct)
+
+    def _constructed(self, actor: HostedActor, instance: Any) -> None:
+        if actor.life is ActorLife.DEAD:
+            return  # killed while its constructor ran
+        actor.constructed(instance)
+        self.runtime.send(self.runtime.node_address,
+                          [Kind.ACTOR_READY, actor.actor_id, actor.incarnation, True, None])
+
+    def _constructor_failed(self, actor: HostedActor, error: ActorDiedError) -> None:
+        self._bury(actor, error)
+        self.runtime.send(self.runtime.node_address,
+                          [Kind.ACTOR_READY, actor.actor_id, actor.incarnation, False,
+                           serialization.dumps(error)[1]])
+
+    def _bury(self, actor: HostedActor, error: ActorDiedError) -> None:
+        actor.die(error)
+        if self.actors.get(actor.actor_id) is actor:
+            del self.actors[actor.actor_id]
+        if len(self.tombstones) >= _TOMBSTONES:
+            self.tombstones.pop(next(iter(self.tombstones)))
+        self.tombstones[actor.actor_id] = (error, actor.incarnation)
+
+    def on_actor_call(self, header: list[Any], buffers: list[Any]) -> None:
+        call = Call(header, buffers)
+        if call.deps:
+            call.entries = self.runtime.accept_deps(call.deps, pin=True)
+        actor = self.actors.get(header[2])
+        if actor is not None:
+            if header[5] < actor.incarnation:
+                actor._fail(call, ActorDiedError(
+                    f"actor {actor.label} restarted while this call was on its way; "
+                    f"it was not run", actor_id=actor.actor_id.hex()))
+                return
+            if header[5] == actor.incarnation:
+                actor.deliver(call)
+                return
+        tombstone = self.tombstones.get(header[2])
+        # A call for a *later* incarnation overtook that incarnation's creation: it waits below.
+        if tombstone is not None and header[5] <= tombstone[1]:
+            dead = tombstone[0]
+            call.unpin_args(self.runtime)
+            execution.send_result(self.runtime, call.caller, call.task_id, (
+                1, [[serialization.PICKLE, serialization.dumps(dead)[1], 0]]
+                * max(call.num_returns, 1), [], []))
+            return
+        # The call overtook the creation of its incarnation: keep it until that arrives.
+        self.early_calls.setdefault(header[2], []).append(call)
+
+    def on_kill_actor(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, actor_id, reason = header[:3]
+        actor = self.actors.get(actor_id)
+        if actor is None:
+            return
+        self._bury(actor, ActorDiedError(f"actor {actor.label} died: {reason}",
+                                         actor_id=actor_id.hex()))
+
+    # ------------------------------------------------------------------ cancel and stop
+    def on_cancel(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, task_id, force, actor_id = header[:4]
+        if actor_id is not None:
+            actor = self.actors.get(actor_id)
+            if actor is not None:
+                actor.cancel(task_id, force)
+            return
+        running = self.running_tasks.get(task_id)
+        if running is None:
+            return
+        if force:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if isinstance(running, asyncio.Task):
+            running.cancel()
+        else:
+            from actorium._core.interrupt import raise_in_thread
+            raise_in_thread(running, TaskCancelledError)
+
+    def on_shutdown(self, _header: list[Any], _buffers: list[Any]) -> None:
+        self.stopped.set()
+
+
+def _raise(exc: BaseException) -> Any:
+    raise exc
+
+
+def _retry_filter(retry_exceptions: Any) -> Any:
+    if retry_exceptions is True:
+        return lambda exc: isinstance(exc, Exception)
+    if not retry_exceptions:
+        return lambda exc: False
+    classes = serialization.loads(serialization.PICKLE, retry_exceptions)
+    return lambda exc: isinstance(exc, classes)
+
+
+def _picklable(exc: BaseException) -> BaseException | None:
+    try:
+        serialization.dumps(exc)
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
