@@ -1,0 +1,1 @@
+"""The node daemon and the worker processes it supervises."""

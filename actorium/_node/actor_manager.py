@@ -1,0 +1,286 @@
+"""The node's actor directory: where each actor lives, its names, its restarts and its death.
+
+Placement: an actor that reserves no CPU is *lightweight* and lives in a shared host worker,
+with many others (hosts are added as actors accumulate, up to one per CPU). An actor that
+reserves CPUs (``num_cpus >= 1``) gets a dedicated worker process and holds those CPUs while
+alive; if they are not free it waits, as in Ray.
+
+The node is told of placement (it chose the worker) and of construction (ACTOR_READY from the
+worker); callers are sent ACTOR_PLACED with the worker's inbox address and then talk to the
+worker directly: the node is not on the call path.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from actorium._core.resources import demand_of
+from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
+from actorium._transport import serialization
+from actorium._transport.protocol import Kind
+from actorium.exceptions import ActorDiedError
+
+if TYPE_CHECKING:
+    from actorium._node.node import Node
+
+# Lightweight actors per host before another host is started (up to one host per CPU).
+ACTORS_PER_HOST = 2000
+
+
+class ActorStatus(StrEnum):
+    PENDING = "PENDING_CREATION"
+    ALIVE = "ALIVE"
+    RESTARTING = "RESTARTING"
+    DEAD = "DEAD"
+
+
+class ActorInfo:
+    """The directory entry of one actor."""
+
+    __slots__ = ("actor_id", "owner", "class_name", "options", "is_async", "methods", "header",
+                 "buffers", "status", "worker", "incarnation", "restarts", "death_reason",
+                 "subscribers", "demand", "name", "namespace")
+
+    def __init__(self, header: list[Any], buffers: list[Any]) -> None:
+        self.actor_id: bytes = header[1]
+        self.owner: str = header[2]
+        self.class_name: str = header[5]
+        self.options: dict[str, Any] = header[10]
+        self.is_async: bool = header[12]
+        self.methods: dict[str, int] = header[14]
+        self.header = header
+        self.buffers = buffers
+        self.status = ActorStatus.PENDING
+        self.worker: WorkerInfo | None = None
+        self.incarnation = 0
+        self.restarts = 0
+        self.death_reason = ""
+        self.subscribers: set[str] = {self.owner}
+        self.demand = demand_of(self.options)
+        self.name: str | None = self.options.get("name")
+        self.namespace: str = self.options.get("namespace") or "default"
+
+    @property
+    def label(self) -> str:
+        return f"{self.class_name}({self.actor_id.hex()})"
+
+    def describe(self) -> dict[str, Any]:
+        worker = self.worker
+        return {
+            "actor_id": self.actor_id.hex(),
+            "class_name": self.class_name,
+            "state": self.status.value,
+            "name": self.name or "",
+            "namespace": self.namespace,
+            "pid": worker.pid if worker else None,
+            "worker_id": worker.worker_id.hex() if worker else None,
+            "restarts": self.restarts,
+            "death_reason": self.death_reason,
+        }
+
+
+class ActorManager:
+    """Creates, places, restarts and buries actors for the node."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.actors: dict[bytes, ActorInfo] = {}
+        self.names: dict[tuple[str, str], bytes] = {}
+        self.waiting_for_resources: list[ActorInfo] = []
+        self._host_cursor = 0
+
+    # ------------------------------------------------------------------ creation
+    def create(self, header: list[Any], buffers: list[Any]) -> dict[str, Any]:
+        """Register and place a new actor; return how the caller can reach it.
+
+        Raises ValueError when the name is taken (unless get_if_exists) or the actor can
+        never fit on this node.
+        """
+        info = ActorInfo(header, buffers)
+        if info.name is not None:
+            key = (info.namespace, info.name)
+            existing_id = self.names.get(key)
+            existing = self.actors.get(existing_id) if existing_id else None
+            if existing is not None and existing.status is not ActorStatus.DEAD:
+                if info.options.get("get_if_exists"):
+                    return self.handle_descriptor(existing)
+                raise ValueError(f"an actor named {info.name!r} already exists in namespace "
+                                 f"{info.namespace!r}")
+            self.names[key] = info.actor_id
+        if not self.node.resources.feasible(info.demand):
+            raise ValueError(f"actor {info.label} can never be placed on this node: it needs "
+                             f"{self.node.resources.describe(info.demand)}")
+        self.actors[info.actor_id] = info
+        self._place(info)
+        return self.handle_descriptor(info)
+
+    def handle_descriptor(self, info: ActorInfo) -> dict[str, Any]:
+        worker = info.worker
+        return {
+            "actor_id": info.actor_id,
+            "class_name": info.class_name,
+            "methods": info.methods,
+            "is_async": info.is_async,
+            "address": worker.address if worker is not None else None,
+            "incarnation": info.incarnation,
+            "dead": info.death_reason if info.status is ActorStatus.DEAD else None,
+        }
+
+    def _place(self, info: ActorInfo) -> None:
+        node = self.node
+        if info.options.get("dedicated"):
+            if not node.resources.fits(info.demand):
+                self.waiting_for_resources.append(info)
+                return
+            node.resources.acquire(info.demand)
+            worker = node.start_worker(WorkerKind.DEDICATED, info.demand.get("CPU", 1.0))
+            worker.reserved = info.demand
+        else:
+            if info.demand:
+                if not node.resources.fits(info.demand):
+                    self.waiting_for_resources.append(info)
+                    return
+                node.resources.acquire(info.demand)
+            worker = self._pick_host()
+        info.worker = worker
+        worker.actors.add(info.actor_id)
+        header = list(info.header)
+        header[13] = info.incarnation
+        node.send_code_aware(worker, header, 3, 4, info.buffers)
+        if worker.address is not None:
+            self._announce(info)
+
+    def _pick_host(self) -> WorkerInfo:
+        node = self.node
+        hosts = [w for w in node.workers.values()
+                 if w.kind is WorkerKind.HOST and w.state is not WorkerState.DEAD]
+        if not hosts or (min(len(h.actors) for h in hosts) >= ACTORS_PER_HOST
+                         and len(hosts) < node.pool_size):
+            return node.start_worker(WorkerKind.HOST)
+        return min(hosts, key=lambda h: len(h.actors))
+
+    def _announce(self, info: ActorInfo) -> None:
+        assert info.worker is not None and info.worker.address is not None
+        message = [Kind.ACTOR_PLACED, info.actor_id, info.worker.address, info.incarnation]
+        targets = self.node.everyone() if info.incarnation > 0 else info.subscribers
+        for address in list(targets):
+            self.node.send(address, message)
+
+    def worker_registered(self, worker: WorkerInfo) -> None:
+        for actor_id in worker.actors:
+            info = self.actors.get(actor_id)
+            if info is not None and info.worker is worker:
+                self._announce(info)
+
+    def resources_freed(self) -> None:
+        waiting, self.waiting_for_resources = self.waiting_for_resources, []
+        for info in waiting:
+            if info.status is not ActorStatus.DEAD:
+                self._place(info)
+
+    # ------------------------------------------------------------------ events from workers
+    def ready(self, actor_id: bytes, incarnation: int, ok: bool, error_data: bytes | None) -> None:
+        info = self.actors.get(actor_id)
+        if info is None or info.incarnation != incarnation or info.status is ActorStatus.DEAD:
+            return
+        if ok:
+            info.status = ActorStatus.ALIVE
+            if not self._may_restart(info):
+                info.header, info.buffers = [], []  # only a restart would need them again
+            return
+        error = serialization.loads(serialization.PICKLE, error_data) if error_data else None
+        self._bury(info, str(error) if error else "its constructor raised", error_data,
+                   stop_worker=True)
+
+    def worker_died(self, worker: WorkerInfo, reason: str) -> None:
+        for actor_id in list(worker.actors):
+            info = self.actors.get(actor_id)
+            if info is None or info.worker is not worker or info.status is ActorStatus.DEAD:
+                continue
+            self._lost(info, f"its {worker.label} {reason}")
+
+    def subscribe(self, actor_id: bytes, address: str) -> dict[str, Any] | None:
+        info = self.actors.get(actor_id)
+        if info is None:
+            return None
+        info.subscribers.add(address)
+        return self.handle_descriptor(info)
+
+    # ------------------------------------------------------------------ kill, restart, death
+    def kill(self, actor_id: bytes, no_restart: bool) -> None:
+        info = self.actors.get(actor_id)
+        if info is None or info.status is ActorStatus.DEAD:
+            return
+        if info.worker is not None:
+            self.node.send_to_worker(info.worker, [Kind.KILL_ACTOR, actor_id,
+                                                   "it was killed with actorium.kill()"], [])
+        if not no_restart and self._may_restart(info):
+            self._restart(info, "it was killed with actorium.kill(no_restart=False)")
+        else:
+            self._bury(info, "it was killed with actorium.kill()", None, stop_worker=True)
+
+    def _may_restart(self, info: ActorInfo) -> bool:
+        limit: int = info.options.get("max_restarts", 0)
+        return limit == -1 or info.restarts < limit
+
+    def _lost(self, info: ActorInfo, reason: str) -> None:
+        if self._may_restart(info):
+            self._restart(info, reason)
+        else:
+            limit = info.options.get("max_restarts", 0)
+            used = f"; {info.restarts}/{limit} restarts used" if limit else ""
+            self._bury(info, reason + used, None, stop_worker=False)
+
+    def _release_placement(self, info: ActorInfo, stop_worker: bool) -> None:
+        worker = info.worker
+        if worker is None:
+            return
+        worker.actors.discard(info.actor_id)
+        if worker.kind is WorkerKind.DEDICATED:
+            if stop_worker:
+                self.node.stop_worker(worker)
+            # The CPUs are free the moment the actor is dead, not when its process has exited.
+            released, worker.reserved = worker.reserved, {}
+        else:
+            released = info.demand
+        info.worker = None
+        if released:
+            self.node.resources.release(released)
+            self.resources_freed()
+
+    def _restart(self, info: ActorInfo, reason: str) -> None:
+        self._release_placement(info, stop_worker=True)
+        info.restarts += 1
+        info.incarnation += 1
+        info.status = ActorStatus.RESTARTING
+        message = [Kind.ACTOR_DIED, info.actor_id,
+                   f"actor {info.label} is restarting: {reason}", True, None]
+        for address in self.node.everyone():
+            self.node.send(address, message)
+        self._place(info)
+
+    def _bury(self, info: ActorInfo, reason: str, error_data: bytes | None,
+              stop_worker: bool) -> None:
+        info.status = ActorStatus.DEAD
+        info.death_reason = reason
+        self._release_placement(info, stop_worker)
+        if info.name is not None and self.names.get((info.namespace, info.name)) == info.actor_id:
+            del self.names[(info.namespace, info.name)]
+        if error_data is None:
+            error_data = serialization.dumps(ActorDiedError(
+                f"actor {info.label} died: {reason}", actor_id=info.actor_id.hex()))[1]
+        message = [Kind.ACTOR_DIED, info.actor_id, reason, False, error_data]
+        for address in self.node.everyone():
+            self.node.send(address, message)
+
+    # ------------------------------------------------------------------ queries
+    def lookup(self, name: str, namespace: str) -> dict[str, Any]:
+        actor_id = self.names.get((namespace, name))
+        info = self.actors.get(actor_id) if actor_id else None
+        if info is None or info.status is ActorStatus.DEAD:
+            raise ValueError(f"no actor named {name!r} in namespace {namespace!r}")
+        return self.handle_descriptor(info)
+
+    def listing(self) -> list[dict[str, Any]]:
+        return [info.describe() for info in self.actors.values()]

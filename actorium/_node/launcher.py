@@ -1,0 +1,96 @@
+"""Starting and stopping an embedded node from a driver (``init()`` without an address)."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from actorium.exceptions import ActoriumError
+
+_START_TIMEOUT = 30.0
+
+
+def new_session_dir() -> str:
+    """A private directory (mode 0700) for this runtime's sockets; short enough for ipc paths."""
+    root = os.path.join(tempfile.gettempdir(), f"actorium-{os.getuid()}")
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    os.chmod(root, 0o700)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return tempfile.mkdtemp(prefix=f"s{stamp}-{os.getpid()}-", dir=root)
+
+
+def driver_path() -> str:
+    """Directories the driver imports from, so workers can unpickle its functions by module."""
+    paths = [os.getcwd()]
+    if sys.path and sys.path[0]:
+        paths.append(os.path.abspath(sys.path[0]))
+    return os.pathsep.join(paths)
+
+
+class EmbeddedNode:
+    """A node daemon process owned by this driver; it exits when the driver does."""
+
+    def __init__(self, *, num_cpus: int, resources: dict[str, float], namespace: str) -> None:
+        self.session_dir = new_session_dir()
+        read_end, write_end = os.pipe()
+        env = dict(os.environ)
+        env["ACTORIUM_DRIVER_PATH"] = driver_path()
+        command = [sys.executable, "-m", "actorium._node.node_main",
+                   "--session-dir", self.session_dir, "--num-cpus", str(num_cpus),
+                   "--resources", json.dumps(resources), "--namespace", namespace,
+                   "--ready-fd", str(write_end)]
+        try:
+            self.process = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(write_end,),
+                                            env=env)
+        finally:
+            os.close(write_end)
+        try:
+            info = self._read_ready(read_end)
+        finally:
+            os.close(read_end)
+        self.address: str = info["address"]
+        self.node_id = bytes.fromhex(info["node_id"])
+
+    def _read_ready(self, fd: int) -> dict[str, Any]:
+        deadline = time.monotonic() + _START_TIMEOUT
+        data = b""
+        while not data.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.stop(timeout=1)
+                raise ActoriumError(f"the actorium node did not start within {_START_TIMEOUT} s")
+            readable, _, _ = select.select([fd], [], [], remaining)
+            if not readable:
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                code = self.process.wait(timeout=5)
+                self.cleanup()
+                raise ActoriumError(f"the actorium node exited during start (code {code}); "
+                                    f"see its output above")
+            data += chunk
+        return json.loads(data)  # type: ignore[no-any-return]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close the node's pipe (it stops its workers and exits), then wait; kill if stuck."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        self.cleanup()
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.session_dir, ignore_errors=True)

@@ -1,0 +1,326 @@
+"""The node daemon: owns the worker processes of one machine and their resources.
+
+One process per node, one event loop, one inbox. It
+
+* starts ``num_cpus`` task workers, and actor hosts / dedicated actor workers on demand;
+* queues tasks until resources and a worker are free (``task_scheduler``);
+* keeps the actor directory: placement, names, restarts, deaths (``actor_manager``);
+* answers REQUESTs (resources, nodes, named actors, kills, cancels);
+* notices a worker's death the moment the process exits, and tells everyone concerned.
+
+It never unpickles user data: it decodes message headers and forwards the payload frames.
+In an embedded runtime (``init()`` with no address) the driver starts the node and the node
+exits when the driver's pipe to it closes, so nothing outlives the driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import zmq
+
+from actorium._core.affinity import CoreDealer
+from actorium._core.ids import random_id
+from actorium._core.resources import ResourcePool
+from actorium._node.actor_manager import ActorManager
+from actorium._node.task_scheduler import TaskScheduler
+from actorium._node.workers import (
+    WorkerInfo,
+    WorkerKind,
+    WorkerState,
+    describe_exit,
+    spawn_worker,
+    stop_workers,
+)
+from actorium._transport import serialization
+from actorium._transport.channel import Inbox, Outbox
+from actorium._transport.protocol import Kind, pack, unpack
+
+NODE_SOCKET = "node.sock"
+
+
+class Node:
+    """The node daemon's state and message handlers (all on one event loop)."""
+
+    def __init__(self, *, session_dir: str, num_cpus: int, resources: dict[str, float],
+                 namespace: str, max_threads: int = 64) -> None:
+        self.session_dir = session_dir
+        self.node_id = random_id(16)
+        self.job_id = random_id(4)
+        self.namespace = namespace
+        self.address = f"ipc://{session_dir}/{NODE_SOCKET}"
+        self.pool_size = max(1, num_cpus)
+        self.max_threads = max_threads
+        total = {"CPU": float(num_cpus), **resources}
+        total.setdefault("memory", float(_memory_bytes()))
+        self.resources = ResourcePool(total)
+        self.workers: dict[bytes, WorkerInfo] = {}
+        self.clients: set[str] = set()
+        self.code: dict[bytes, bytes] = {}   # code id -> pickled function/class, sent once
+        self.zmq_context: zmq.Context[Any] = zmq.Context()
+        self.loop = asyncio.get_running_loop()
+        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally)
+        self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._on_message)
+        self.cores = CoreDealer()
+        self.tasks = TaskScheduler(self)
+        self.actors = ActorManager(self)
+        self.stopping = False
+        self.stopped = asyncio.Event()
+        self._handlers: dict[int, Callable[[list[Any], list[Any]], Any]] = {
+            Kind.REGISTER: self._on_register,
+            Kind.SUBMIT_TASK: lambda h, b: self.tasks.submit(h, b),
+            Kind.TASK_FINISHED: lambda h, b: self.tasks.finished(h[1]),
+            Kind.TASK_BLOCKED: self._on_task_blocked,
+            Kind.CREATE_ACTOR: self._on_create_actor,
+            Kind.ACTOR_READY: lambda h, b: self.actors.ready(h[1], h[2], h[3], h[4]),
+            Kind.REQUEST: self._on_request,
+            Kind.SHUTDOWN: lambda h, b: self.loop.create_task(self.shutdown()),
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self.inbox.start()
+        for _ in range(self.pool_size):
+            self.start_worker(WorkerKind.TASK)
+
+    def start_worker(self, kind: WorkerKind, cpus: float = 1.0) -> WorkerInfo:
+        info = WorkerInfo(kind)
+        info.cpus = self.cores.deal(cpus)
+        self.workers[info.worker_id] = info
+        self.loop.create_task(self._spawn(info))
+        return info
+
+    async def _spawn(self, info: WorkerInfo) -> None:
+        try:
+            await spawn_worker(info, session_dir=self.session_dir, node_address=self.address,
+                               node_id=self.node_id, job_id=self.job_id,
+                               namespace=self.namespace, max_threads=self.max_threads,
+                               on_exit=self._on_worker_exit)
+        except Exception as exc:  # noqa: BLE001 - e.g. fork failed for lack of memory
+            print(f"actorium node: could not start a worker: {exc}", file=sys.stderr)
+            self._on_worker_exit(info, None)
+
+    def stop_worker(self, worker: WorkerInfo) -> None:
+        """Ask a worker to exit: closing its stdin makes it flush its sockets and leave.
+
+        Never SIGKILL a healthy worker: results it queued a moment ago would be lost.
+        """
+        process = worker.process
+        if process is not None and process.returncode is None and process.stdin is not None:
+            process.stdin.close()
+
+    def retire_extra_worker(self, worker: WorkerInfo) -> None:
+        """Stop a task worker that was started beyond the pool size once it is idle."""
+        task_workers = [w for w in self.workers.values()
+                        if w.kind is WorkerKind.TASK and w.state is not WorkerState.DEAD]
+        if len(task_workers) > self.pool_size and worker.state is WorkerState.IDLE \
+                and not self.tasks.queue:
+            worker.state = WorkerState.DEAD
+            worker.exit_description = "retired"
+            self.stop_worker(worker)
+
+    async def shutdown(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        await stop_workers(list(self.workers.values()), grace=2.0)
+        self.stopped.set()
+
+    def close(self) -> None:
+        self.inbox.close()
+        self.outbox.close()
+        self.zmq_context.destroy(linger=0)
+
+    # ------------------------------------------------------------------ messaging
+    def send(self, address: str, header: list[Any], buffers: list[Any] | tuple[()] = ()) -> None:
+        frame = pack(header)
+        self.outbox.send(address, (frame, *buffers) if buffers else (frame,))
+
+    def send_to_worker(self, worker: WorkerInfo, header: list[Any], buffers: list[Any]) -> None:
+        if worker.address is None:
+            worker.outbox_until_ready.append((header, buffers))
+        elif worker.state is not WorkerState.DEAD:
+            self.send(worker.address, header, buffers)
+
+    def send_code_aware(self, worker: WorkerInfo, header: list[Any], id_field: int,
+                        code_field: int, buffers: list[Any]) -> None:
+        """Forward a task or actor creation, attaching its code if this worker lacks it."""
+        code_id = header[id_field]
+        if code_id in worker.code_ids:
+            header[code_field] = None
+        else:
+            code = header[code_field] or self.code.get(code_id)
+            if code is None:
+                raise LookupError(f"code {code_id.hex()} is unknown to the node")
+            header[code_field] = code
+            worker.code_ids.add(code_id)
+        self.send_to_worker(worker, header, buffers)
+
+    def everyone(self) -> list[str]:
+        """Every live inbox known to the node: drivers and registered workers."""
+        addresses = list(self.clients)
+        addresses.extend(w.address for w in self.workers.values()
+                         if w.address is not None and w.state is not WorkerState.DEAD)
+        return addresses
+
+    def _deliver_locally(self, frames: list[Any]) -> None:
+        self.loop.call_soon(self._on_message, frames)
+
+    def _on_message(self, frames: list[Any]) -> None:
+        try:
+            header = unpack(frames[0])
+            handler = self._handlers[header[0]]
+        except Exception:  # noqa: BLE001 - malformed frames are dropped, never fatal
+            return
+        buffers = frames[1:]
+        if header[0] in (Kind.SUBMIT_TASK, Kind.CREATE_ACTOR):
+            code_field = 4
+            if header[code_field] is not None:
+                self.code.setdefault(header[3], header[code_field])
+        try:
+            handler(header, buffers)
+        except Exception:  # noqa: BLE001 - one bad message must not stop the node
+            traceback.print_exc()
+
+    # ------------------------------------------------------------------ handlers
+    def _on_register(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, role, worker_id, address = header[:4]
+        if role == "driver":
+            self.clients.add(address)
+            return
+        worker = self.workers.get(worker_id)
+        if worker is None or worker.state is WorkerState.DEAD:
+            return
+        worker.address = address
+        worker.state = WorkerState.IDLE
+        for queued_header, buffers in worker.outbox_until_ready:
+            self.send(address, queued_header, buffers)
+        worker.outbox_until_ready.clear()
+        self.actors.worker_registered(worker)
+        if worker.kind is WorkerKind.TASK:
+            self.tasks.schedule_soon()
+
+    def _on_task_blocked(self, header: list[Any], _buffers: list[Any]) -> None:
+        worker = self.workers.get(header[1])
+        if worker is not None:
+            self.tasks.blocked(worker, header[2])
+
+    def _on_create_actor(self, header: list[Any], buffers: list[Any]) -> None:
+        try:
+            described = self.actors.create(header, buffers)
+            if described["actor_id"] != header[1]:
+                # get_if_exists found a live actor of that name: point the caller's new
+                # handle at it, and keep the caller informed of where it lives.
+                self.actors.subscribe(described["actor_id"], header[2])
+                self.send(header[2], [Kind.ACTOR_PLACED, header[1], described["address"],
+                                      described["incarnation"], described["actor_id"]])
+        except ValueError as exc:
+            from actorium.exceptions import ActorDiedError
+            error = ActorDiedError(f"actor {header[5]} could not be created: {exc}",
+                                   actor_id=header[1].hex(), cause=exc)
+            self.send(header[2], [Kind.ACTOR_DIED, header[1], str(exc), False,
+                                  serialization.dumps(error)[1]])
+
+    def _on_worker_exit(self, worker: WorkerInfo, returncode: int | None) -> None:
+        reason = worker.exit_description or describe_exit(returncode)
+        worker.state = WorkerState.DEAD
+        self.workers.pop(worker.worker_id, None)
+        if self.stopping:
+            return
+        if worker.reserved:
+            self.resources.release(worker.reserved)
+            worker.reserved = {}
+        self.tasks.worker_died(worker, reason)
+        self.actors.worker_died(worker, reason)
+        if worker.address is not None:
+            for address in self.everyone():
+                self.send(address, [Kind.WORKER_DIED, worker.worker_id, worker.address, reason])
+        if worker.kind is WorkerKind.TASK:
+            alive = sum(1 for w in self.workers.values() if w.kind is WorkerKind.TASK)
+            if alive < self.pool_size:
+                self.start_worker(WorkerKind.TASK)
+        self.actors.resources_freed()
+        self.tasks.schedule_soon()
+
+    # ------------------------------------------------------------------ requests
+    def _on_request(self, header: list[Any], buffers: list[Any]) -> None:
+        _, request_id, reply_to, verb, args = header
+        handler: Any = getattr(self, f"_verb_{verb}", None)
+        try:
+            if handler is None:
+                raise ValueError(f"the node does not understand request {verb!r}")
+            result = handler(*args, buffers=buffers) if verb == "create_actor" else handler(*args)
+        except Exception as exc:  # noqa: BLE001 - sent back to the requester
+            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
+            return
+        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    def _verb_register_driver(self, address: str) -> dict[str, Any]:
+        self.clients.add(address)
+        return {"node_id": self.node_id, "job_id": self.job_id, "namespace": self.namespace}
+
+    def _verb_unregister_driver(self, address: str) -> bool:
+        self.clients.discard(address)
+        return True
+
+    def _verb_cluster_resources(self) -> dict[str, float]:
+        return dict(self.resources.total)
+
+    def _verb_available_resources(self) -> dict[str, float]:
+        return {k: v for k, v in self.resources.available.items() if v > 0}
+
+    def _verb_nodes(self) -> list[dict[str, Any]]:
+        return [{
+            "NodeID": self.node_id.hex(),
+            "Alive": True,
+            "alive": True,
+            "NodeManagerAddress": "127.0.0.1",
+            "NodeManagerHostname": os.uname().nodename,
+            "Resources": dict(self.resources.total),
+            "num_workers": len(self.workers),
+        }]
+
+    def _verb_create_actor(self, header_bytes: bytes, *, buffers: list[Any]) -> dict[str, Any]:
+        header = unpack(header_bytes)
+        if header[4] is not None:
+            self.code.setdefault(header[3], header[4])
+        return self.actors.create(header, buffers)
+
+    def _verb_get_actor(self, name: str, namespace: str) -> dict[str, Any]:
+        return self.actors.lookup(name, namespace)
+
+    def _verb_subscribe_actor(self, actor_id: bytes, address: str) -> dict[str, Any] | None:
+        return self.actors.subscribe(actor_id, address)
+
+    def _verb_kill_actor(self, actor_id: bytes, no_restart: bool) -> bool:
+        self.actors.kill(actor_id, no_restart)
+        return True
+
+    def _verb_cancel_task(self, task_id: bytes, force: bool) -> bool:
+        self.tasks.cancel(task_id, force)
+        return True
+
+    def _verb_list_actors(self) -> list[dict[str, Any]]:
+        return self.actors.listing()
+
+    def _verb_list_workers(self) -> list[dict[str, Any]]:
+        return [{"worker_id": w.worker_id.hex(), "pid": w.pid, "kind": w.kind.value,
+                 "state": w.state.value, "actors": len(w.actors)}
+                for w in self.workers.values()]
+
+    def _verb_shutdown(self) -> bool:
+        self.loop.create_task(self.shutdown())
+        return True
+
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0

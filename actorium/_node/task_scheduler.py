@@ -1,0 +1,178 @@
+"""The node's task queue: waits for free resources and an idle task worker, then dispatches.
+
+A submitted task is forwarded to a worker as the same frames it arrived in (only the header's
+kind and the code field change), so the node never unpickles user data. A worker runs one task
+at a time. A task blocked in ``get()`` gives its CPU back, and the node may start an extra
+worker so that nested tasks cannot deadlock the pool.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from actorium._core.resources import demand_of
+from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
+from actorium._transport import serialization
+from actorium._transport.protocol import Kind, TaskStatus
+from actorium.exceptions import TaskCancelledError, WorkerCrashedError
+
+if TYPE_CHECKING:
+    from actorium._node.node import Node
+
+# How far down the queue to look for a task that fits when the head does not.
+_SCAN_LIMIT = 64
+# At most this many task workers per CPU (for tasks reserving a fraction of a CPU or none).
+_EXTRA_WORKER_FACTOR = 4
+
+
+class QueuedTask:
+    """A task as the node holds it: its frames and what it needs."""
+
+    __slots__ = ("task_id", "owner", "header", "buffers", "demand", "retries_left", "worker",
+                 "name", "cancelled")
+
+    def __init__(self, header: list[Any], buffers: list[Any]) -> None:
+        self.task_id: bytes = header[1]
+        self.owner: str = header[2]
+        self.name: str = header[5]
+        self.header = header
+        self.buffers = buffers
+        self.demand = demand_of(header[10])
+        self.retries_left: int = header[12]
+        self.worker: WorkerInfo | None = None
+        self.cancelled = False
+
+
+class TaskScheduler:
+    """FIFO-with-skipping dispatch of tasks to task workers."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.queue: deque[QueuedTask] = deque()
+        self.running: dict[bytes, QueuedTask] = {}
+        self._scheduled = False
+
+    def submit(self, header: list[Any], buffers: list[Any]) -> None:
+        task = QueuedTask(header, buffers)
+        if not self.node.resources.feasible(task.demand):
+            self._fail(task, ValueError(
+                f"task {task.name} can never run on this node: it needs "
+                f"{self.node.resources.describe(task.demand)}"))
+            return
+        self.queue.append(task)
+        self.schedule_soon()
+
+    def schedule_soon(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self.node.loop.call_soon(self._schedule)
+
+    def _schedule(self) -> None:
+        self._scheduled = False
+        node = self.node
+        resources = node.resources
+        idle = [w for w in node.workers.values()
+                if w.kind is WorkerKind.TASK and w.state is WorkerState.IDLE]
+        scanned = 0
+        index = 0
+        while index < len(self.queue) and scanned < _SCAN_LIMIT:
+            task = self.queue[index]
+            if not resources.fits(task.demand):
+                index += 1
+                scanned += 1
+                continue
+            if not idle:
+                break
+            del self.queue[index]
+            self._dispatch(task, idle.pop())
+        if self.queue:
+            self._grow_pool_if_useful()
+
+    def _grow_pool_if_useful(self) -> None:
+        """Start another task worker if a queued task fits but every worker is taken."""
+        node = self.node
+        task_workers = [w for w in node.workers.values() if w.kind is WorkerKind.TASK
+                        and w.state is not WorkerState.DEAD]
+        starting = sum(w.state is WorkerState.STARTING for w in task_workers)
+        blocked = sum(w.blocked for w in task_workers)
+        # Fractional or zero-CPU tasks can run more tasks than CPUs; extra workers retire
+        # when idle. The cap keeps a flood of zero-CPU tasks from forking without bound.
+        limit = max(node.pool_size + blocked, _EXTRA_WORKER_FACTOR * node.pool_size)
+        if starting == 0 and len(task_workers) < limit and any(
+                node.resources.fits(t.demand) for t in list(self.queue)[:_SCAN_LIMIT]):
+            node.start_worker(WorkerKind.TASK)
+
+    def _dispatch(self, task: QueuedTask, worker: WorkerInfo) -> None:
+        self.node.resources.acquire(task.demand)
+        worker.state = WorkerState.BUSY
+        worker.task = task
+        task.worker = worker
+        self.running[task.task_id] = task
+        header = list(task.header)
+        header[0] = Kind.EXECUTE_TASK
+        self.node.send_code_aware(worker, header, 3, 4, task.buffers)
+
+    def finished(self, task_id: bytes) -> None:
+        task = self.running.pop(task_id, None)
+        if task is None:
+            return
+        worker = task.worker
+        if worker is not None and worker.task is task:
+            if not worker.blocked:
+                self.node.resources.release(task.demand)
+            worker.blocked = False
+            worker.task = None
+            if worker.state is WorkerState.BUSY:
+                worker.state = WorkerState.IDLE
+            self.node.retire_extra_worker(worker)
+        self.schedule_soon()
+
+    def blocked(self, worker: WorkerInfo, is_blocked: bool) -> None:
+        task = worker.task
+        if task is None or worker.blocked == is_blocked:
+            return
+        worker.blocked = is_blocked
+        if is_blocked:
+            self.node.resources.release(task.demand)
+        else:
+            self.node.resources.acquire(task.demand)
+        self.schedule_soon()
+
+    def worker_died(self, worker: WorkerInfo, reason: str) -> None:
+        task = worker.task
+        if task is None:
+            return
+        self.running.pop(task.task_id, None)
+        if not worker.blocked:
+            self.node.resources.release(task.demand)
+        worker.task = None
+        if task.cancelled:
+            self._fail(task, TaskCancelledError(f"task {task.name} was cancelled (force=True "
+                                                f"ended its worker)"))
+        elif task.retries_left != 0:
+            task.retries_left -= 1
+            task.header[12] = task.retries_left
+            task.worker = None
+            self.queue.appendleft(task)
+        else:
+            self._fail(task, WorkerCrashedError(
+                f"task {task.name} failed: its {worker.label} {reason}; no retries left"))
+        self.schedule_soon()
+
+    def cancel(self, task_id: bytes, force: bool) -> None:
+        for task in self.queue:
+            if task.task_id == task_id:
+                self.queue.remove(task)
+                self._fail(task, TaskCancelledError(f"task {task.name} was cancelled"))
+                return
+        running = self.running.get(task_id)
+        if running is not None and running.worker is not None:
+            running.cancelled = force
+            self.node.send_to_worker(running.worker, [Kind.CANCEL_TASK, task_id, force, None], [])
+
+    def _fail(self, task: QueuedTask, error: BaseException) -> None:
+        data = serialization.dumps(error)[1]
+        count = max(task.header[11], 1)
+        self.node.send(task.owner, [Kind.TASK_RESULT, task.task_id, TaskStatus.ERROR,
+                                    [[serialization.PICKLE, data, 0]] * count, []])
