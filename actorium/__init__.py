@@ -1,0 +1,73 @@
+"""actorium: an asyncio-native actor framework with the programming model of Ray Core.
+
+    import actorium as ray
+    ray.init()
+
+    @ray.remote
+    class Counter:
+        def __init__(self): self.n = 0
+        def incr(self): self.n += 1; return self.n
+
+    c = Counter.remote()
+    print(ray.get(c.incr.remote()))      # or: await c.incr.remote()
+
+Layers (an import may only point downwards):
+
+    actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
+    exceptions.py                    the one exception tree (imports nothing of ours)
+    _node/                           node daemon, worker processes, launcher
+    _core/                           ids, refs, objects, runtime, actors, execution
+    _transport/                      ZeroMQ sockets, message framing, serialization
+"""
+
+from actorium import exceptions
+from actorium._api import (
+    RuntimeInfo,
+    available_resources,
+    cancel,
+    cluster_resources,
+    get,
+    get_actor,
+    get_runtime_context,
+    init,
+    is_initialized,
+    kill,
+    nodes,
+    put,
+    remote,
+    shutdown,
+    wait,
+)
+from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
+from actorium._core.context import RuntimeContext
+from actorium._core.ref import ObjectRef
+from actorium._core.remote_function import RemoteFunction
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActorClass",
+    "ActorHandle",
+    "ActorMethod",
+    "ObjectRef",
+    "RemoteFunction",
+    "RuntimeContext",
+    "RuntimeInfo",
+    "__version__",
+    "available_resources",
+    "cancel",
+    "cluster_resources",
+    "exceptions",
+    "get",
+    "get_actor",
+    "get_runtime_context",
+    "init",
+    "is_initialized",
+    "kill",
+    "method",
+    "nodes",
+    "put",
+    "remote",
+    "shutdown",
+    "wait",
+]

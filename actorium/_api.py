@@ -1,0 +1,285 @@
+"""The public functions of actorium (Ray Core's names and semantics).
+
+Blocking functions (``get``, ``wait``, ``get_actor``...) must not be called on a thread that
+runs an event loop: they raise ``BlockingCallInLoopError`` there; await the refs instead.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, overload
+
+from actorium._core import context
+from actorium._core.actor import ActorClass, ActorHandle, method
+from actorium._core.context import RuntimeContext
+from actorium._core.ids import random_id
+from actorium._core.options import ActorOptions, TaskOptions
+from actorium._core.ref import ObjectRef
+from actorium._core.remote_function import RemoteFunction
+from actorium._core.runtime import Runtime
+from actorium._core.values import check_not_in_loop
+from actorium._node.launcher import EmbeddedNode
+from actorium._transport.protocol import Kind
+
+T = TypeVar("T")
+
+__all__ = [
+    "available_resources", "cancel", "cluster_resources", "get", "get_actor",
+    "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
+    "shutdown", "wait",
+]
+
+# Ray's init() arguments that have no meaning here yet; accepted so ported programs run.
+_ACCEPTED_RAY_ARGUMENTS = frozenset({
+    "include_dashboard", "dashboard_host", "dashboard_port", "log_to_driver", "configure_logging",
+    "logging_level", "logging_format", "runtime_env", "local_mode", "_temp_dir",
+    "object_store_memory", "num_gpus", "_system_config", "job_config", "_plasma_directory",
+    "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
+    "_enable_object_reconstruction",
+})
+
+_lock = threading.Lock()
+_embedded: EmbeddedNode | None = None
+
+
+class RuntimeInfo(dict[str, Any]):
+    """What ``init()`` returns: a dict of addresses, like Ray's ``address_info``."""
+
+    @property
+    def address_info(self) -> dict[str, Any]:
+        return dict(self)
+
+    @property
+    def dashboard_url(self) -> str:
+        return str(self.get("webui_url", ""))
+
+    def __enter__(self) -> RuntimeInfo:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        shutdown()
+
+
+def init(address: str | None = None, *, num_cpus: int | None = None,
+         resources: dict[str, float] | None = None, namespace: str | None = None,
+         ignore_reinit_error: bool = False, **ray_options: Any) -> RuntimeInfo:
+    """Start an embedded local runtime (a node daemon and its workers) and connect to it.
+
+    Blocks until the node is up (a fraction of a second); worker processes keep starting in
+    the background. ``num_cpus`` defaults to the machine's cores. Calling ``init()`` twice
+    raises unless ``ignore_reinit_error=True``.
+    """
+    global _embedded
+    unknown = sorted(set(ray_options) - _ACCEPTED_RAY_ARGUMENTS)
+    if unknown:
+        raise TypeError(f"init() got unexpected keyword argument(s): {', '.join(unknown)}")
+    if address not in (None, "local"):
+        raise ConnectionError(
+            f"cannot connect to {address!r}: this build of actorium runs an embedded local "
+            f"runtime only; call init() without an address")
+    if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int)
+                                 or num_cpus < 1):
+        raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}")
+    TaskOptions.build(resources=resources or {})  # validates names and amounts
+    with _lock:
+        runtime = context.maybe_runtime()
+        if runtime is not None:
+            if ignore_reinit_error:
+                return _info(runtime)
+            raise RuntimeError("actorium.init() was already called; call actorium.shutdown() "
+                               "first, or pass ignore_reinit_error=True")
+        cpus = num_cpus or os.cpu_count() or 1
+        namespace = namespace or "default"
+        node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace)
+        try:
+            runtime = Runtime(role="driver", worker_id=random_id(16),
+                              session_dir=node.session_dir, node_address=node.address,
+                              node_id=node.node_id, namespace=namespace)
+            runtime.start_loop_thread()
+            registered = runtime.request("register_driver", runtime.address, caller="init")
+        except BaseException:
+            node.stop()
+            raise
+        runtime.job_id = registered["job_id"]
+        _embedded = node
+        context.set_runtime(runtime)
+        atexit.register(shutdown)
+        return _info(runtime)
+
+
+def _info(runtime: Runtime) -> RuntimeInfo:
+    return RuntimeInfo(node_id=runtime.node_id.hex(), session_dir=runtime.session_dir,
+                       address=runtime.node_address, namespace=runtime.namespace, webui_url="")
+
+
+def is_initialized() -> bool:
+    """True between ``init()`` and ``shutdown()``."""
+    return context.maybe_runtime() is not None
+
+
+def shutdown() -> None:
+    """Stop every worker and the node, and disconnect. Safe to call twice or without init().
+
+    Pending gets and awaits fail with ``RuntimeNotInitializedError``.
+    """
+    global _embedded
+    with _lock:
+        runtime = context.maybe_runtime()
+        node, _embedded = _embedded, None
+        context.set_runtime(None)
+        if runtime is not None:
+            try:
+                runtime.send(runtime.node_address, [Kind.SHUTDOWN])
+            finally:
+                runtime.close()
+        if node is not None:
+            node.stop()
+        atexit.unregister(shutdown)
+
+
+# ---------------------------------------------------------------------- remote
+@overload
+def remote(function_or_class: type[T]) -> ActorClass[T]: ...  # type: ignore[overload-overlap]
+@overload
+def remote(function_or_class: Callable[..., T]) -> RemoteFunction[..., T]: ...
+@overload
+def remote(**options: Any) -> Callable[[Any], Any]: ...
+
+
+def remote(function_or_class: Any = None, **options: Any) -> Any:
+    """Make a function a task (``RemoteFunction``) or a class an actor (``ActorClass``).
+
+    Use bare (``@remote``) or with options (``@remote(num_cpus=2, max_restarts=3)``).
+    """
+    if function_or_class is not None and options:
+        raise TypeError("use either @remote or @remote(option=...), not both")
+    if function_or_class is None:
+        return lambda target: _make_remote(target, options)
+    return _make_remote(function_or_class, {})
+
+
+def _make_remote(target: Any, options: dict[str, Any]) -> Any:
+    if isinstance(target, type):
+        return ActorClass(target, ActorOptions.build(**options))
+    if callable(target):
+        return RemoteFunction(target, TaskOptions.build(**options))
+    raise TypeError(f"@remote applies to a function or a class, not {type(target).__name__}")
+
+
+# ---------------------------------------------------------------------- objects
+def get(object_refs: Any, *, timeout: float | None = None) -> Any:
+    """Block until the value(s) are ready and return them (a list for a list of refs).
+
+    Raises the task's error (a ``TaskError`` that is also the original exception's class),
+    ``ActorDiedError``, or ``GetTimeoutError`` after ``timeout`` seconds. Inside async code use
+    ``await ref`` instead: blocking there raises ``BlockingCallInLoopError``.
+    """
+    runtime = context.current_runtime()
+    if timeout is not None and timeout < 0:
+        raise ValueError(f"timeout must be >= 0 or None, got {timeout!r}")
+    if isinstance(object_refs, ObjectRef):
+        return runtime.get([object_refs], timeout)[0]
+    if isinstance(object_refs, (list, tuple)):
+        return runtime.get(list(object_refs), timeout)
+    raise TypeError(f"get() takes an ObjectRef or a list of ObjectRefs, got "
+                    f"{type(object_refs).__name__}")
+
+
+def put(value: Any) -> ObjectRef[Any]:
+    """Store ``value`` once and return a ref to pass to any number of tasks and actors."""
+    if isinstance(value, ObjectRef):
+        raise TypeError("put() of an ObjectRef is not allowed: pass the ref itself")
+    return context.current_runtime().put(value)
+
+
+def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
+         timeout: float | None = None, fetch_local: bool = True) -> tuple[list[ObjectRef[Any]],
+                                                                          list[ObjectRef[Any]]]:
+    """Block until ``num_returns`` refs are ready or ``timeout`` passes.
+
+    Returns ``(ready, not_ready)``, each in the order of ``object_refs``; ``ready`` holds at
+    most ``num_returns`` refs.
+    """
+    runtime = context.current_runtime()
+    if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
+        raise TypeError(f"wait() takes a list of ObjectRefs, got {type(object_refs).__name__}")
+    refs = list(object_refs)
+    for ref in refs:
+        if not isinstance(ref, ObjectRef):
+            raise TypeError(f"wait() takes a list of ObjectRefs, found {type(ref).__name__}")
+    if len({ref.id for ref in refs}) != len(refs):
+        raise ValueError("wait() was given the same ObjectRef more than once")
+    if not 0 <= num_returns <= len(refs) or isinstance(num_returns, bool):
+        raise ValueError(f"num_returns must be between 0 and {len(refs)} (the number of refs), "
+                         f"got {num_returns!r}")
+    check_not_in_loop("actorium.wait()")
+    entries = [runtime._entry_of(ref) for ref in refs]
+    runtime.wait_entries(refs, entries, num_returns, timeout, raise_on_timeout=False)
+    ready: list[ObjectRef[Any]] = []
+    not_ready: list[ObjectRef[Any]] = []
+    from actorium._core.objects import PENDING
+    for ref, entry in zip(refs, entries, strict=True):
+        if entry.state != PENDING and len(ready) < num_returns:
+            ready.append(ref)
+        else:
+            not_ready.append(ref)
+    return ready, not_ready
+
+
+# ---------------------------------------------------------------------- actors and tasks
+def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
+    """Kill an actor now: running and pending calls fail with ``ActorDiedError``.
+
+    With ``no_restart=False`` an actor that has restarts left comes back. Does not block.
+    """
+    if not isinstance(actor, ActorHandle):
+        raise TypeError(f"kill() takes an actor handle, got {type(actor).__name__}")
+    runtime = context.current_runtime()
+    actor_id = runtime.prepare_kill(actor._state, no_restart)
+    runtime.notify_node("kill_actor", actor_id, no_restart)
+
+
+def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool = True) -> None:
+    """Cancel the task or actor call that produces ``object_ref``. Does not block.
+
+    A queued call never runs; a running async call is cancelled through asyncio; a running
+    sync task gets ``TaskCancelledError`` raised inside it (``force=True`` ends its worker).
+    ``get()`` on the ref then raises ``TaskCancelledError``.
+    """
+    if not isinstance(object_ref, ObjectRef):
+        raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
+    context.current_runtime().cancel(object_ref.id[:16], force)
+
+
+def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
+    """The handle of the live actor called ``name``; raises ValueError if there is none."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"get_actor() needs a non-empty name, got {name!r}")
+    runtime = context.current_runtime()
+    described = runtime.request("get_actor", name, namespace or runtime.namespace)
+    return ActorHandle.from_descriptor(runtime, described)
+
+
+# ---------------------------------------------------------------------- cluster facts
+def available_resources() -> dict[str, float]:
+    """Resources free right now on the cluster (e.g. ``{"CPU": 1.0}``)."""
+    return context.current_runtime().request("available_resources")  # type: ignore[no-any-return]
+
+
+def cluster_resources() -> dict[str, float]:
+    """Total resources of the cluster."""
+    return context.current_runtime().request("cluster_resources")  # type: ignore[no-any-return]
+
+
+def nodes() -> list[dict[str, Any]]:
+    """One dict per node: ``NodeID``, ``Alive``, ``Resources``..."""
+    return context.current_runtime().request("nodes")  # type: ignore[no-any-return]
+
+
+def get_runtime_context() -> RuntimeContext:
+    """Ids of the node, job, actor and task the caller runs in."""
+    return RuntimeContext(context.current_runtime())
+

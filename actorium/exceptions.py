@@ -1,0 +1,184 @@
+"""Every error actorium raises, in one tree.
+
+    ActoriumError
+    ├── TaskError                  a task or actor method raised; also an instance of the cause
+    ├── ActorError
+    │   └── ActorDiedError         the actor is dead (killed, crashed, __init__ raised, worker lost)
+    ├── GetTimeoutError            get()/wait() ran out of time (also a builtin TimeoutError)
+    ├── TaskCancelledError         cancel() stopped the task before it produced a value
+    ├── WorkerCrashedError         the worker running a task died and no retries were left
+    ├── ObjectLostError            the value behind an ObjectRef is gone
+    ├── OutOfMemoryError           the object store or a node ran out of memory
+    ├── RuntimeNotInitializedError an API call needs init() first (or came after shutdown())
+    ├── BlockingCallInLoopError    a blocking call was made inside a running event loop; use await
+    └── SerializationError         a value could not be pickled (the message names it)
+
+Every exception here crosses process boundaries, so each one pickles (``__reduce__``)
+with its extra fields. Ray's names are accepted aliases: ``RayTaskError`` is ``TaskError``,
+``RayActorError`` is ``ActorError``, ``RayError`` is ``ActoriumError``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ActoriumError",
+    "ActorDiedError",
+    "ActorError",
+    "BlockingCallInLoopError",
+    "GetTimeoutError",
+    "ObjectLostError",
+    "OutOfMemoryError",
+    "RayActorError",
+    "RayError",
+    "RayTaskError",
+    "RuntimeNotInitializedError",
+    "SerializationError",
+    "TaskCancelledError",
+    "TaskError",
+    "WorkerCrashedError",
+]
+
+
+class ActoriumError(Exception):
+    """Base class of every error raised by actorium itself."""
+
+
+class TaskError(ActoriumError):
+    """A remote task or actor method raised an exception.
+
+    ``get()`` raises an instance that is *also* an instance of the original exception's class,
+    so ``except ValueError`` keeps working around remote code. ``cause`` is the original
+    exception and ``remote_traceback`` the formatted traceback from the worker.
+    Handle it as you would the original exception; print it to see where it happened remotely.
+    """
+
+    def __init__(self, function_name: str, cause: BaseException, remote_traceback: str) -> None:
+        # Not super(): in the dual class the next __init__ is the cause's, whose signature
+        # is unknown (TwoArgumentError(code, detail) must work too).
+        Exception.__init__(self, function_name, cause, remote_traceback)
+        self.function_name = function_name
+        self.cause = cause
+        self.remote_traceback = remote_traceback
+
+    def __str__(self) -> str:
+        return (
+            f"{self.function_name} raised {type(self.cause).__name__}: {self.cause}\n"
+            f"Remote traceback:\n{self.remote_traceback}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (make_task_error, (self.function_name, self.cause, self.remote_traceback))
+
+    def as_instanceof_cause(self) -> TaskError:
+        """Return an equivalent error that also derives from the cause's class."""
+        return make_task_error(self.function_name, self.cause, self.remote_traceback)
+
+
+_dual_classes: dict[type[BaseException], type[TaskError]] = {}
+
+
+def make_task_error(function_name: str, cause: BaseException, remote_traceback: str) -> TaskError:
+    """Build a TaskError that is also an instance of ``type(cause)`` when that class allows it."""
+    cause_class = type(cause)
+    if isinstance(cause, TaskError) or not issubclass(cause_class, Exception):
+        return TaskError(function_name, cause, remote_traceback)
+    dual = _dual_classes.get(cause_class)
+    if dual is None:
+        try:
+            dual = type(
+                f"TaskError({cause_class.__name__})",
+                (TaskError, cause_class),
+                {"__module__": __name__, "__reduce__": TaskError.__reduce__,
+                 "__str__": TaskError.__str__, "__init__": TaskError.__init__},
+            )
+        except TypeError:  # incompatible layouts (e.g. some C extension exceptions)
+            return TaskError(function_name, cause, remote_traceback)
+        _dual_classes[cause_class] = dual
+    error = dual.__new__(dual)
+    TaskError.__init__(error, function_name, cause, remote_traceback)
+    return error
+
+
+class ActorError(ActoriumError):
+    """Base class of errors about an actor rather than the code it runs."""
+
+
+class ActorDiedError(ActorError):
+    """The actor is dead, so this call will never run (or never finish).
+
+    ``actor_id`` names the actor and ``reason`` says why it died: killed with ``kill()``,
+    ``__init__`` raised (``cause`` holds that exception), its worker process exited, or its
+    restarts are used up. Retry on a new actor, or create it with ``max_restarts``.
+    """
+
+    def __init__(self, message: str, *, actor_id: str | None = None,
+                 cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.actor_id = actor_id
+        self.cause = cause
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_actor_died, (self.message, self.actor_id, self.cause))
+
+
+def _rebuild_actor_died(message: str, actor_id: str | None,
+                        cause: BaseException | None) -> ActorDiedError:
+    return ActorDiedError(message, actor_id=actor_id, cause=cause)
+
+
+class GetTimeoutError(ActoriumError, TimeoutError):
+    """``get()`` or ``wait()`` did not finish within ``timeout`` seconds.
+
+    The task keeps running; call ``get()`` again later or ``cancel()`` it.
+    """
+
+
+class TaskCancelledError(ActoriumError):
+    """The task was cancelled with ``cancel()`` before it produced a value."""
+
+    def __init__(self, message: str = "the task was cancelled") -> None:
+        super().__init__(message)
+
+
+class WorkerCrashedError(ActoriumError):
+    """The process running a task died (killed, crashed, out of memory) and no retry was left.
+
+    Tasks are retried ``max_retries`` times (default 3) when this happens; raise the count
+    or make the task cheaper on memory if you see it.
+    """
+
+
+class ObjectLostError(ActoriumError):
+    """The value behind this ObjectRef no longer exists (its owner died or it was freed)."""
+
+
+class OutOfMemoryError(ActoriumError):
+    """The object store or the node ran out of memory; the message gives the figures."""
+
+
+class RuntimeNotInitializedError(ActoriumError):
+    """The call needs a running runtime: call ``actorium.init()`` first."""
+
+
+class BlockingCallInLoopError(ActoriumError, RuntimeError):
+    """A blocking call (such as ``get()``) was made on a thread that runs an event loop.
+
+    Blocking there would freeze every coroutine of that loop. Use the awaitable form:
+    ``await ref`` or ``await asyncio.gather(*refs)`` instead of ``get()``.
+    """
+
+
+class SerializationError(ActoriumError, TypeError):
+    """A value could not be serialized to cross to another process; the message names it."""
+
+
+# Ray's names, so that `import actorium as ray` programs keep their except clauses.
+RayError = ActoriumError
+RayTaskError = TaskError
+RayActorError = ActorError
