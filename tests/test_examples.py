@@ -1,0 +1,149 @@
+"""Every example in examples/ runs as a user would run it, succeeds, and leaves no process.
+
+Each example runs in a subprocess (``python examples/X.py`` at a small size). Every process it
+starts inherits a marker in its environment, so the test can find the node and workers even
+after they were re-parented, and checks that none is left once the example has exited (nor
+its session directory under /tmp/actorium-<uid>/).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples"
+RUN_TIMEOUT = 45.0
+MARKER = "ACTORIUM_EXAMPLE_TEST_RUN"
+
+
+def _marked_processes(marker: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get(MARKER) == marker:
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+def _leftovers(marker: str, grace: float = 3.0) -> list[psutil.Process]:
+    """Processes of this run still alive after ``grace`` seconds (zombies do not count)."""
+    deadline = time.monotonic() + grace
+    while True:
+        alive = []
+        for process in _marked_processes(marker):
+            try:
+                if process.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(process)
+            except psutil.NoSuchProcess:
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def _session_dirs_of(pid: int) -> list[str]:
+    """Session directories a driver with this pid created (their names carry the pid)."""
+    root = Path(tempfile.gettempdir()) / f"actorium-{os.getuid()}"
+    return [str(d) for d in root.glob(f"s*-{pid}-*")] if root.is_dir() else []
+
+
+def _describe(process: psutil.Process) -> str:
+    try:
+        return f"pid {process.pid}: {' '.join(process.cmdline()[:4])}"
+    except psutil.Error:
+        return f"pid {process.pid}"
+
+
+def run_example(name: str, *args: str) -> str:
+    """Run examples/<name> with ``args``; return its stdout after checking it exited cleanly."""
+    marker = uuid.uuid4().hex
+    env = {**os.environ, MARKER: marker}
+    # Output goes to files, not pipes: a leaked grandchild holding a pipe open must not make
+    # the example look as if it had not exited.
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen([sys.executable, str(EXAMPLES / name), *args],
+                                   cwd=REPO_ROOT, env=env, stdout=stdout, stderr=stderr,
+                                   text=True, start_new_session=True)
+        timed_out = False
+        try:
+            process.wait(timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        finally:
+            left = _leftovers(marker)
+            described = [_describe(p) for p in left]
+            for leftover in left:
+                try:
+                    leftover.kill()
+                except psutil.NoSuchProcess:
+                    pass
+        stdout.seek(0)
+        stderr.seek(0)
+        out, err = stdout.read(), stderr.read()
+    if timed_out:
+        pytest.fail(f"{name} did not finish within {RUN_TIMEOUT} s\n{out}\n{err}")
+    assert process.returncode == 0, f"{name} exited with {process.returncode}\n{out}\n{err}"
+    assert not left, f"{name} left processes running: {described}"
+    dirs = _session_dirs_of(process.pid)
+    for directory in dirs:
+        shutil.rmtree(directory, ignore_errors=True)
+    assert not dirs, f"{name} left its session directory behind: {dirs}"
+    return out
+
+
+def test_digital_twins_summary() -> None:
+    out = run_example("digital_twins.py", "--devices", "300", "--rounds", "5")
+    assert re.search(r"^devices:\s+300$", out, re.M), out
+    assert re.search(r"^telemetry messages:\s+1500$", out, re.M), out
+    assert re.search(r"^messages/s:\s+[\d,]+$", out, re.M), out
+    alerts = re.search(r"^alerts raised:\s+(\d+)$", out, re.M)
+    assert alerts and int(alerts.group(1)) > 0, out
+    assert re.search(r"^\s+overheating\s+\d+$", out, re.M), out
+    assert re.search(r"^\s+low_battery\s+\d+$", out, re.M), out
+    assert "top-5 hottest devices" in out
+    assert len(re.findall(r"^\s+dev-\d{5}\s+ewma", out, re.M)) == 5, out
+    assert re.search(r"^wall time:\s+[\d.]+ s", out, re.M), out
+
+
+@pytest.mark.timeout(2 * RUN_TIMEOUT + 30)
+def test_digital_twins_is_deterministic() -> None:
+    def alerts(out: str) -> list[str]:
+        return [line for line in out.splitlines() if "new alerts" in line or "ewma" in line]
+
+    first = run_example("digital_twins.py", "--devices", "200", "--seed", "3")
+    second = run_example("digital_twins.py", "--devices", "200", "--seed", "3")
+    assert alerts(first) == alerts(second)
+
+
+def test_quickstart() -> None:
+    out = run_example("quickstart.py")
+    assert "words per line: [4, 2, 3]" in out
+    assert "running total: 9" in out
+    assert "words in the book: 900" in out
+    assert "first finished: 1 | still running: 2" in out
+    assert "all squares: [9, 1, 4]" in out
+
+
+def test_async_service() -> None:
+    out = run_example("async_service.py")
+    assert re.search(r"^serving on http://127\.0\.0\.1:\d+$", out, re.M), out
+    assert "GET /page/home  -> 200 {'page': 'home', 'visits': 2}" in out
+    assert "GET /fib/90     -> 200 {'n': 90, 'fib': 2880067194370816120}" in out
+    assert "GET /stats      -> 200 {'home': 2, 'docs': 1}" in out
+    assert "after a burst of 20: home visits = 22" in out
