@@ -97,7 +97,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         try:
             runtime = Runtime(role="driver", worker_id=random_id(16),
                               session_dir=node.session_dir, node_address=node.address,
-                              node_id=node.node_id, namespace=namespace)
+                              node_id=node.node_id, namespace=namespace, token=node.token)
             runtime.start_loop_thread()
             registered = runtime.request("register_driver", runtime.address, caller="init")
         except BaseException:

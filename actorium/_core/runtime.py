@@ -39,7 +39,8 @@ from actorium._core.ids import IdMinter
 from actorium._core.objects import FAILED, PENDING, ObjectTable
 from actorium._core.values import ValueAccess, check_not_in_loop
 from actorium._transport import serialization
-from actorium._transport.channel import Inbox, Outbox
+from actorium._transport.auth import TOKEN_ENV, FrameAuth, token_from_environment
+from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
 from actorium.exceptions import (
     GetTimeoutError,
@@ -51,7 +52,8 @@ class Runtime(ValueAccess, CallerSide):
     """A process's runtime; see the module docstring."""
 
     def __init__(self, *, role: str, worker_id: bytes, session_dir: str, node_address: str,
-                 node_id: bytes = b"", job_id: bytes = b"", namespace: str = "default") -> None:
+                 node_id: bytes = b"", job_id: bytes = b"", namespace: str = "default",
+                 token: str | None = None, bind_host: str | None = None) -> None:
         self.role = role
         self.worker_id = worker_id
         self.session_dir = session_dir
@@ -59,7 +61,15 @@ class Runtime(ValueAccess, CallerSide):
         self.node_id = node_id
         self.job_id = job_id
         self.namespace = namespace
-        self.address = f"ipc://{session_dir}/{worker_id.hex()[:16]}.sock"
+        # Processes of one machine talk over ipc sockets in the (0700) session directory; in a
+        # cluster every inbox is a tcp address on this machine's cluster address.
+        self.address = (free_tcp_address(bind_host) if bind_host
+                        else f"ipc://{session_dir}/{worker_id.hex()[:16]}.sock")
+        token = token or token_from_environment()
+        if token is None:
+            raise RuntimeNotInitializedError(
+                f"no cluster token: set {TOKEN_ENV} or start the runtime with actorium.init()")
+        self.auth = FrameAuth(token)
         self.ids = IdMinter(worker_id[:8])
         self.objects = ObjectTable(self.address)
         self.objects.on_borrow_released = self._release_borrow
@@ -85,7 +95,7 @@ class Runtime(ValueAccess, CallerSide):
         self.loop_thread: threading.Thread | None = None
         self.loop_thread_id = 0
         self.inbox: Inbox | None = None
-        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally)
+        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None
@@ -96,7 +106,7 @@ class Runtime(ValueAccess, CallerSide):
         """Bind the inbox and start reading it on ``loop`` (call on the loop's thread)."""
         self.loop = loop
         self.loop_thread_id = threading.get_ident()
-        self.inbox = Inbox(self.zmq_context, self.address, loop, self._on_message)
+        self.inbox = Inbox(self.zmq_context, self.address, loop, self._on_message, self.auth)
         self.inbox.start()
         self._schedule_drain()
 

@@ -12,6 +12,7 @@ import tempfile
 import time
 from typing import Any
 
+from actorium._transport.auth import TOKEN_ENV, new_token
 from actorium.exceptions import ActoriumError
 
 _START_TIMEOUT = 30.0
@@ -42,6 +43,9 @@ class EmbeddedNode:
         read_end, write_end = os.pipe()
         env = dict(os.environ)
         env["ACTORIUM_DRIVER_PATH"] = driver_path()
+        # A fresh secret per embedded runtime: only its own processes can talk to it.
+        self.token = new_token()
+        env[TOKEN_ENV] = self.token
         command = [sys.executable, "-m", "actorium._node.node_main",
                    "--session-dir", self.session_dir, "--num-cpus", str(num_cpus),
                    "--resources", json.dumps(resources), "--namespace", namespace,

@@ -38,7 +38,8 @@ from actorium._node.workers import (
     stop_workers,
 )
 from actorium._transport import serialization
-from actorium._transport.channel import Inbox, Outbox
+from actorium._transport.auth import FrameAuth
+from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
 
 NODE_SOCKET = "node.sock"
@@ -48,12 +49,20 @@ class Node:
     """The node daemon's state and message handlers (all on one event loop)."""
 
     def __init__(self, *, session_dir: str, num_cpus: int, resources: dict[str, float],
-                 namespace: str, max_threads: int = 64) -> None:
+                 namespace: str, token: str, max_threads: int = 64,
+                 bind_host: str | None = None) -> None:
         self.session_dir = session_dir
         self.node_id = random_id(16)
         self.job_id = random_id(4)
         self.namespace = namespace
-        self.address = f"ipc://{session_dir}/{NODE_SOCKET}"
+        # In a cluster (``bind_host`` given) the node and its workers listen on tcp so that
+        # other nodes and remote drivers reach them; on one machine, ipc in the session dir.
+        self.bind_host = bind_host
+        self.address = (free_tcp_address(bind_host) if bind_host
+                        else f"ipc://{session_dir}/{NODE_SOCKET}")
+        self.auth = FrameAuth(token)
+        # Set by ``ClusterLink`` when this node belongs to a cluster (None: standalone).
+        self.cluster: Any = None
         self.pool_size = max(1, num_cpus)
         self.max_threads = max_threads
         total = {"CPU": float(num_cpus), **resources}
@@ -64,8 +73,9 @@ class Node:
         self.code: dict[bytes, bytes] = {}   # code id -> pickled function/class, sent once
         self.zmq_context: zmq.Context[Any] = zmq.Context()
         self.loop = asyncio.get_running_loop()
-        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally)
-        self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._on_message)
+        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
+        self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._on_message,
+                           self.auth)
         self.cores = CoreDealer()
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)

@@ -13,6 +13,7 @@ import uvloop
 
 from actorium._node.node import Node
 from actorium._node.parent_watch import watch_parent_pipe
+from actorium._transport.auth import TOKEN_ENV, token_from_environment
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -27,9 +28,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 async def _serve(options: argparse.Namespace) -> None:
+    token = token_from_environment()
+    if token is None:
+        raise SystemExit(f"actorium node: no cluster token in {TOKEN_ENV}")
     node = Node(session_dir=options.session_dir, num_cpus=options.num_cpus,
                 resources=json.loads(options.resources), namespace=options.namespace,
-                max_threads=options.max_threads)
+                max_threads=options.max_threads, token=token)
     node.start()
     loop = asyncio.get_running_loop()
     watch_parent_pipe(loop, lambda: _start(loop, node.shutdown()))

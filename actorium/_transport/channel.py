@@ -13,11 +13,15 @@ A message to the process's own inbox never touches ZeroMQ: it is handed to the l
 from __future__ import annotations
 
 import asyncio
+import os
+import socket as _socket
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import zmq
+
+from actorium._transport.auth import FrameAuth
 
 Frames = Sequence[Any]
 MessageHandler = Callable[[list[Any]], None]
@@ -25,17 +29,32 @@ MessageHandler = Callable[[list[Any]], None]
 # The most messages one wake-up of the loop drains before it lets other callbacks run.
 _DRAIN_BATCH = 512
 # Upper bound on one message; a malformed or hostile length prefix cannot allocate more.
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024 * 1024
+# ``ACTORIUM_MAX_MESSAGE_BYTES`` lowers it (a cluster on an untrusted network may want to).
+MAX_MESSAGE_BYTES = int(os.environ.get("ACTORIUM_MAX_MESSAGE_BYTES", 4 * 1024 * 1024 * 1024))
+
+
+def free_tcp_address(host: str) -> str:
+    """A ``tcp://host:port`` address with a port that is free right now (for an inbox)."""
+    family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
+    with _socket.socket(family, _socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    return f"tcp://{host}:{port}" if family == _socket.AF_INET else f"tcp://[{host}]:{port}"
 
 
 class Inbox:
-    """The PULL socket a process receives every message on, read by its event loop."""
+    """The PULL socket a process receives every message on, read by its event loop.
+
+    Every message is authenticated (see ``auth``) before ``on_message`` sees it; ``on_message``
+    receives the frames with the tag removed.
+    """
 
     def __init__(self, context: zmq.Context[Any], address: str, loop: asyncio.AbstractEventLoop,
-                 on_message: MessageHandler) -> None:
+                 on_message: MessageHandler, auth: FrameAuth) -> None:
         self.address = address
         self._loop = loop
         self._on_message = on_message
+        self.auth = auth
         self._socket = context.socket(zmq.PULL)
         self._socket.setsockopt(zmq.LINGER, 0)
         self._socket.setsockopt(zmq.RCVHWM, 0)
@@ -54,6 +73,7 @@ class Inbox:
         socket = self._socket
         recv = socket.recv
         handle = self._on_message
+        open_message = self.auth.open
         for _ in range(_DRAIN_BATCH):
             try:
                 first = recv(zmq.NOBLOCK)
@@ -65,7 +85,9 @@ class Inbox:
                 frames = [first, *socket.recv_multipart(copy=False)]
             else:
                 frames = [first]
-            handle(frames)
+            message = open_message(frames)
+            if message is not None:
+                handle(message)
         # More may be waiting and the edge-triggered FD will not fire again for them.
         if not self._draining_scheduled:
             self._draining_scheduled = True
@@ -84,8 +106,9 @@ class Outbox:
     """Sends messages to peers' inboxes through per-thread PUSH sockets."""
 
     def __init__(self, context: zmq.Context[Any], local_address: str,
-                 local_deliver: Callable[[list[Any]], None]) -> None:
+                 local_deliver: Callable[[list[Any]], None], auth: FrameAuth) -> None:
         self._context = context
+        self._sign = auth.sign
         self._local_address = local_address
         self._local_deliver = local_deliver
         self._per_thread = threading.local()
@@ -104,6 +127,7 @@ class Outbox:
         socket: zmq.Socket[Any] = self._context.socket(zmq.PUSH)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.SNDHWM, 0)
+        socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         socket.connect(address)
         with self._lock:
             self._all_sockets.append(socket)
@@ -118,10 +142,11 @@ class Outbox:
         if self.closed:
             return
         socket = self._sockets().get(address) or self._connect(address)
-        if len(frames) == 1:
-            socket.send(frames[0], copy=True)
+        signed = self._sign(frames)
+        if len(signed) == 1:
+            socket.send(signed[0], copy=True)
         else:
-            socket.send_multipart(frames, copy=False)
+            socket.send_multipart(signed, copy=False)
 
     def forget(self, address: str) -> None:
         """Close this thread's socket to a peer that is gone, dropping what is queued for it."""

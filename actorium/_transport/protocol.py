@@ -54,6 +54,9 @@ class Kind(IntEnum):
     RELEASE_OBJECT = 32   # object_id, count                    (borrower -> owner)
     # --- liveness ---
     WORKER_DIED = 40      # worker_id, inbox, reason, actor_ids (node -> everyone)
+    # --- cluster ---
+    NODE_DIED = 41        # node_id, reason                     (head -> nodes)
+    RELAY = 42            # header                              (head -> node -> its processes)
 
 
 # Method name of a call cancelled before it left the caller: it still travels, to keep the
