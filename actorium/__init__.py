@@ -15,7 +15,10 @@ Layers (an import may only point downwards):
 
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
     exceptions.py                    the one exception tree (imports nothing of ours)
-    _node/                           node daemon, worker processes, launcher
+    cli.py, _cli/                    the `actorium` command (start, stop, status, list)
+    _cluster/                        starting node daemons, connecting drivers to a cluster
+    _node/                           node daemon, worker processes, launcher, cluster link
+    _head/                           head service: node registry, actor directory, names
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
 """

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
+from actorium._cluster.connect import connect, disconnect
 from actorium._core import context
 from actorium._core.actor import ActorClass, ActorHandle, method
 from actorium._core.context import RuntimeContext
@@ -43,6 +44,7 @@ _ACCEPTED_RAY_ARGUMENTS = frozenset({
 
 _lock = threading.Lock()
 _embedded: EmbeddedNode | None = None
+_connected: dict[str, Any] | None = None   # set while connected to a cluster
 
 
 class RuntimeInfo(dict[str, Any]):
@@ -66,7 +68,9 @@ class RuntimeInfo(dict[str, Any]):
 def init(address: str | None = None, *, num_cpus: int | None = None,
          resources: dict[str, float] | None = None, namespace: str | None = None,
          ignore_reinit_error: bool = False, **ray_options: Any) -> RuntimeInfo:
-    """Start an embedded local runtime (a node daemon and its workers) and connect to it.
+    """Start an embedded local runtime (a node daemon and its workers) and connect to it, or
+    with ``address`` ("auto", or "HOST:PORT" with the token in ``ACTORIUM_CLUSTER_TOKEN``)
+    connect to a cluster started with ``actorium start`` (ConnectionError if unreachable).
 
     Blocks until the node is up (a fraction of a second); worker processes keep starting in
     the background. ``num_cpus`` defaults to the machine's cores. Calling ``init()`` twice
@@ -76,10 +80,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     unknown = sorted(set(ray_options) - _ACCEPTED_RAY_ARGUMENTS)
     if unknown:
         raise TypeError(f"init() got unexpected keyword argument(s): {', '.join(unknown)}")
-    if address not in (None, "local"):
-        raise ConnectionError(
-            f"cannot connect to {address!r}: this build of actorium runs an embedded local "
-            f"runtime only; call init() without an address")
+    if address is not None and not isinstance(address, str):
+        raise TypeError(f"init(address=...) takes 'auto' or 'HOST:PORT', got {address!r}")
     if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int)
                                  or num_cpus < 1):
         raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}")
@@ -91,8 +93,14 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                 return _info(runtime)
             raise RuntimeError("actorium.init() was already called; call actorium.shutdown() "
                                "first, or pass ignore_reinit_error=True")
-        cpus = num_cpus or os.cpu_count() or 1
         namespace = namespace or "default"
+        if address not in (None, "local"):
+            global _connected
+            runtime, _connected = connect(address, namespace)
+            context.set_runtime(runtime)
+            atexit.register(shutdown)
+            return _info(runtime)
+        cpus = num_cpus or os.cpu_count() or 1
         node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace)
         try:
             runtime = Runtime(role="driver", worker_id=random_id(16),
@@ -125,12 +133,15 @@ def shutdown() -> None:
 
     Pending gets and awaits fail with ``RuntimeNotInitializedError``.
     """
-    global _embedded
+    global _embedded, _connected
     with _lock:
         runtime = context.maybe_runtime()
         node, _embedded = _embedded, None
+        connected, _connected = _connected, None
         context.set_runtime(None)
-        if runtime is not None:
+        if runtime is not None and connected is not None:
+            disconnect(runtime)   # the cluster keeps running
+        elif runtime is not None:
             try:
                 runtime.send(runtime.node_address, [Kind.SHUTDOWN])
             finally:

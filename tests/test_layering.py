@@ -13,7 +13,10 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "actorium"
 ALLOWED = {
     "_transport": {"_transport", "exceptions"},
     "_core": {"_core", "_transport", "exceptions"},
-    "_node": {"_node", "_core", "_transport", "exceptions"},
+    "_head": {"_head", "_transport", "exceptions"},
+    "_node": {"_node", "_head", "_core", "_transport", "exceptions"},
+    "_cluster": {"_cluster", "_node", "_head", "_core", "_transport", "exceptions"},
+    "_cli": {"_cli", "_cluster", "_node", "_head", "_core", "_transport", "exceptions"},
 }
 
 

@@ -53,8 +53,8 @@ class ActorInfo:
         self.buffers = buffers
         self.status = ActorStatus.PENDING
         self.worker: WorkerInfo | None = None
-        self.incarnation = 0
-        self.restarts = 0
+        self.incarnation: int = header[13]          # > 0 when the head re-creates it
+        self.restarts: int = self.options.get("_restarts", 0)
         self.death_reason = ""
         self.subscribers: set[str] = {self.owner}
         self.demand = demand_of(self.options)
@@ -98,6 +98,13 @@ class ActorManager:
         never fit on this node.
         """
         info = ActorInfo(header, buffers)
+        cluster = self.node.cluster
+        if cluster is not None and info.incarnation == 0:
+            busy = not self.node.resources.fits(info.demand)
+            target = cluster.target_for(info.options, info.demand, busy)
+            if target is not None:
+                cluster.forward_actor(header, buffers, target)
+                return self.handle_descriptor(info)
         if info.name is not None:
             key = (info.namespace, info.name)
             existing_id = self.names.get(key)
@@ -166,6 +173,8 @@ class ActorManager:
         targets = self.node.everyone() if info.incarnation > 0 else info.subscribers
         for address in list(targets):
             self.node.send(address, message)
+        if self.node.cluster is not None:
+            self.node.cluster.actor_placed(info)
 
     def worker_registered(self, worker: WorkerInfo) -> None:
         for actor_id in worker.actors:
@@ -258,6 +267,8 @@ class ActorManager:
                    f"actor {info.label} is restarting: {reason}", True, None]
         for address in self.node.everyone():
             self.node.send(address, message)
+        if self.node.cluster is not None:
+            self.node.cluster.relay(message)
         self._place(info)
 
     def _bury(self, info: ActorInfo, reason: str, error_data: bytes | None,
@@ -273,6 +284,8 @@ class ActorManager:
         message = [Kind.ACTOR_DIED, info.actor_id, reason, False, error_data]
         for address in self.node.everyone():
             self.node.send(address, message)
+        if self.node.cluster is not None:
+            self.node.cluster.relay(message)
 
     # ------------------------------------------------------------------ queries
     def lookup(self, name: str, namespace: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ exits when the driver's pipe to it closes, so nothing outlives the driver.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import sys
 import traceback
@@ -43,6 +44,9 @@ from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
 
 NODE_SOCKET = "node.sock"
+# Requests that, in a cluster, are about the whole cluster: the head answers them.
+_ASKED_OF_THE_HEAD = frozenset({"nodes", "cluster_resources", "available_resources",
+                                "list_actors", "get_actor", "create_actor"})
 
 
 class Node:
@@ -138,6 +142,8 @@ class Node:
         if self.stopping:
             return
         self.stopping = True
+        if self.cluster is not None:
+            self.cluster.leave()
         await stop_workers(list(self.workers.values()), grace=2.0)
         self.stopped.set()
 
@@ -261,6 +267,8 @@ class Node:
     def _on_request(self, header: list[Any], buffers: list[Any]) -> None:
         _, request_id, reply_to, verb, args = header
         handler: Any = getattr(self, f"_verb_{verb}", None)
+        if self.cluster is not None and verb in _ASKED_OF_THE_HEAD:
+            handler = self._cluster_verb(verb)
         try:
             if handler is None:
                 raise ValueError(f"the node does not understand request {verb!r}")
@@ -268,7 +276,53 @@ class Node:
         except Exception as exc:  # noqa: BLE001 - sent back to the requester
             self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
             return
+        if inspect.isawaitable(result):
+            # A question the head answers: reply when it has.
+            self.loop.create_task(self._reply_later(request_id, reply_to, result))
+            return
         self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    async def _reply_later(self, request_id: int, reply_to: str, pending: Any) -> None:
+        try:
+            result = await asyncio.wait_for(pending, 30.0)
+        except Exception as exc:  # noqa: BLE001 - sent back to the requester
+            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
+            return
+        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    def _cluster_verb(self, verb: str) -> Callable[..., Any]:
+        cluster = self.cluster
+
+        async def ask_head(*args: Any, buffers: Any = ()) -> Any:
+            if verb == "get_actor":
+                try:
+                    return self.actors.lookup(*args)
+                except ValueError:
+                    return await cluster.request("lookup_actor", *args)
+            if verb == "create_actor":
+                return await self._create_named_in_cluster(args[0], buffers)
+            return await cluster.request(verb, *args)
+        return ask_head
+
+    async def _create_named_in_cluster(self, header_bytes: bytes,
+                                       buffers: list[Any]) -> dict[str, Any]:
+        """A named actor: claim its name cluster-wide at the head, then create it."""
+        header = unpack(header_bytes)
+        options = header[10]
+        name, namespace = options.get("name"), options.get("namespace") or "default"
+        if name is not None:
+            holder = await self.cluster.request("reserve_name", name, namespace, header[1])
+            if holder != header[1]:
+                if options.get("get_if_exists"):
+                    try:
+                        return self.actors.lookup(name, namespace)
+                    except ValueError:
+                        described: dict[str, Any] = await self.cluster.request(
+                            "lookup_actor", name, namespace)
+                        return described
+                raise ValueError(f"an actor named {name!r} already exists in namespace "
+                                 f"{namespace!r}")
+        return self._verb_create_actor(header_bytes, buffers=buffers)
 
     def _verb_register_driver(self, address: str) -> dict[str, Any]:
         self.clients.add(address)

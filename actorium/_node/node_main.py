@@ -7,13 +7,21 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 from typing import Any
 
 import uvloop
 
 from actorium._node.node import Node
 from actorium._node.parent_watch import watch_parent_pipe
-from actorium._transport.auth import TOKEN_ENV, token_from_environment
+from actorium._head.service import HeadService
+from actorium._node.cluster_link import ClusterLink
+from actorium._transport.auth import (
+    BIND_HOST_ENV,
+    TOKEN_ENV,
+    check_bind_host,
+    token_from_environment,
+)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -24,6 +32,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--namespace", default="default")
     parser.add_argument("--ready-fd", type=int, default=-1)
     parser.add_argument("--max-threads", type=int, default=64)
+    # Cluster mode: listen on tcp at --bind-host, join the head at --head-address, or run
+    # the head service here on --head-port. --detached: started by `actorium start`, stopped
+    # by SIGTERM (`actorium stop`) rather than by its parent's pipe closing.
+    parser.add_argument("--bind-host", default=None)
+    parser.add_argument("--head-address", default=None)
+    parser.add_argument("--head-port", type=int, default=None)
+    parser.add_argument("--detached", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -31,17 +46,47 @@ async def _serve(options: argparse.Namespace) -> None:
     token = token_from_environment()
     if token is None:
         raise SystemExit(f"actorium node: no cluster token in {TOKEN_ENV}")
+    bind_host = options.bind_host
+    if bind_host is not None:
+        check_bind_host(bind_host, token)
+        os.environ[BIND_HOST_ENV] = bind_host   # the node's workers listen there too
     node = Node(session_dir=options.session_dir, num_cpus=options.num_cpus,
                 resources=json.loads(options.resources), namespace=options.namespace,
-                max_threads=options.max_threads, token=token)
+                max_threads=options.max_threads, token=token, bind_host=bind_host)
+    head: HeadService | None = None
+    head_address = options.head_address
+    if options.head_port is not None:
+        head_address = f"tcp://{bind_host or '127.0.0.1'}:{options.head_port}"
+        head = HeadService(address=head_address, auth=node.auth, zmq_context=node.zmq_context,
+                           session_dir=options.session_dir)
+        head.start()
     node.start()
+    link = None
+    if head_address is not None:
+        link = ClusterLink(node, head_address)
+        link.start()
     loop = asyncio.get_running_loop()
-    watch_parent_pipe(loop, lambda: _start(loop, node.shutdown()))
+    if options.detached:
+        loop.add_signal_handler(signal.SIGTERM, lambda: _start(loop, node.shutdown()))
+        loop.add_signal_handler(signal.SIGINT, lambda: _start(loop, node.shutdown()))
+    else:
+        watch_parent_pipe(loop, lambda: _start(loop, node.shutdown()))
+    if link is not None:
+        try:
+            await asyncio.wait_for(link.registered.wait(), 30.0)
+        except TimeoutError:
+            raise SystemExit(f"actorium node: the head at {head_address} did not answer within "
+                             f"30 s (is it running, and is the token right?)") from None
     if options.ready_fd >= 0:
-        os.write(options.ready_fd, json.dumps({"address": node.address,
-                                               "node_id": node.node_id.hex()}).encode() + b"\n")
+        os.write(options.ready_fd, json.dumps({
+            "address": node.address, "node_id": node.node_id.hex(),
+            "head_address": head_address, "pid": os.getpid()}).encode() + b"\n")
         os.close(options.ready_fd)
     await node.stopped.wait()
+    if link is not None:
+        await asyncio.sleep(0.1)   # let the goodbye to the head leave
+    if head is not None:
+        head.close()
     node.close()
     # The session directory holds only this runtime's sockets; a driver killed with SIGKILL
     # cannot remove it, so the node does.

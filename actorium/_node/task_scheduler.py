@@ -55,6 +55,17 @@ class TaskScheduler:
 
     def submit(self, header: list[Any], buffers: list[Any]) -> None:
         task = QueuedTask(header, buffers)
+        cluster = self.node.cluster
+        if cluster is not None:
+            try:
+                busy = bool(self.queue) or not self.node.resources.fits(task.demand)
+                target = cluster.target_for(header[10], task.demand, busy)
+            except ValueError as exc:
+                self._fail(task, ValueError(f"task {task.name} cannot be scheduled: {exc}"))
+                return
+            if target is not None:
+                cluster.forward_task(task, target)
+                return
         if not self.node.resources.feasible(task.demand):
             self._fail(task, ValueError(
                 f"task {task.name} can never run on this node: it needs "
@@ -116,7 +127,12 @@ class TaskScheduler:
     def finished(self, task_id: bytes) -> None:
         task = self.running.pop(task_id, None)
         if task is None:
+            if self.node.cluster is not None:   # a task we forwarded is done elsewhere
+                self.node.cluster.forwarded.pop(task_id, None)
             return
+        origin = task.header[10].get("_origin")
+        if origin is not None:
+            self.node.send(origin, [Kind.TASK_FINISHED, task_id])
         worker = task.worker
         if worker is not None and worker.task is task:
             if not worker.blocked:
@@ -159,6 +175,16 @@ class TaskScheduler:
             self._fail(task, WorkerCrashedError(
                 f"task {task.name} failed: its {worker.label} {reason}; no retries left"))
         self.schedule_soon()
+
+    def forwarded_task_lost(self, task: QueuedTask, reason: str) -> None:
+        """A task forwarded to a node that died: run it again (retries) or fail it."""
+        if task.retries_left != 0:
+            task.retries_left -= 1
+            task.header[12] = task.retries_left
+            self.submit(task.header, task.buffers)
+        else:
+            self._fail(task, WorkerCrashedError(f"task {task.name} failed: {reason}; "
+                                                f"no retries left"))
 
     def cancel(self, task_id: bytes, force: bool) -> None:
         for task in self.queue:

@@ -18,6 +18,7 @@ from actorium._core.affinity import pin_process
 from actorium._core.runtime import Runtime
 from actorium._core.worker import WorkerExecutor
 from actorium._node.parent_watch import watch_parent_pipe
+from actorium._transport.auth import BIND_HOST_ENV
 from actorium._transport.protocol import Kind
 
 
@@ -35,7 +36,8 @@ async def _serve(options: argparse.Namespace, cores: list[int]) -> None:
     runtime = Runtime(role="worker", worker_id=bytes.fromhex(options.worker_id),
                       session_dir=options.session_dir, node_address=options.node,
                       node_id=bytes.fromhex(options.node_id), job_id=bytes.fromhex(options.job_id),
-                      namespace=options.namespace)
+                      namespace=options.namespace,
+                      bind_host=os.environ.get(BIND_HOST_ENV) or None)
     context.set_runtime(runtime)
     loop = asyncio.get_running_loop()
     runtime.attach_loop(loop)

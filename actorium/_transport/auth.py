@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import os
 import secrets
@@ -26,6 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 TOKEN_ENV = "ACTORIUM_CLUSTER_TOKEN"
+# The address a cluster node and its workers listen on (set by the node for its workers).
+BIND_HOST_ENV = "ACTORIUM_BIND_HOST"
 TAG_BYTES = 16
 # A rejected message is logged the first time and then once per this many rejections.
 _LOG_EVERY = 1000
@@ -42,6 +45,20 @@ def token_from_environment() -> str | None:
     """The token this process was started with, if any."""
     token = os.environ.get(TOKEN_ENV, "").strip()
     return token or None
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def check_bind_host(host: str, token: str | None) -> None:
+    """Refuse to listen beyond this machine without a token (ValueError naming the host)."""
+    if not is_loopback(host) and not token:
+        raise ValueError(f"refusing to listen on {host}: binding to a non-loopback address "
+                         f"needs a cluster token (set {TOKEN_ENV} or use actorium start)")
 
 
 class FrameAuth:

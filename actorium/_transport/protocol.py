@@ -57,6 +57,7 @@ class Kind(IntEnum):
     # --- cluster ---
     NODE_DIED = 41        # node_id, reason                     (head -> nodes)
     RELAY = 42            # header                              (head -> node -> its processes)
+    CLUSTER_VIEW = 43     # nodes                               (head -> nodes, when one joins)
 
 
 # Method name of a call cancelled before it left the caller: it still travels, to keep the

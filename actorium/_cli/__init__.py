@@ -1,0 +1,1 @@
+"""Subcommands of the ``actorium`` command line, one module each (``add_parser`` + ``run``)."""

@@ -1,0 +1,76 @@
+"""``actorium start``: start the head (``--head``) or join a node to a cluster (``--address``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from actorium._cluster.daemon import local_cluster, save_cluster, start_daemon
+from actorium._transport.auth import TOKEN_ENV, check_bind_host, new_token, token_from_environment
+from actorium.exceptions import ActoriumError
+
+NAME = "start"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(NAME, help="start a head or a node in the background")
+    role = parser.add_mutually_exclusive_group(required=True)
+    role.add_argument("--head", action="store_true", help="start the head service and a node")
+    role.add_argument("--address", help="HOST:PORT of the head to join")
+    parser.add_argument("--port", type=int, default=6379, help="head port (default 6379)")
+    parser.add_argument("--node-ip-address", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument("--num-cpus", type=int, default=None)
+    parser.add_argument("--resources", default="{}", help='custom resources, e.g. \'{"gpu": 1}\'')
+    parser.add_argument("--token", default=None,
+                        help=f"cluster token (default: {TOKEN_ENV}, or a new one for --head)")
+
+
+def run(options: argparse.Namespace) -> int:
+    try:
+        resources = json.loads(options.resources)
+        if not isinstance(resources, dict):
+            raise ValueError("not an object")
+    except ValueError as exc:
+        print(f"actorium start: --resources must be a JSON object: {exc}")
+        return 2
+    host = options.node_ip_address
+    num_cpus = options.num_cpus or os.cpu_count() or 1
+    token = options.token or token_from_environment()
+    if options.head:
+        token = token or new_token()
+    elif token is None:
+        local = local_cluster()
+        token = local[1] if local is not None and local[0] == options.address else None
+    try:
+        check_bind_host(host, token)
+    except ValueError as exc:
+        print(f"actorium start: {exc}")
+        return 2
+    assert token is not None
+    try:
+        if options.head:
+            info = start_daemon(token=token, bind_host=host, num_cpus=num_cpus,
+                                resources=resources, head_port=options.port)
+            address = f"{host}:{options.port}"
+            save_cluster(address, token, info["session_dir"])
+            print(f"Started the actorium head at {address} (node {info['node_id']}).\n\n"
+                  f"Join another machine:\n"
+                  f"  actorium start --address {address} --token {token}"
+                  f" --node-ip-address <ITS_IP>\n\n"
+                  f"Connect from Python on this machine:\n"
+                  f"  import actorium; actorium.init(address=\"auto\")\n"
+                  f"and from elsewhere:\n"
+                  f"  {TOKEN_ENV}={token} python -c 'import actorium; "
+                  f"actorium.init(address=\"{address}\")'\n\n"
+                  f"Stop it with: actorium stop")
+        else:
+            head = options.address.removeprefix("tcp://")
+            info = start_daemon(token=token, bind_host=host, num_cpus=num_cpus,
+                                resources=resources, head_address=f"tcp://{head}")
+            print(f"Started an actorium node (node {info['node_id']}) in the cluster at {head}.")
+    except ActoriumError as exc:
+        print(f"actorium start: {exc}")
+        return 1
+    return 0

@@ -1,0 +1,170 @@
+"""Starting and finding the node daemons that ``actorium start`` leaves running.
+
+Each daemon is ``python -m actorium._node.node_main --detached ...`` in a session of its own
+(so it outlives the command), logging to ``node.log`` in its session directory. What was
+started is recorded under the cluster directory (``/tmp/actorium-<uid>/`` unless
+``ACTORIUM_CLUSTER_DIR`` says otherwise, mode 0700):
+
+* ``nodes/<pid>.json``: one file per daemon (address, session dir), read by ``actorium stop``;
+* ``cluster.json``: the head's address and the path of the token file (mode 0600), read by
+  ``init(address="auto")`` and ``actorium status``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from actorium._node.launcher import driver_path
+from actorium._transport.auth import TOKEN_ENV
+from actorium.exceptions import ActoriumError
+
+_START_TIMEOUT = 60.0
+
+
+def cluster_dir() -> str:
+    root = os.environ.get("ACTORIUM_CLUSTER_DIR") or os.path.join(
+        "/tmp", f"actorium-{os.getuid()}")
+    os.makedirs(os.path.join(root, "nodes"), mode=0o700, exist_ok=True)
+    os.chmod(root, 0o700)
+    return root
+
+
+def write_private(path: str, text: str) -> None:
+    """Write a file only its owner can read (the token, or what points to it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+
+
+def start_daemon(*, token: str, bind_host: str, num_cpus: int, resources: dict[str, float],
+                 head_port: int | None = None, head_address: str | None = None) -> dict[str, Any]:
+    """Start a detached node daemon (with the head service if ``head_port``); wait until ready.
+
+    Raises ActoriumError with the daemon's log if it cannot start (port taken, head unreachable).
+    """
+    root = cluster_dir()
+    name = f"head-{head_port}" if head_port is not None else f"node-{os.getpid()}-{time.time_ns()}"
+    session_dir = os.path.join(root, name)
+    os.makedirs(session_dir, mode=0o700, exist_ok=True)
+    log_path = os.path.join(session_dir, "node.log")
+    command = [sys.executable, "-m", "actorium._node.node_main", "--detached",
+               "--session-dir", session_dir, "--num-cpus", str(num_cpus),
+               "--resources", json.dumps(resources), "--bind-host", bind_host]
+    if head_port is not None:
+        command += ["--head-port", str(head_port)]
+    if head_address is not None:
+        command += ["--head-address", head_address]
+    env = dict(os.environ)
+    env[TOKEN_ENV] = token
+    env["ACTORIUM_DRIVER_PATH"] = driver_path()
+    read_end, write_end = os.pipe()
+    command += ["--ready-fd", str(write_end)]
+    with open(log_path, "ab") as log:
+        try:
+            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       pass_fds=(write_end,), env=env, start_new_session=True)
+        finally:
+            os.close(write_end)
+    try:
+        info = _read_ready(read_end, process, log_path)
+    finally:
+        os.close(read_end)
+    info["session_dir"] = session_dir
+    write_private(os.path.join(root, "nodes", f"{process.pid}.json"), json.dumps(info))
+    # The daemon lives on after this command exits; nobody here will wait for it.
+    process.returncode = 0
+    return info
+
+
+def _read_ready(fd: int, process: subprocess.Popen[bytes], log_path: str) -> dict[str, Any]:
+    deadline = time.monotonic() + _START_TIMEOUT
+    data = b""
+    while not data.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        readable = select.select([fd], [], [], max(remaining, 0))[0] if remaining > 0 else []
+        chunk = os.read(fd, 4096) if readable else b""
+        if not chunk:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+            with open(log_path, errors="replace") as log:
+                tail = log.read()[-2000:]
+            raise ActoriumError(f"the actorium node did not start (see {log_path}):\n{tail}")
+        data += chunk
+    return json.loads(data)  # type: ignore[no-any-return]
+
+
+def recorded_daemons() -> list[dict[str, Any]]:
+    """The daemons ``actorium start`` recorded on this machine, live or not."""
+    directory = os.path.join(cluster_dir(), "nodes")
+    found = []
+    for name in sorted(os.listdir(directory)):
+        try:
+            with open(os.path.join(directory, name)) as file:
+                info = json.load(file)
+        except (OSError, ValueError):
+            continue
+        info["record"] = os.path.join(directory, name)
+        found.append(info)
+    return found
+
+
+def stop_daemons(timeout: float = 15.0) -> list[int]:
+    """SIGTERM every recorded daemon (workers first stop with it), wait, SIGKILL stragglers."""
+    daemons = recorded_daemons()
+    pids = []
+    for info in daemons:
+        try:
+            os.kill(info["pid"], signal.SIGTERM)
+            pids.append(info["pid"])
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    for info in daemons:
+        os.unlink(info["record"])
+    cluster_file = os.path.join(cluster_dir(), "cluster.json")
+    if os.path.exists(cluster_file):
+        os.unlink(cluster_file)
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (our own child) counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def save_cluster(address: str, token: str, session_dir: str) -> None:
+    token_file = os.path.join(session_dir, "token")
+    write_private(token_file, token)
+    write_private(os.path.join(cluster_dir(), "cluster.json"),
+                  json.dumps({"address": address, "token_file": token_file}))
+
+
+def local_cluster() -> tuple[str, str] | None:
+    """(address, token) of the cluster started on this machine, if any."""
+    try:
+        with open(os.path.join(cluster_dir(), "cluster.json")) as file:
+            info = json.load(file)
+        with open(info["token_file"]) as file:
+            return info["address"], file.read().strip()
+    except (OSError, ValueError, KeyError):
+        return None
