@@ -98,7 +98,7 @@ class ClusterLink:
                         self.registered.clear()
                         continue
                 self._apply_view(view)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 pass   # the head is down: keep serving, keep trying
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
@@ -170,9 +170,9 @@ class ClusterLink:
             tasks = self.node.tasks
             return (len(tasks.queue) + len(tasks.running)) / max(self.node.pool_size, 1)
         node = self.view[node_id]
-        cpus = max(node["total"].get("CPU", 1.0), 1.0)
+        cpus = float(max(node["total"].get("CPU", 1.0), 1.0))
         busy = cpus - node["available"].get("CPU", 0.0)
-        return (node["queued"] + busy + self.credit.get(node_id, 0.0)) / cpus
+        return float(node["queued"] + busy + self.credit.get(node_id, 0.0)) / cpus
 
     def forward_task(self, task: QueuedTask, target: str) -> None:
         header = list(task.header)

@@ -12,10 +12,10 @@ from typing import Any
 
 import uvloop
 
-from actorium._node.node import Node
-from actorium._node.parent_watch import watch_parent_pipe
 from actorium._head.service import HeadService
 from actorium._node.cluster_link import ClusterLink
+from actorium._node.node import Node
+from actorium._node.parent_watch import watch_parent_pipe
 from actorium._transport.auth import (
     BIND_HOST_ENV,
     TOKEN_ENV,
