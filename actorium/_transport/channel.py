@@ -42,6 +42,10 @@ class Inbox:
         self._socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._socket.bind(address)
         self._draining_scheduled = False
+        # Traffic counters for /metrics (only the loop thread touches them).
+        self.received = 0
+        self.received_bytes = 0
+        self.dropped = 0   # bumped by the owner for frames it could not accept
 
     def start(self) -> None:
         """Begin delivering messages to ``on_message`` on the loop (call from the loop thread)."""
@@ -61,10 +65,15 @@ class Inbox:
                 return
             except zmq.ZMQError:
                 return  # closed during shutdown
+            size = len(first)
             if socket.rcvmore:
-                frames = [first, *socket.recv_multipart(copy=False)]
+                rest = socket.recv_multipart(copy=False)
+                size += sum(len(frame) for frame in rest)
+                frames = [first, *rest]
             else:
                 frames = [first]
+            self.received += 1
+            self.received_bytes += size
             handle(frames)
         # More may be waiting and the edge-triggered FD will not fire again for them.
         if not self._draining_scheduled:
@@ -92,6 +101,10 @@ class Outbox:
         self._lock = threading.Lock()
         self._all_sockets: list[zmq.Socket[Any]] = []
         self.closed = False
+        # Traffic counters for /metrics; bumped by several threads without a lock, so a
+        # rare increment may be lost: they are for watching trends, not for accounting.
+        self.sent = 0
+        self.sent_bytes = 0
 
     def _sockets(self) -> dict[str, zmq.Socket[Any]]:
         try:
@@ -118,9 +131,12 @@ class Outbox:
         if self.closed:
             return
         socket = self._sockets().get(address) or self._connect(address)
+        self.sent += 1
         if len(frames) == 1:
+            self.sent_bytes += len(frames[0])
             socket.send(frames[0], copy=True)
         else:
+            self.sent_bytes += sum(memoryview(frame).nbytes for frame in frames)
             socket.send_multipart(frames, copy=False)
 
     def forget(self, address: str) -> None:

@@ -54,6 +54,9 @@ class Kind(IntEnum):
     RELEASE_OBJECT = 32   # object_id, count                    (borrower -> owner)
     # --- liveness ---
     WORKER_DIED = 40      # worker_id, inbox, reason, actor_ids (node -> everyone)
+    # --- observability ---
+    WORKER_STATS = 50     # worker_id, stats (a msgpack map)    (worker -> node, every second)
+    LOG_LINES = 51        # node_id, [[pid, origin, stream, line], ...]   (node -> drivers)
 
 
 # Method name of a call cancelled before it left the caller: it still travels, to keep the
