@@ -14,13 +14,15 @@
 Layers (an import may only point downwards):
 
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
+    util/                            public utilities under Ray's names (util.state)
     exceptions.py                    the one exception tree (imports nothing of ours)
-    _node/                           node daemon, worker processes, launcher
+    _node/                           node daemon, worker processes, launcher, dashboard
+    _observe/                        logs, metrics, events, state snapshots, dashboard
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
 """
 
-from actorium import exceptions
+from actorium import exceptions, util
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -69,5 +71,6 @@ __all__ = [
     "put",
     "remote",
     "shutdown",
+    "util",
     "wait",
 ]
