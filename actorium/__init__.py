@@ -14,16 +14,19 @@
 Layers (an import may only point downwards):
 
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
+    util/                            public utilities under Ray's names (util.state)
     exceptions.py                    the one exception tree (imports nothing of ours)
     cli.py, _cli/                    the `actorium` command (start, stop, status, list)
     _cluster/                        starting node daemons, connecting drivers to a cluster
-    _node/                           node daemon, worker processes, launcher, cluster link
+    _node/                           node daemon, worker processes, launcher, cluster link,
+                                     dashboard
     _head/                           head service: node registry, actor directory, names
+    _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
 """
 
-from actorium import exceptions
+from actorium import exceptions, util
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -72,5 +75,6 @@ __all__ = [
     "put",
     "remote",
     "shutdown",
+    "util",
     "wait",
 ]

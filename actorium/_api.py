@@ -7,6 +7,7 @@ runs an event loop: they raise ``BlockingCallInLoopError`` there; await the refs
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -22,7 +23,9 @@ from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
 from actorium._core.runtime import Runtime
 from actorium._core.values import check_not_in_loop
-from actorium._node.launcher import EmbeddedNode
+from actorium._node.launcher import DashboardOptions, EmbeddedNode
+from actorium._observe.driver_logs import print_log_lines
+from actorium._observe.worker_stats import report_driver_objects
 from actorium._transport.protocol import Kind
 
 T = TypeVar("T")
@@ -35,7 +38,7 @@ __all__ = [
 
 # Ray's init() arguments that have no meaning here yet; accepted so ported programs run.
 _ACCEPTED_RAY_ARGUMENTS = frozenset({
-    "include_dashboard", "dashboard_host", "dashboard_port", "log_to_driver", "configure_logging",
+    "configure_logging",
     "logging_level", "logging_format", "runtime_env", "local_mode", "_temp_dir",
     "object_store_memory", "num_gpus", "_system_config", "job_config", "_plasma_directory",
     "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
@@ -67,7 +70,9 @@ class RuntimeInfo(dict[str, Any]):
 
 def init(address: str | None = None, *, num_cpus: int | None = None,
          resources: dict[str, float] | None = None, namespace: str | None = None,
-         ignore_reinit_error: bool = False, **ray_options: Any) -> RuntimeInfo:
+         ignore_reinit_error: bool = False, include_dashboard: bool | None = None,
+         dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None,
+         log_to_driver: bool = True, **ray_options: Any) -> RuntimeInfo:
     """Start an embedded local runtime (a node daemon and its workers) and connect to it, or
     with ``address`` ("auto", or "HOST:PORT" with the token in ``ACTORIUM_CLUSTER_TOKEN``)
     connect to a cluster started with ``actorium start`` (ConnectionError if unreachable).
@@ -75,6 +80,12 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     Blocks until the node is up (a fraction of a second); worker processes keep starting in
     the background. ``num_cpus`` defaults to the machine's cores. Calling ``init()`` twice
     raises unless ``ignore_reinit_error=True``.
+
+    The dashboard is served on ``dashboard_host:dashboard_port`` (127.0.0.1:8265, or the next
+    free port) unless ``include_dashboard=False`` or aiohttp is not installed; its URL is the
+    result's ``dashboard_url`` and the token its actions need is ``dashboard_token``.
+    With ``log_to_driver`` (the default), what workers print appears here, prefixed with
+    the actor or task that printed it.
     """
     global _embedded
     unknown = sorted(set(ray_options) - _ACCEPTED_RAY_ARGUMENTS)
@@ -97,17 +108,25 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         if address not in (None, "local"):
             global _connected
             runtime, _connected = connect(address, namespace)
+            if log_to_driver:
+                _forward_worker_output(runtime)
             context.set_runtime(runtime)
             atexit.register(shutdown)
             return _info(runtime)
         cpus = num_cpus or os.cpu_count() or 1
-        node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace)
+        dashboard = _dashboard_options(include_dashboard, dashboard_host, dashboard_port)
+        node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace,
+                            dashboard=dashboard)
         try:
             runtime = Runtime(role="driver", worker_id=random_id(16),
                               session_dir=node.session_dir, node_address=node.address,
                               node_id=node.node_id, namespace=namespace, token=node.token)
             runtime.start_loop_thread()
             registered = runtime.request("register_driver", runtime.address, caller="init")
+            if log_to_driver:
+                _forward_worker_output(runtime)
+            assert runtime.loop is not None
+            runtime.loop.call_soon_threadsafe(report_driver_objects, runtime)
         except BaseException:
             node.stop()
             raise
@@ -118,9 +137,33 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         return _info(runtime)
 
 
+def _forward_worker_output(runtime: Runtime) -> None:
+    """Print here what the node's workers print (``log_to_driver``)."""
+    runtime.register_handler(Kind.LOG_LINES, print_log_lines)
+    runtime.request("subscribe_logs", runtime.address, caller="init")
+
+
+def _dashboard_options(include: bool | None, host: str,
+                       port: int | None) -> DashboardOptions | None:
+    if include is False:
+        return None
+    if importlib.util.find_spec("aiohttp") is None:
+        if include:
+            raise ValueError("include_dashboard=True needs aiohttp: "
+                             "pip install 'actorium[dashboard]'")
+        return None
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int)
+                             or not 0 < port < 65536):
+        raise ValueError(f"dashboard_port must be a TCP port number, got {port!r}")
+    return DashboardOptions(host=host, port=port)
+
+
 def _info(runtime: Runtime) -> RuntimeInfo:
+    node = _embedded
     return RuntimeInfo(node_id=runtime.node_id.hex(), session_dir=runtime.session_dir,
-                       address=runtime.node_address, namespace=runtime.namespace, webui_url="")
+                       address=runtime.node_address, namespace=runtime.namespace,
+                       webui_url=node.dashboard_url if node is not None else "",
+                       dashboard_token=runtime.token)
 
 
 def is_initialized() -> bool:

@@ -13,7 +13,7 @@ PUBLIC_API = {
     "ActorClass", "ActorHandle", "ActorMethod", "ObjectRef", "RemoteFunction", "RuntimeContext",
     "RuntimeInfo", "__version__", "available_resources", "cancel", "cluster_resources",
     "exceptions", "get", "get_actor", "get_runtime_context", "init", "is_initialized", "kill",
-    "method", "nodes", "put", "remote", "shutdown", "wait",
+    "method", "nodes", "put", "remote", "shutdown", "util", "wait",
 }
 
 

@@ -147,3 +147,18 @@ def test_async_service() -> None:
     assert "GET /fib/90     -> 200 {'n': 90, 'fib': 2880067194370816120}" in out
     assert "GET /stats      -> 200 {'home': 2, 'docs': 1}" in out
     assert "after a burst of 20: home visits = 22" in out
+
+
+def test_observability() -> None:
+    out = run_example("observability.py")
+    assert re.search(r"^dashboard: http://127\.0\.0\.1:\d+$", out, re.M), out
+    assert "thermostat actors: 3 (kitchen, lab, office)" in out
+    assert re.search(r"^failed tasks: 1 \(RuntimeError: no sensor in the cellar", out, re.M), out
+    warm = re.search(r"^log lines about warm rooms: (\d+)$", out, re.M)
+    assert warm and int(warm.group(1)) > 0, out
+    assert re.search(r'^\(Thermostat pid=\d+ node=[0-9a-f]{8}\) lab: too warm at [\d.]+ C$',
+                     out, re.M), out
+    assert re.search(r'^metric: actorium_calls_total\{kind="actor",name="Thermostat"\} 30$',
+                     out, re.M), out
+    families = re.search(r"^/metrics serves (\d+) metric families$", out, re.M)
+    assert families and int(families.group(1)) >= 10, out

@@ -14,7 +14,8 @@ ALLOWED = {
     "_transport": {"_transport", "exceptions"},
     "_core": {"_core", "_transport", "exceptions"},
     "_head": {"_head", "_transport", "exceptions"},
-    "_node": {"_node", "_head", "_core", "_transport", "exceptions"},
+    "_observe": {"_observe", "_core", "_transport", "exceptions"},
+    "_node": {"_node", "_observe", "_head", "_core", "_transport", "exceptions"},
     "_cluster": {"_cluster", "_node", "_head", "_core", "_transport", "exceptions"},
     "_cli": {"_cli", "_cluster", "_node", "_head", "_core", "_transport", "exceptions"},
 }

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 
+from actorium._cli.progress import finish_waiting, waiting
 from actorium._cluster.daemon import local_cluster, save_cluster, start_daemon
 from actorium._transport.auth import TOKEN_ENV, check_bind_host, new_token, token_from_environment
 from actorium.exceptions import ActoriumError
@@ -23,6 +24,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--num-cpus", type=int, default=None)
     parser.add_argument("--resources", default="{}", help='custom resources, e.g. \'{"gpu": 1}\'')
+    parser.add_argument("--dashboard-host", default="127.0.0.1",
+                        help="where the head serves the dashboard (default 127.0.0.1)")
+    parser.add_argument("--dashboard-port", type=int, default=8265,
+                        help="dashboard port of the head (default 8265)")
+    parser.add_argument("--no-dashboard", action="store_true", help="serve no dashboard")
     parser.add_argument("--token", default=None,
                         help=f"cluster token (default: {TOKEN_ENV}, or a new one for --head)")
 
@@ -51,11 +57,19 @@ def run(options: argparse.Namespace) -> int:
     assert token is not None
     try:
         if options.head:
+            dashboard = (["--no-dashboard"] if options.no_dashboard else
+                         ["--dashboard-host", options.dashboard_host, "--dashboard-port",
+                          str(options.dashboard_port), "--dashboard-port-given"])
             info = start_daemon(token=token, bind_host=host, num_cpus=num_cpus,
-                                resources=resources, head_port=options.port)
+                                resources=resources, head_port=options.port,
+                                dashboard=dashboard, progress=waiting("the head"))
+            finish_waiting()
             address = f"{host}:{options.port}"
             save_cluster(address, token, info["session_dir"])
+            board = info.get("dashboard_url")
+            shown = f"Dashboard: {board}/?token={token}\n\n" if board else ""
             print(f"Started the actorium head at {address} (node {info['node_id']}).\n\n"
+                  f"{shown}"
                   f"Join another machine:\n"
                   f"  actorium start --address {address} --token {token}"
                   f" --node-ip-address <ITS_IP>\n\n"
@@ -68,9 +82,12 @@ def run(options: argparse.Namespace) -> int:
         else:
             head = options.address.removeprefix("tcp://")
             info = start_daemon(token=token, bind_host=host, num_cpus=num_cpus,
-                                resources=resources, head_address=f"tcp://{head}")
+                                resources=resources, head_address=f"tcp://{head}",
+                                progress=waiting(f"the head at {head} to accept this node"))
+            finish_waiting()
             print(f"Started an actorium node (node {info['node_id']}) in the cluster at {head}.")
     except ActoriumError as exc:
+        finish_waiting()
         print(f"actorium start: {exc}")
         return 1
     return 0

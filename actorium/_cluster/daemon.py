@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from actorium._node.launcher import driver_path
@@ -44,9 +45,13 @@ def write_private(path: str, text: str) -> None:
 
 
 def start_daemon(*, token: str, bind_host: str, num_cpus: int, resources: dict[str, float],
-                 head_port: int | None = None, head_address: str | None = None) -> dict[str, Any]:
+                 head_port: int | None = None, head_address: str | None = None,
+                 dashboard: list[str] | None = None,
+                 progress: Callable[[float], None] | None = None) -> dict[str, Any]:
     """Start a detached node daemon (with the head service if ``head_port``); wait until ready.
 
+    ``dashboard`` is the node's dashboard arguments (``["--no-dashboard"]`` for none);
+    ``progress`` is called with the seconds waited so far while the daemon starts.
     Raises ActoriumError with the daemon's log if it cannot start (port taken, head unreachable).
     """
     root = cluster_dir()
@@ -61,6 +66,7 @@ def start_daemon(*, token: str, bind_host: str, num_cpus: int, resources: dict[s
         command += ["--head-port", str(head_port)]
     if head_address is not None:
         command += ["--head-address", head_address]
+    command += dashboard if dashboard is not None else ["--no-dashboard"]
     env = dict(os.environ)
     env[TOKEN_ENV] = token
     env["ACTORIUM_DRIVER_PATH"] = driver_path()
@@ -73,7 +79,7 @@ def start_daemon(*, token: str, bind_host: str, num_cpus: int, resources: dict[s
         finally:
             os.close(write_end)
     try:
-        info = _read_ready(read_end, process, log_path)
+        info = _read_ready(read_end, process, log_path, progress)
     finally:
         os.close(read_end)
     info["session_dir"] = session_dir
@@ -83,12 +89,20 @@ def start_daemon(*, token: str, bind_host: str, num_cpus: int, resources: dict[s
     return info
 
 
-def _read_ready(fd: int, process: subprocess.Popen[bytes], log_path: str) -> dict[str, Any]:
-    deadline = time.monotonic() + _START_TIMEOUT
+def _read_ready(fd: int, process: subprocess.Popen[bytes], log_path: str,
+                progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    started = time.monotonic()
+    deadline = started + _START_TIMEOUT
     data = b""
     while not data.endswith(b"\n"):
         remaining = deadline - time.monotonic()
-        readable = select.select([fd], [], [], max(remaining, 0))[0] if remaining > 0 else []
+        readable: list[int] = []
+        while remaining > 0 and not readable:
+            # Wake every half second to show progress to a person who is waiting.
+            readable = select.select([fd], [], [], min(remaining, 0.5))[0]
+            if progress is not None and not readable:
+                progress(time.monotonic() - started)
+            remaining = deadline - time.monotonic()
         chunk = os.read(fd, 4096) if readable else b""
         if not chunk:
             if process.poll() is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.objects import FAILED, PENDING, ObjectEntry
@@ -130,27 +131,46 @@ def ok_result(runtime: Runtime, value: Any, num_returns: int,
     return TaskStatus.OK, returns, deps, buffers
 
 
+# Told of every finished task or call: (function name, seconds, exception or None). Workers
+# set it to their statistics recorder; None in drivers, which run no tasks.
+on_finished: Callable[[str, float, BaseException | None], None] | None = None
+
+
 def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
                  call: Callable[[], Any]) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Run synchronous ``call`` and pack its outcome (any thread)."""
+    started = perf_counter()
     try:
         value = call()
-        return ok_result(runtime, value, num_returns, function_name)
+        outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
         status, returns, deps = error_result(function_name, exc)
+        _note(function_name, started, exc)
         return status, _repeat(returns, num_returns), deps, []
+    _note(function_name, started, None)
+    return outcome
 
 
 async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: int,
                              call: Callable[[], Any]) -> tuple[int, list[list[Any]], list[Any],
                                                                list[Any]]:
     """Await ``call()`` (a coroutine) and pack its outcome (loop thread)."""
+    started = perf_counter()
     try:
         value = await call()
-        return ok_result(runtime, value, num_returns, function_name)
+        outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001
         status, returns, deps = error_result(function_name, exc)
+        _note(function_name, started, exc)
         return status, _repeat(returns, num_returns), deps, []
+    _note(function_name, started, None)
+    return outcome
+
+
+def _note(function_name: str, started: float, error: BaseException | None) -> None:
+    hook = on_finished
+    if hook is not None:
+        hook(function_name, perf_counter() - started, error)
 
 
 def _repeat(returns: list[list[Any]], num_returns: int) -> list[list[Any]]:

@@ -107,6 +107,10 @@ class HostedActor:
         self.calls_done = 0
         self.resources: dict[str, float] | None = None   # what it reserved, if anything
 
+    def pending_calls(self) -> int:
+        """Calls queued or running here (for the dashboard's queue lengths)."""
+        return len(self._queue) + self._running
+
     @property
     def label(self) -> str:
         return f"{self.class_name}({self.actor_id.hex()})"

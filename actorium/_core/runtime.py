@@ -69,6 +69,7 @@ class Runtime(ValueAccess, CallerSide):
         if token is None:
             raise RuntimeNotInitializedError(
                 f"no cluster token: set {TOKEN_ENV} or start the runtime with actorium.init()")
+        self.token = token
         self.auth = FrameAuth(token)
         self.ids = IdMinter(worker_id[:8])
         self.objects = ObjectTable(self.address)

@@ -76,6 +76,11 @@ class WorkerExecutor:
             runtime.register_handler(kind, handler)
         runtime.on_blocking = self._tell_node_blocked
 
+    def queue_lengths(self) -> dict[str, int]:
+        """Calls queued or running per actor, for actors that have any (loop thread)."""
+        return {actor_id.hex(): pending for actor_id, actor in self.actors.items()
+                if (pending := actor.pending_calls())}
+
     def _tell_node_blocked(self, blocked: bool) -> None:
         """A task waiting in get() lends its CPU back, so nested tasks cannot deadlock."""
         running = current_execution.get()

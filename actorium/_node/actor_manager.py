@@ -119,6 +119,7 @@ class ActorManager:
             raise ValueError(f"actor {info.label} can never be placed on this node: it needs "
                              f"{self.node.resources.describe(info.demand)}")
         self.actors[info.actor_id] = info
+        self.node.observer.actor_event("actor_created", info, f"actor {info.label} created")
         self._place(info)
         return self.handle_descriptor(info)
 
@@ -195,6 +196,9 @@ class ActorManager:
             return
         if ok:
             info.status = ActorStatus.ALIVE
+            self.node.observer.actor_event("actor_alive", info, f"actor {info.label} is alive"
+                                           + (f" (restart {info.restarts})" if info.restarts
+                                              else ""))
             if not self._may_restart(info):
                 info.header, info.buffers = [], []  # only a restart would need them again
             return
@@ -228,6 +232,10 @@ class ActorManager:
             self._restart(info, "it was killed with actorium.kill(no_restart=False)")
         else:
             self._bury(info, "it was killed with actorium.kill()", None, stop_worker=True)
+
+    def can_restart(self, info: ActorInfo) -> bool:
+        """Whether the actor has restarts left (``max_restarts``)."""
+        return self._may_restart(info)
 
     def _may_restart(self, info: ActorInfo) -> bool:
         limit: int = info.options.get("max_restarts", 0)
@@ -263,6 +271,8 @@ class ActorManager:
         info.restarts += 1
         info.incarnation += 1
         info.status = ActorStatus.RESTARTING
+        self.node.observer.actor_event("actor_restarting", info,
+                                       f"actor {info.label} is restarting: {reason}")
         message = [Kind.ACTOR_DIED, info.actor_id,
                    f"actor {info.label} is restarting: {reason}", True, None]
         for address in self.node.everyone():
@@ -275,6 +285,7 @@ class ActorManager:
               stop_worker: bool) -> None:
         info.status = ActorStatus.DEAD
         info.death_reason = reason
+        self.node.observer.actor_event("actor_died", info, f"actor {info.label} died: {reason}")
         self._release_placement(info, stop_worker)
         if info.name is not None and self.names.get((info.namespace, info.name)) == info.actor_id:
             del self.names[(info.namespace, info.name)]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from actorium._transport.auth import TOKEN_ENV, new_token
@@ -35,10 +36,28 @@ def driver_path() -> str:
     return os.pathsep.join(paths)
 
 
+@dataclass(frozen=True)
+class DashboardOptions:
+    """Where the node serves its dashboard (``init(dashboard_host=..., dashboard_port=...)``)."""
+
+    host: str = "127.0.0.1"
+    port: int | None = None      # None: 8265, or the next free port if that one is taken
+
+
+def _dashboard_arguments(options: DashboardOptions | None) -> list[str]:
+    if options is None:
+        return ["--no-dashboard"]
+    arguments = ["--dashboard-host", options.host]
+    if options.port is not None:
+        arguments += ["--dashboard-port", str(options.port), "--dashboard-port-given"]
+    return arguments
+
+
 class EmbeddedNode:
     """A node daemon process owned by this driver; it exits when the driver does."""
 
-    def __init__(self, *, num_cpus: int, resources: dict[str, float], namespace: str) -> None:
+    def __init__(self, *, num_cpus: int, resources: dict[str, float], namespace: str,
+                 dashboard: DashboardOptions | None = None) -> None:
         self.session_dir = new_session_dir()
         read_end, write_end = os.pipe()
         env = dict(os.environ)
@@ -49,7 +68,7 @@ class EmbeddedNode:
         command = [sys.executable, "-m", "actorium._node.node_main",
                    "--session-dir", self.session_dir, "--num-cpus", str(num_cpus),
                    "--resources", json.dumps(resources), "--namespace", namespace,
-                   "--ready-fd", str(write_end)]
+                   "--ready-fd", str(write_end), *_dashboard_arguments(dashboard)]
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(write_end,),
                                             env=env)
@@ -59,8 +78,12 @@ class EmbeddedNode:
             info = self._read_ready(read_end)
         finally:
             os.close(read_end)
+        if "error" in info:
+            self.stop(timeout=5)
+            raise ActoriumError(f"the actorium node could not start: {info['error']}")
         self.address: str = info["address"]
         self.node_id = bytes.fromhex(info["node_id"])
+        self.dashboard_url: str = info.get("dashboard_url", "")
 
     def _read_ready(self, fd: int) -> dict[str, Any]:
         deadline = time.monotonic() + _START_TIMEOUT

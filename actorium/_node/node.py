@@ -29,6 +29,7 @@ from actorium._core.affinity import CoreDealer
 from actorium._core.ids import random_id
 from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
+from actorium._node.observer import NodeObserver
 from actorium._node.task_scheduler import TaskScheduler
 from actorium._node.workers import (
     WorkerInfo,
@@ -85,6 +86,8 @@ class Node:
         self.actors = ActorManager(self)
         self.stopping = False
         self.stopped = asyncio.Event()
+        self.token = token
+        self.observer = NodeObserver(self)
         self._handlers: dict[int, Callable[[list[Any], list[Any]], Any]] = {
             Kind.REGISTER: self._on_register,
             Kind.SUBMIT_TASK: lambda h, b: self.tasks.submit(h, b),
@@ -94,11 +97,13 @@ class Node:
             Kind.ACTOR_READY: lambda h, b: self.actors.ready(h[1], h[2], h[3], h[4]),
             Kind.REQUEST: self._on_request,
             Kind.SHUTDOWN: lambda h, b: self.loop.create_task(self.shutdown()),
+            Kind.WORKER_STATS: self.observer.on_worker_stats,
         }
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self.inbox.start()
+        self.observer.start()
         for _ in range(self.pool_size):
             self.start_worker(WorkerKind.TASK)
 
@@ -115,6 +120,7 @@ class Node:
                                node_id=self.node_id, job_id=self.job_id,
                                namespace=self.namespace, max_threads=self.max_threads,
                                on_exit=self._on_worker_exit)
+            self.observer.worker_started(info)
         except Exception as exc:  # noqa: BLE001 - e.g. fork failed for lack of memory
             print(f"actorium node: could not start a worker: {exc}", file=sys.stderr)
             self._on_worker_exit(info, None)
@@ -145,6 +151,7 @@ class Node:
         if self.cluster is not None:
             self.cluster.leave()
         await stop_workers(list(self.workers.values()), grace=2.0)
+        await self.observer.close()
         self.stopped.set()
 
     def close(self) -> None:
@@ -192,6 +199,7 @@ class Node:
             header = unpack(frames[0])
             handler = self._handlers[header[0]]
         except Exception:  # noqa: BLE001 - malformed frames are dropped, never fatal
+            self.inbox.dropped += 1
             return
         buffers = frames[1:]
         if header[0] in (Kind.SUBMIT_TASK, Kind.CREATE_ACTOR):
@@ -246,6 +254,7 @@ class Node:
         reason = worker.exit_description or describe_exit(returncode)
         worker.state = WorkerState.DEAD
         self.workers.pop(worker.worker_id, None)
+        self.observer.worker_exited(worker, reason)
         if self.stopping:
             return
         if worker.reserved:
@@ -328,9 +337,24 @@ class Node:
         self.clients.add(address)
         return {"node_id": self.node_id, "job_id": self.job_id, "namespace": self.namespace}
 
-    def _verb_unregister_driver(self, address: str) -> bool:
+    def _verb_unregister_driver(self, address: str, worker_id: bytes | None = None) -> bool:
         self.clients.discard(address)
+        self.observer.driver_left(address, worker_id)
         return True
+
+    def _verb_subscribe_logs(self, address: str) -> bool:
+        """Send this driver every line its workers print (``init(log_to_driver=True)``)."""
+        self.observer.subscribe_logs(address)
+        return True
+
+    def _verb_state(self, kind: str, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        return self.observer.state(kind, limit=limit, **query)
+
+    def _verb_summary(self) -> dict[str, Any]:
+        return self.observer.summary()
+
+    def _verb_metrics(self) -> str:
+        return self.observer.render_metrics()
 
     def _verb_cluster_resources(self) -> dict[str, float]:
         return dict(self.resources.total)

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 from typing import Any
 
 import uvloop
@@ -15,6 +16,7 @@ import uvloop
 from actorium._head.service import HeadService
 from actorium._node.cluster_link import ClusterLink
 from actorium._node.node import Node
+from actorium._node.observer import bind_dashboard_socket
 from actorium._node.parent_watch import watch_parent_pipe
 from actorium._transport.auth import (
     BIND_HOST_ENV,
@@ -22,6 +24,8 @@ from actorium._transport.auth import (
     check_bind_host,
     token_from_environment,
 )
+
+DEFAULT_DASHBOARD_PORT = 8265
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -39,6 +43,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--head-address", default=None)
     parser.add_argument("--head-port", type=int, default=None)
     parser.add_argument("--detached", action="store_true")
+    parser.add_argument("--dashboard-host", default="127.0.0.1")
+    parser.add_argument("--dashboard-port", type=int, default=DEFAULT_DASHBOARD_PORT)
+    parser.add_argument("--dashboard-port-given", action="store_true",
+                        help="fail instead of moving on when the port is taken")
+    parser.add_argument("--no-dashboard", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -53,6 +62,22 @@ async def _serve(options: argparse.Namespace) -> None:
     node = Node(session_dir=options.session_dir, num_cpus=options.num_cpus,
                 resources=json.loads(options.resources), namespace=options.namespace,
                 max_threads=options.max_threads, token=token, bind_host=bind_host)
+    dashboard_url = ""
+    if not options.no_dashboard:
+        # Bound now, served once the node is up: the URL is known to init() at once, and
+        # importing aiohttp does not delay the moment the driver can start working.
+        try:
+            check_bind_host(options.dashboard_host, token)
+            listener = bind_dashboard_socket(options.dashboard_host, options.dashboard_port,
+                                             port_was_given=options.dashboard_port_given)
+        except (OSError, ValueError) as exc:
+            _report_ready(options.ready_fd, {"error": str(exc)})
+            node.close()
+            return
+        node.observer.dashboard_socket = listener
+        host, port = listener.getsockname()[:2]
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        dashboard_url = f"http://{shown}:{port}"
     head: HeadService | None = None
     head_address = options.head_address
     if options.head_port is not None:
@@ -77,11 +102,17 @@ async def _serve(options: argparse.Namespace) -> None:
         except TimeoutError:
             raise SystemExit(f"actorium node: the head at {head_address} did not answer within "
                              f"30 s (is it running, and is the token right?)") from None
-    if options.ready_fd >= 0:
-        os.write(options.ready_fd, json.dumps({
-            "address": node.address, "node_id": node.node_id.hex(),
-            "head_address": head_address, "pid": os.getpid()}).encode() + b"\n")
-        os.close(options.ready_fd)
+    _report_ready(options.ready_fd, {"address": node.address, "node_id": node.node_id.hex(),
+                                     "head_address": head_address, "pid": os.getpid(),
+                                     "dashboard_url": dashboard_url})
+    if dashboard_url:
+        try:
+            await node.observer.start_dashboard(token)
+        except ImportError:
+            print("actorium node: the dashboard needs aiohttp (pip install 'actorium[dashboard]')",
+                  file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - the runtime works without its dashboard
+            print(f"actorium node: the dashboard could not start: {exc}", file=sys.stderr)
     await node.stopped.wait()
     if link is not None:
         await asyncio.sleep(0.1)   # let the goodbye to the head leave
@@ -91,6 +122,13 @@ async def _serve(options: argparse.Namespace) -> None:
     # The session directory holds only this runtime's sockets; a driver killed with SIGKILL
     # cannot remove it, so the node does.
     shutil.rmtree(options.session_dir, ignore_errors=True)
+
+
+def _report_ready(ready_fd: int, info: dict[str, Any]) -> None:
+    """Tell the launching process how to reach the node, or why it could not start."""
+    if ready_fd >= 0:
+        os.write(ready_fd, json.dumps(info).encode() + b"\n")
+        os.close(ready_fd)
 
 
 def _start(loop: asyncio.AbstractEventLoop, coroutine: Any) -> None:

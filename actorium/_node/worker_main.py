@@ -13,11 +13,12 @@ import sys
 
 import uvloop
 
-from actorium._core import context
+from actorium._core import context, execution
 from actorium._core.affinity import pin_process
 from actorium._core.runtime import Runtime
 from actorium._core.worker import WorkerExecutor
 from actorium._node.parent_watch import watch_parent_pipe
+from actorium._observe import worker_output, worker_stats
 from actorium._transport.auth import BIND_HOST_ENV
 from actorium._transport.protocol import Kind
 
@@ -42,10 +43,15 @@ async def _serve(options: argparse.Namespace, cores: list[int]) -> None:
     loop = asyncio.get_running_loop()
     runtime.attach_loop(loop)
     executor = WorkerExecutor(runtime, max_threads=options.max_threads, cores=cores)
+    execution.on_finished = worker_stats.stats.record
+    worker_output.class_of = lambda actor_id: getattr(executor.actors.get(actor_id),
+                                                      "class_name", None)
+    reporter = loop.create_task(worker_stats.report_forever(executor))
     watch_parent_pipe(loop, executor.stopped.set)
     runtime.send(options.node, [Kind.REGISTER, "worker", runtime.worker_id, runtime.address,
                                 os.getpid(), options.kind])
     await executor.stopped.wait()
+    reporter.cancel()
     # Let results queued by pool threads reach their callers before the process ends.
     runtime.close(flush_seconds=2.0)
 
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         if path not in sys.path:
             sys.path.insert(0, path)
     options = _parse(argv)
+    worker_output.install(sys)
     cores = [int(c) for c in options.cpus.split(",") if c]
     pin_process(cores)  # before any thread starts, so that all inherit it
     uvloop.run(_serve(options, cores))

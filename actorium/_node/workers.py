@@ -88,7 +88,8 @@ async def spawn_worker(info: WorkerInfo, *, session_dir: str, node_address: str,
         "--cpus", ",".join(map(str, info.cpus)),
     ]
     info.process = await asyncio.create_subprocess_exec(
-        *command, stdin=asyncio.subprocess.PIPE, env=dict(os.environ))
+        *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
 
     async def watch() -> None:
         assert info.process is not None

@@ -61,6 +61,10 @@ class Inbox:
         self._socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._socket.bind(address)
         self._draining_scheduled = False
+        # Traffic counters for /metrics (only the loop thread touches them).
+        self.received = 0
+        self.received_bytes = 0
+        self.dropped = 0   # bumped by the owner for frames it could not decode
 
     def start(self) -> None:
         """Begin delivering messages to ``on_message`` on the loop (call from the loop thread)."""
@@ -81,10 +85,15 @@ class Inbox:
                 return
             except zmq.ZMQError:
                 return  # closed during shutdown
+            size = len(first)
             if socket.rcvmore:
-                frames = [first, *socket.recv_multipart(copy=False)]
+                rest = socket.recv_multipart(copy=False)
+                size += sum(len(frame) for frame in rest)
+                frames = [first, *rest]
             else:
                 frames = [first]
+            self.received += 1
+            self.received_bytes += size
             message = open_message(frames)
             if message is not None:
                 handle(message)
@@ -115,6 +124,10 @@ class Outbox:
         self._lock = threading.Lock()
         self._all_sockets: list[zmq.Socket[Any]] = []
         self.closed = False
+        # Traffic counters for /metrics; bumped by several threads without a lock, so a
+        # rare increment may be lost: they are for watching trends, not for accounting.
+        self.sent = 0
+        self.sent_bytes = 0
 
     def _sockets(self) -> dict[str, zmq.Socket[Any]]:
         try:
@@ -143,9 +156,12 @@ class Outbox:
             return
         socket = self._sockets().get(address) or self._connect(address)
         signed = self._sign(frames)
+        self.sent += 1
         if len(signed) == 1:
+            self.sent_bytes += len(signed[0])
             socket.send(signed[0], copy=True)
         else:
+            self.sent_bytes += sum(memoryview(frame).nbytes for frame in signed)
             socket.send_multipart(signed, copy=False)
 
     def forget(self, address: str) -> None:

@@ -58,6 +58,9 @@ class Kind(IntEnum):
     NODE_DIED = 41        # node_id, reason                     (head -> nodes)
     RELAY = 42            # header                              (head -> node -> its processes)
     CLUSTER_VIEW = 43     # nodes                               (head -> nodes, when one joins)
+    # --- observability ---
+    WORKER_STATS = 50     # worker_id, stats (a msgpack map)    (worker -> node, every second)
+    LOG_LINES = 51        # node_id, [[pid, origin, stream, line], ...]   (node -> drivers)
 
 
 # Method name of a call cancelled before it left the caller: it still travels, to keep the

@@ -1,0 +1,342 @@
+"""Everything a node knows about itself for people: logs, events, metrics, state, dashboard.
+
+The node owns one ``NodeObserver``. The node calls it at the moments that matter (a worker
+started or exited, an actor changed state, a worker's statistics arrived); the observer keeps
+bounded histories and answers the state API, ``/metrics`` and the dashboard from them. It only
+reads the node's tables, never changes them: actions (kill, restart) go through the node's
+ordinary request verbs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import TYPE_CHECKING, Any
+
+from actorium._observe import system_usage
+from actorium._observe.events import EventLog
+from actorium._observe.log_collector import LogCollector, LogLine
+from actorium._observe.metrics import MetricsStore, PrometheusText
+from actorium._transport.protocol import Kind
+
+if TYPE_CHECKING:
+    from actorium._node.node import Node
+    from actorium._node.workers import WorkerInfo
+
+STATE_KINDS = ("nodes", "actors", "tasks", "workers", "objects", "events", "logs")
+
+
+class NodeObserver:
+    """Logs, events, metrics and the state snapshots of one node."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.started = time.time()
+        self.logs = LogCollector(os.path.join(node.session_dir, "logs"))
+        self.events = EventLog()
+        self.metrics = MetricsStore()
+        self.drivers_objects: dict[bytes, dict[str, Any]] = {}
+        self.log_subscribers: set[str] = set()
+        self.logs.listeners.append(self._forward_logs)
+        self.dashboard: Any = None      # a DashboardServer once started
+        self.dashboard_socket: socket.socket | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self.logs.start()
+        self.events.record("node_started", f"node {self.node.node_id.hex()[:8]} started",
+                           node_id=self.node.node_id.hex())
+
+    async def start_dashboard(self, token: str) -> None:
+        """Serve the dashboard on the socket bound before the node reported ready."""
+        if self.dashboard_socket is None:
+            return
+        from actorium._node.dashboard import DashboardServer
+        self.dashboard = DashboardServer(self, token)
+        await self.dashboard.start(self.dashboard_socket)
+
+    async def close(self) -> None:
+        if self.dashboard is not None:
+            await self.dashboard.stop()
+        elif self.dashboard_socket is not None:
+            self.dashboard_socket.close()
+        self.logs.close()
+
+    # ------------------------------------------------------------------ node callbacks
+    def worker_started(self, worker: WorkerInfo) -> None:
+        process = worker.process
+        if process is None:
+            return
+        self.logs.attach(process.pid, process.stdout, process.stderr)
+
+    def worker_exited(self, worker: WorkerInfo, reason: str) -> None:
+        self.metrics.worker_gone(worker.worker_id)
+        if worker.exit_description != "retired" and not self.node.stopping:
+            self.events.record("worker_died", f"{worker.label} {reason}",
+                               pid=worker.pid, worker_id=worker.worker_id.hex())
+
+    def actor_event(self, kind: str, actor: Any, message: str) -> None:
+        self.events.record(kind, message, actor_id=actor.actor_id.hex(),
+                           class_name=actor.class_name)
+
+    def on_worker_stats(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, worker_id, payload = header[:3]
+        worker = self.node.workers.get(worker_id)
+        if worker is None:
+            objects = payload.get("objects") if isinstance(payload, dict) else None
+            if objects is not None:
+                self.drivers_objects[worker_id] = objects
+            return
+        self.metrics.ingest(worker_id, worker.pid, payload)
+
+    def subscribe_logs(self, address: str) -> None:
+        self.log_subscribers.add(address)
+
+    def driver_left(self, address: str, worker_id: bytes | None = None) -> None:
+        self.log_subscribers.discard(address)
+        if worker_id is not None:
+            self.drivers_objects.pop(worker_id, None)
+
+    def _forward_logs(self, batch: list[LogLine]) -> None:
+        if not self.log_subscribers:
+            return
+        lines = [[line.pid, line.origin, line.stream, line.text] for line in batch]
+        message = [Kind.LOG_LINES, self.node.node_id.hex(), lines]
+        for address in list(self.log_subscribers):
+            self.node.send(address, message)
+
+    # ------------------------------------------------------------------ state
+    def state(self, kind: str, *, limit: int = 1000, **query: Any) -> list[dict[str, Any]]:
+        """Rows of one state table: ``nodes``, ``actors``, ``tasks``, ``workers``...
+
+        Raises ``ValueError`` naming the known kinds for anything else.
+        """
+        if kind not in STATE_KINDS:
+            raise ValueError(f"unknown state kind {kind!r}; expected one of "
+                             f"{', '.join(STATE_KINDS)}")
+        rows: list[dict[str, Any]] = getattr(self, f"_rows_{kind}")(**query)
+        return rows[-limit:] if kind in ("events", "logs") else rows[:limit]
+
+    def _rows_nodes(self) -> list[dict[str, Any]]:
+        node = self.node
+        resources = node.resources
+        return [{
+            "node_id": node.node_id.hex(),
+            "state": "ALIVE",
+            "hostname": os.uname().nodename,
+            "address": "127.0.0.1",
+            "is_head": True,
+            "resources_total": dict(resources.total),
+            "resources_available": {k: v for k, v in resources.available.items()},
+            "cpu_percent": system_usage.cpu_percent(),
+            "memory": system_usage.memory(),
+            "workers": len(node.workers),
+            "uptime_s": round(time.time() - self.started, 1),
+            "dashboard_url": self.dashboard.url if self.dashboard is not None else "",
+        }]
+
+    def _rows_actors(self, state: str | None = None, search: str | None = None,
+                     actor_id: str | None = None) -> list[dict[str, Any]]:
+        queues = self.metrics.queues()
+        rows = []
+        needle = (search or "").lower()
+        for info in self.node.actors.actors.values():
+            row = info.describe()
+            if actor_id is not None and row["actor_id"] != actor_id:
+                continue
+            if state is not None and row["state"] != state:
+                continue
+            if needle and needle not in " ".join(
+                    str(row[k]) for k in ("actor_id", "class_name", "name")).lower():
+                continue
+            row["node_id"] = self.node.node_id.hex()
+            row["pending_calls"] = queues.get(row["actor_id"], 0)
+            rows.append(row)
+        return rows
+
+    def actor_detail(self, actor_id: str) -> dict[str, Any]:
+        rows = self._rows_actors(actor_id=actor_id)
+        if not rows:
+            raise LookupError(f"no actor {actor_id} on this node")
+        calls = [call for call in self.metrics.recent_calls if call["actor_id"] == actor_id]
+        return {**rows[0], "recent_calls": calls[-100:],
+                "logs": self.logs.recent(actor_id=actor_id, limit=200),
+                "events": self.events.recent(actor_id=actor_id, limit=100)}
+
+    def _rows_tasks(self, state: str | None = None) -> list[dict[str, Any]]:
+        scheduler = self.node.tasks
+        rows: list[dict[str, Any]] = []
+        for task in scheduler.queue:
+            rows.append({"task_id": task.task_id.hex(), "name": task.name, "state": "QUEUED",
+                         "pid": None, "error": ""})
+        for task in scheduler.running.values():
+            rows.append({"task_id": task.task_id.hex(), "name": task.name, "state": "RUNNING",
+                         "pid": task.worker.pid if task.worker else None, "error": ""})
+        for failure in self.metrics.failures:
+            if failure["actor_id"]:
+                continue
+            rows.append({"task_id": failure["task_id"], "name": failure["name"],
+                         "state": "FAILED", "pid": failure["pid"], "error": failure["error"],
+                         "time": failure["time"]})
+        if state is not None:
+            rows = [row for row in rows if row["state"] == state]
+        return rows
+
+    def _rows_workers(self) -> list[dict[str, Any]]:
+        running = self.metrics.running_per_worker()
+        return [{"worker_id": w.worker_id.hex(), "pid": w.pid, "kind": w.kind.value,
+                 "state": w.state.value, "actors": len(w.actors),
+                 "running": running.get(w.worker_id, 0),
+                 "rss_bytes": system_usage.rss(w.pid)}
+                for w in self.node.workers.values()]
+
+    def _rows_objects(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        sources = [payload.get("objects") for payload in self.metrics.latest.values()]
+        sources.extend(self.drivers_objects.values())
+        for summary in sources:
+            if not summary:
+                continue
+            for object_id, size, state, owner, local_refs, borrowers, pins in summary["items"]:
+                rows.append({"object_id": object_id, "size_bytes": size, "state": state,
+                             "owner": owner or f"{summary['role']} pid={summary['pid']}",
+                             "holder_pid": summary["pid"], "holder_role": summary["role"],
+                             "local_refs": local_refs, "borrowers": borrowers, "pins": pins,
+                             "location": "memory"})
+        return rows
+
+    def object_totals(self) -> dict[str, int]:
+        count = size = 0
+        sources = [payload.get("objects") for payload in self.metrics.latest.values()]
+        sources.extend(self.drivers_objects.values())
+        for summary in sources:
+            if summary:
+                count += summary["count"]
+                size += summary["bytes"]
+        return {"count": count, "bytes": size}
+
+    def _rows_events(self, after: int = 0) -> list[dict[str, Any]]:
+        return self.events.recent(after=after, limit=2000)
+
+    def _rows_logs(self, pid: int | None = None, actor_id: str | None = None,
+                   after: int = 0) -> list[dict[str, Any]]:
+        return self.logs.recent(pid=pid, actor_id=actor_id, after=after, limit=2000)
+
+    def summary(self) -> dict[str, Any]:
+        """The overview page in one dict."""
+        actors = self.node.actors.actors.values()
+        by_state: dict[str, int] = {}
+        for info in actors:
+            by_state[info.status.value] = by_state.get(info.status.value, 0) + 1
+        scheduler = self.node.tasks
+        counters = self.metrics.counters()
+        return {
+            "nodes": self._rows_nodes(),
+            "actors_by_state": by_state,
+            "tasks": {"queued": len(scheduler.queue), "running": len(scheduler.running),
+                      "finished": sum(v[0] - v[1] for (k, _), v in counters.items()
+                                      if k == "task"),
+                      "failed": sum(v[1] for (k, _), v in counters.items() if k == "task")},
+            "calls": sum(v[0] for (k, _), v in counters.items() if k == "actor"),
+            "objects": self.object_totals(),
+            "workers": len(self.node.workers),
+        }
+
+    # ------------------------------------------------------------------ metrics
+    def render_metrics(self) -> str:
+        """The node's metrics in Prometheus text exposition format."""
+        node = self.node
+        out = PrometheusText()
+        counters = self.metrics.counters()
+        out.family("actorium_calls_total", "counter",
+                   "Tasks and actor calls finished, by kind and function or actor class.",
+                   [({"kind": k, "name": n}, v[0]) for (k, n), v in sorted(counters.items())])
+        out.family("actorium_call_errors_total", "counter",
+                   "Tasks and actor calls that raised, by kind and name.",
+                   [({"kind": k, "name": n}, v[1]) for (k, n), v in sorted(counters.items())])
+        out.histogram("actorium_call_duration_seconds",
+                      "Run time of tasks and actor calls inside the worker.",
+                      [({"kind": k, "name": n}, v[3], v[2], v[0])
+                       for (k, n), v in sorted(counters.items())])
+        queues = self.metrics.queues()
+        per_class: dict[str, int] = {}
+        restarts: dict[str, int] = {}
+        states: dict[str, int] = {}
+        for info in node.actors.actors.values():
+            pending = queues.get(info.actor_id.hex(), 0)
+            per_class[info.class_name] = per_class.get(info.class_name, 0) + pending
+            restarts[info.class_name] = restarts.get(info.class_name, 0) + info.restarts
+            states[info.status.value] = states.get(info.status.value, 0) + 1
+        out.family("actorium_actor_queue_length", "gauge",
+                   "Calls queued or running in actor mailboxes, by actor class.",
+                   [({"class_name": c}, n) for c, n in sorted(per_class.items())])
+        out.family("actorium_actor_restarts_total", "counter",
+                   "Actor restarts, by actor class.",
+                   [({"class_name": c}, n) for c, n in sorted(restarts.items())])
+        out.family("actorium_actors", "gauge", "Actors by state.",
+                   [({"state": s}, n) for s, n in sorted(states.items())])
+        task_rows = self.summary()["tasks"]
+        out.family("actorium_tasks", "gauge", "Tasks by state (queued and running now; "
+                   "finished and failed since start).",
+                   [({"state": s}, task_rows[s]) for s in ("queued", "running", "finished",
+                                                          "failed")])
+        workers: dict[tuple[str, str], int] = {}
+        for worker in node.workers.values():
+            key = (worker.kind.value, worker.state.value)
+            workers[key] = workers.get(key, 0) + 1
+        out.family("actorium_workers", "gauge", "Worker processes by kind and state.",
+                   [({"kind": k, "state": s}, n) for (k, s), n in sorted(workers.items())])
+        totals = self.object_totals()
+        out.family("actorium_objects", "gauge", "Objects held in the object tables of this "
+                   "node's processes.", [({}, totals["count"])])
+        out.family("actorium_object_store_bytes", "gauge",
+                   "Bytes of object values held by this node's processes.",
+                   [({}, totals["bytes"])])
+        traffic = [("node", [node.inbox.received, node.inbox.received_bytes,
+                             node.outbox.sent, node.outbox.sent_bytes]),
+                   *self.metrics.traffic()]
+        out.family("actorium_messages_total", "counter", "ZeroMQ messages, by inbox and "
+                   "direction.", [sample for name, values in traffic for sample in (
+                       ({"socket": name, "direction": "in"}, values[0]),
+                       ({"socket": name, "direction": "out"}, values[2]))])
+        out.family("actorium_message_bytes_total", "counter", "Bytes of ZeroMQ messages, "
+                   "by inbox and direction.", [sample for name, values in traffic
+                                               for sample in (
+                       ({"socket": name, "direction": "in"}, values[1]),
+                       ({"socket": name, "direction": "out"}, values[3]))])
+        out.family("actorium_dropped_frames_total", "counter",
+                   "Frames dropped because they were malformed or not authenticated.",
+                   [({"socket": "node", "reason": "malformed"}, node.inbox.dropped),
+                    ({"socket": "node", "reason": "unauthenticated"}, node.auth.rejected)])
+        out.family("actorium_resources_total", "gauge", "Resources of this node.",
+                   [({"resource": r}, v) for r, v in sorted(node.resources.total.items())])
+        out.family("actorium_resources_available", "gauge", "Resources not reserved.",
+                   [({"resource": r}, v) for r, v in sorted(node.resources.available.items())])
+        return out.text()
+
+
+def bind_dashboard_socket(host: str, port: int, *, port_was_given: bool) -> socket.socket:
+    """Bind the dashboard's listening socket, so its URL is known before the node is ready.
+
+    A port chosen by default that is already taken (another runtime on this machine) moves to
+    the next free one; a port the user asked for must be free.
+    """
+    candidates = [port] if port_was_given else [*range(port, port + 10), 0]
+    last_error: OSError | None = None
+    for candidate in candidates:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((host, candidate))
+        except OSError as exc:
+            listener.close()
+            last_error = exc
+            continue
+        listener.listen(128)
+        listener.setblocking(False)
+        return listener
+    raise OSError(f"the dashboard cannot listen on {host}:{port}: {last_error}")
+
+
