@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import time
 import urllib.parse
@@ -222,3 +223,20 @@ def test_bad_dashboard_options_are_rejected_before_starting(no_runtime):
     with pytest.raises(ValueError, match="dashboard_port"):
         actorium.init(dashboard_port=70000)
     assert not actorium.is_initialized()
+
+
+def test_the_head_of_a_cluster_serves_the_dashboard_and_prints_its_url(no_runtime, tmp_path):
+    from cluster_helpers import local_cluster
+
+    with local_cluster(str(tmp_path), [{"num_cpus": 1}, {"num_cpus": 1}]) as started:
+        head_output = started["outputs"][0]
+        found = re.search(r"^Dashboard: (http://127\.0\.0\.1:\d+)/\?token=([0-9a-f]{64})$",
+                          head_output, re.M)
+        assert found, head_output
+        url, token = found.groups()
+        assert "Dashboard:" not in started["outputs"][1]   # joined nodes serve none
+        client = Client(url)
+        nodes = client.json("/api/nodes")
+        assert nodes and nodes[0]["state"] == "ALIVE"
+        status, body = client.action("00" * 16, "kill", token=token)
+        assert status == 404   # authorized, and told the actor does not exist
