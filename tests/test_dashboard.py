@@ -10,6 +10,7 @@ import time
 import urllib.parse
 
 import pytest
+from polling import eventually
 
 import actorium
 
@@ -62,17 +63,6 @@ def dashboard(start_runtime):
     assert info.dashboard_url.startswith("http://127.0.0.1:")
     assert len(info["dashboard_token"]) == 64
     return Client(info.dashboard_url), info["dashboard_token"]
-
-
-def eventually(check, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
 
 
 def test_pages_and_static_assets_are_served_without_external_resources(dashboard):
@@ -128,8 +118,17 @@ def test_kill_needs_the_token_and_then_kills(dashboard):
     assert actorium.get(device.ping.remote()) == "victim"   # still alive after refusals
     status, body = client.action(actor_id, "kill", token=token)
     assert status == 200 and body["ok"]
-    with pytest.raises(actorium.exceptions.ActorDiedError):
-        actorium.get(device.ping.remote(), timeout=20)
+
+    def call_fails():
+        # The kill travels node -> worker while our call goes straight to the worker, so a
+        # call made at once may still be served; soon every call fails.
+        try:
+            actorium.get(device.ping.remote(), timeout=20)
+        except actorium.exceptions.ActorDiedError:
+            return True
+        return False
+
+    eventually(call_fails)
     assert client.json(f"/api/actors/{actor_id}")["state"] == "DEAD"
     status, body = client.action(actor_id, "kill", token=token)
     assert status == 409

@@ -162,3 +162,14 @@ def test_observability() -> None:
                      out, re.M), out
     families = re.search(r"^/metrics serves (\d+) metric families$", out, re.M)
     assert families and int(families.group(1)) >= 10, out
+
+
+def test_supervised_twins_survive_crashes() -> None:
+    out = run_example("supervised_twins.py", "--pumps", "4", "--readings", "200", "--crashes",
+                      "3")
+    assert "pumps: 4, readings per pump: 200, crashes injected: 3" in out
+    assert re.search(r"^restarts by the supervisor: 3$", out, re.M), out
+    assert len(re.findall(r"^\s+pump-\d\d\s+readings\s+200\s", out, re.M)) == 4, out
+    assert "restored from checkpoint: yes" in out
+    assert "every twin matches its readings: yes" in out
+    assert "supervisor after the with block: stopped" in out

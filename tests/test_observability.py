@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
+from polling import eventually
 
 import actorium
 from actorium._observe.log_collector import RotatingFile
@@ -30,18 +30,6 @@ class Talker:
 @actorium.remote
 def fails():
     raise KeyError("missing-key")
-
-
-def eventually(check, timeout=15.0, every=0.1):
-    """Poll ``check`` until it returns something truthy; fail with its last value."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
 
 
 # ---------------------------------------------------------------------- logs
