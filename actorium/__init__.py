@@ -18,6 +18,7 @@ Layers (an import may only point downwards):
     _node/                           node daemon, worker processes, launcher
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
+    _store/                          the shared-memory object store (files, budget, spilling)
 """
 
 from actorium import exceptions

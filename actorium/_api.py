@@ -22,6 +22,7 @@ from actorium._core.remote_function import RemoteFunction
 from actorium._core.runtime import Runtime
 from actorium._core.values import check_not_in_loop
 from actorium._node.launcher import EmbeddedNode
+from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
 
 T = TypeVar("T")
@@ -36,7 +37,7 @@ __all__ = [
 _ACCEPTED_RAY_ARGUMENTS = frozenset({
     "include_dashboard", "dashboard_host", "dashboard_port", "log_to_driver", "configure_logging",
     "logging_level", "logging_format", "runtime_env", "local_mode", "_temp_dir",
-    "object_store_memory", "num_gpus", "_system_config", "job_config", "_plasma_directory",
+    "num_gpus", "_system_config", "job_config", "_plasma_directory",
     "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
     "_enable_object_reconstruction",
 })
@@ -65,12 +66,15 @@ class RuntimeInfo(dict[str, Any]):
 
 def init(address: str | None = None, *, num_cpus: int | None = None,
          resources: dict[str, float] | None = None, namespace: str | None = None,
-         ignore_reinit_error: bool = False, **ray_options: Any) -> RuntimeInfo:
+         ignore_reinit_error: bool = False, object_store_memory: int | None = None,
+         **ray_options: Any) -> RuntimeInfo:
     """Start an embedded local runtime (a node daemon and its workers) and connect to it.
 
     Blocks until the node is up (a fraction of a second); worker processes keep starting in
-    the background. ``num_cpus`` defaults to the machine's cores. Calling ``init()`` twice
-    raises unless ``ignore_reinit_error=True``.
+    the background. ``num_cpus`` defaults to the machine's cores. ``object_store_memory``
+    bounds the shared-memory object store in bytes (default: 30% of the machine's memory);
+    beyond it, idle objects spill to disk. Calling ``init()`` twice raises unless
+    ``ignore_reinit_error=True``.
     """
     global _embedded
     unknown = sorted(set(ray_options) - _ACCEPTED_RAY_ARGUMENTS)
@@ -84,6 +88,11 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                  or num_cpus < 1):
         raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}")
     TaskOptions.build(resources=resources or {})  # validates names and amounts
+    if object_store_memory is not None and (isinstance(object_store_memory, bool) or
+                                            not isinstance(object_store_memory, int) or
+                                            object_store_memory < 1):
+        raise ValueError(f"object_store_memory must be a positive number of bytes, got "
+                         f"{object_store_memory!r}")
     with _lock:
         runtime = context.maybe_runtime()
         if runtime is not None:
@@ -95,6 +104,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         namespace = namespace or "default"
         node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace)
         try:
+            create_store(node.session_dir, object_store_memory)
             runtime = Runtime(role="driver", worker_id=random_id(16),
                               session_dir=node.session_dir, node_address=node.address,
                               node_id=node.node_id, namespace=namespace)

@@ -12,8 +12,9 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "actorium"
 # A layer may import the layers listed for it (and itself), nothing above.
 ALLOWED = {
     "_transport": {"_transport", "exceptions"},
-    "_core": {"_core", "_transport", "exceptions"},
-    "_node": {"_node", "_core", "_transport", "exceptions"},
+    "_store": {"_store", "exceptions"},
+    "_core": {"_core", "_store", "_transport", "exceptions"},
+    "_node": {"_node", "_core", "_store", "_transport", "exceptions"},
 }
 
 

@@ -21,7 +21,10 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actorium._store.segment import StoredObject
 
 PENDING = 0
 READY = 1
@@ -34,7 +37,8 @@ class ObjectEntry:
     """One object's state and, once known, its serialized value."""
 
     __slots__ = ("state", "fmt", "data", "buffers", "waiters", "local_refs", "pins",
-                 "borrowers", "owned", "owner", "fetching", "received_counted", "contained")
+                 "borrowers", "owned", "owner", "fetching", "received_counted", "contained",
+                 "stored")
 
     def __init__(self, owned: bool, owner: str) -> None:
         self.state = PENDING
@@ -52,6 +56,8 @@ class ObjectEntry:
         self.received_counted = 0
         # Refs found inside the value: held here so they live as long as the value does.
         self.contained: list[Any] | None = None
+        # Set when the value lives in the shared-memory store (then data/buffers are empty).
+        self.stored: StoredObject | None = None
 
 
 class ObjectTable:
@@ -65,6 +71,8 @@ class ObjectTable:
         self.own_address = own_address
         # Called (loop thread) when a borrowed entry is dropped: (object_id, owner, count).
         self.on_borrow_released: Callable[[bytes, str, int], None] | None = None
+        # Called (loop thread) when the value of an owned, stored object is no longer needed.
+        self.on_stored_dropped: Callable[[StoredObject], None] | None = None
 
     # --- creation -----------------------------------------------------------------------
     def expect(self, object_id: bytes) -> ObjectEntry:
@@ -100,17 +108,24 @@ class ObjectTable:
 
     # --- completion ---------------------------------------------------------------------
     def complete(self, object_id: bytes, state: int, fmt: int, data: Any,
-                 buffers: list[Any]) -> None:
-        """Fill an entry with its value (or error) and wake everybody waiting for it."""
+                 buffers: list[Any], stored: StoredObject | None = None) -> None:
+        """Fill an entry with its value (or error) and wake everybody waiting for it.
+
+        ``stored``: the value is in the shared-memory store, described there.
+        """
         entry = self.entries.get(object_id)
         if entry is None:
-            return  # nobody holds a ref any more: drop the value
+            # Nobody holds a ref any more: drop the value (and free it, if it is ours).
+            if stored is not None and stored.owned and self.on_stored_dropped is not None:
+                self.on_stored_dropped(stored)
+            return
         with self.lock:
             if entry.state != PENDING:
                 return
             entry.fmt = fmt
             entry.data = data
             entry.buffers = buffers
+            entry.stored = stored
             entry.state = state
             waiters, entry.waiters = entry.waiters, None
         if waiters:
@@ -167,6 +182,11 @@ class ObjectTable:
         dropped.append((object_id, entry))
 
     def _notify_owners(self, dropped: list[tuple[bytes, ObjectEntry]]) -> None:
+        on_stored = self.on_stored_dropped
+        if on_stored is not None:
+            for _object_id, entry in dropped:
+                if entry.owned and entry.stored is not None:
+                    on_stored(entry.stored)
         if self.on_borrow_released is None:
             return
         for object_id, entry in dropped:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from actorium._core.ids import IdMinter, object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
 from actorium._core.ref import ObjectRef
+from actorium._core.stored import INLINE_LIMIT, StoreAccess
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
 from actorium._transport.protocol import Kind, TaskStatus
@@ -29,8 +30,7 @@ from actorium.exceptions import (
 if TYPE_CHECKING:
     pass
 
-# Values up to this size travel inside the message that needs them instead of being fetched.
-INLINE_LIMIT = 100 * 1024
+__all__ = ["INLINE_LIMIT", "ValueAccess", "check_not_in_loop"]
 
 
 def check_not_in_loop(what: str) -> None:
@@ -59,7 +59,7 @@ class _CountDown:
             self.lock.release()
 
 
-class ValueAccess:
+class ValueAccess(StoreAccess):
     """Mixin of ``Runtime``: refs, values and waiting for them."""
 
     # Provided by Runtime.
@@ -87,22 +87,13 @@ class ValueAccess:
         return refs
 
     def put(self, value: Any) -> ObjectRef[Any]:
-        """Store ``value`` (serialized once, now) and return its ref."""
-        fmt, data, buffers, contained = serialization.dumps(value)
-        object_id = object_id_for(self.ids.next_id(), 0)
-        entry = self.objects.expect(object_id)
-        ref: ObjectRef[Any] = ObjectRef(object_id, self.address, self.objects)
-        self._pin_contained(entry, contained)
-        # Copy out-of-band buffers now: the caller may mutate its array after put(), and a
-        # read-only copy makes get() hand out read-only views, as Ray does.
-        self.objects.complete(object_id, READY, fmt, data, [bytes(b.raw()) for b in buffers])
-        return ref
+        """Store ``value`` (serialized once, now) and return its ref.
 
-    def _pin_contained(self, entry: ObjectEntry, contained: list[ObjectRef[Any]]) -> None:
-        # Refs stored inside a value live at least as long as the value's entry. Holding the
-        # ref objects themselves is what pins them.
-        if contained:
-            entry.contained = list(contained)
+        Large values are written into the shared-memory store; raises OutOfMemoryError if
+        the store is full even after spilling this process's idle objects.
+        """
+        fmt, data, buffers, contained = serialization.dumps(value)
+        return self.put_serialized(fmt, data, buffers, contained)
 
     def deps_of(self, refs: list[ObjectRef[Any]]) -> list[list[Any]]:
         """Describe the refs a message carries: [id, owner, counted, inline value or None].
@@ -122,9 +113,8 @@ class ValueAccess:
             if counted:
                 self.objects.change_counts(ref.id, borrowers=1)
             entry = self.objects.entries.get(ref.id)
-            if entry is not None and entry.state != PENDING and not entry.buffers and \
-                    len(entry.data) <= INLINE_LIMIT:
-                inline = [entry.state, entry.fmt, entry.data]
+            if entry is not None:
+                inline = self.inline_form(entry)
             deps.append([ref.id, ref.owner, counted, inline])
         return deps
 
@@ -141,7 +131,9 @@ class ValueAccess:
                 self.objects.note_received(object_id, owner)
             entry = self.objects.entry_for_ref(object_id, owner, pin=pin)
             if inline is not None and entry.state == PENDING:
-                self.objects.complete(object_id, inline[0], inline[1], inline[2], [])
+                stored = self.stored_from_wire(inline[3] if len(inline) > 3 else None,
+                                               entry.owned)
+                self.objects.complete(object_id, inline[0], inline[1], inline[2], [], stored)
             out.append((object_id, entry))
         return out
 
@@ -183,6 +175,10 @@ class ValueAccess:
 
         def reply(done: ObjectEntry) -> None:
             status = TaskStatus.OK if done.state == READY else TaskStatus.ERROR
+            if done.stored is not None:  # same node: say where it is, send no bytes
+                self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, b"", 0,
+                                     done.stored.wire()])
+                return
             self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, done.data,
                                  len(done.buffers)], done.buffers)
 
@@ -190,13 +186,15 @@ class ValueAccess:
             reply(entry)
 
     def _on_object_value(self, header: list[Any], buffers: list[Any]) -> None:
-        _, object_id, status, fmt, data, _count = header
+        _, object_id, status, fmt, data, _count = header[:6]
         entry = self.objects.entries.get(object_id)
         if entry is None:
             return
         entry.fetching = False
         if status == TaskStatus.OK:
-            self.objects.complete(object_id, READY, fmt, data, [b.buffer for b in buffers])
+            stored = self.stored_from_wire(header[6] if len(header) > 6 else None, entry.owned)
+            self.objects.complete(object_id, READY, fmt, data, [b.buffer for b in buffers],
+                                  stored)
         elif status == TaskStatus.ERROR:
             self.objects.complete(object_id, FAILED, fmt, data, [])
         else:
@@ -213,9 +211,10 @@ class ValueAccess:
     # ------------------------------------------------------------------ reading values
     def value_of(self, entry: ObjectEntry) -> Any:
         """Deserialize a completed entry; raise the error it holds."""
+        data, buffers = self.serialized_of(entry)
         if entry.state == READY:
-            return serialization.loads(entry.fmt, entry.data, entry.buffers)
-        error = serialization.loads(entry.fmt, entry.data, entry.buffers)
+            return serialization.loads(entry.fmt, data, buffers)
+        error = serialization.loads(entry.fmt, data, buffers)
         raise error
 
     def _entry_of(self, ref: Any) -> ObjectEntry:

@@ -12,6 +12,7 @@ import tempfile
 import time
 from typing import Any
 
+from actorium._store.paths import remove_store
 from actorium.exceptions import ActoriumError
 
 _START_TIMEOUT = 30.0
@@ -93,4 +94,5 @@ class EmbeddedNode:
         self.cleanup()
 
     def cleanup(self) -> None:
+        remove_store(self.session_dir)
         shutil.rmtree(self.session_dir, ignore_errors=True)

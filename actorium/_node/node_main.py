@@ -13,6 +13,7 @@ import uvloop
 
 from actorium._node.node import Node
 from actorium._node.parent_watch import watch_parent_pipe
+from actorium._store.paths import remove_store
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -41,6 +42,7 @@ async def _serve(options: argparse.Namespace) -> None:
     node.close()
     # The session directory holds only this runtime's sockets; a driver killed with SIGKILL
     # cannot remove it, so the node does.
+    remove_store(options.session_dir)
     shutil.rmtree(options.session_dir, ignore_errors=True)
 
 
