@@ -147,3 +147,14 @@ def test_async_service() -> None:
     assert "GET /fib/90     -> 200 {'n': 90, 'fib': 2880067194370816120}" in out
     assert "GET /stats      -> 200 {'home': 2, 'docs': 1}" in out
     assert "after a burst of 20: home visits = 22" in out
+
+
+def test_object_store() -> None:
+    out = run_example("object_store.py", "--size", "1000")
+    assert "writable: False" in out
+    assert "ten tasks read the same copy: means match: True" in out
+    assert "objects in the store: 1," in out
+    assert "after dropping the ref: 0 objects, 0 bytes in use" in out
+    assert re.search(r"six 1 MiB objects in a 3 MiB store: 2 in memory, 4 spilled", out), out
+    assert "all restored on get: [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]" in out
+    assert "OutOfMemoryError: the object store is full" in out

@@ -14,6 +14,11 @@ An entry is dropped when no local ref, no pin (a submitted task still needing it
 or call running here whose arguments name it), and no borrower (another process holding a ref
 we sent) remains. Pins taken by running work are given back through ``unpinned``, another
 lock-free queue, because work ends on pool threads and the loop owns the drop.
+
+Refs nested in values: a ref to another process's object that comes out of an unpickled
+value (not as a counted argument) registers this process as a borrower with the owner
+(``note_unpickled``; sent from the loop before any release, so the owner hears of the new
+borrower while the enclosing value still keeps the object alive).
 """
 
 from __future__ import annotations
@@ -68,6 +73,9 @@ class ObjectTable:
         self.lock = threading.Lock()
         self.released: deque[bytes] = deque()
         self.unpinned: deque[bytes] = deque()
+        self.unpickled: deque[tuple[bytes, str]] = deque()
+        # Called (loop thread) to tell an owner that this process now borrows an object.
+        self.on_borrow_added: Callable[[bytes, str], None] | None = None
         self.own_address = own_address
         # Called (loop thread) when a borrowed entry is dropped: (object_id, owner, count).
         self.on_borrow_released: Callable[[bytes, str, int], None] | None = None
@@ -132,6 +140,15 @@ class ObjectTable:
             for waiter in waiters:
                 waiter(entry)
 
+    def replace_value(self, entry: ObjectEntry, state: int, fmt: int, data: bytes) -> None:
+        """Turn a completed entry into another outcome (a stored value whose owner died)."""
+        with self.lock:
+            entry.state = state
+            entry.fmt = fmt
+            entry.data = data
+            entry.buffers = []
+            entry.stored = None
+
     def add_waiter(self, entry: ObjectEntry, waiter: Waiter) -> bool:
         """Register ``waiter`` for a pending entry; False if it is already complete."""
         with self.lock:
@@ -154,7 +171,10 @@ class ObjectTable:
 
     def drain_released(self) -> None:
         """Apply the releases queued by ``ObjectRef.__del__`` (loop thread)."""
-        released, unpinned = self.released, self.unpinned
+        released, unpinned, unpickled = self.released, self.unpinned, self.unpickled
+        if unpickled and self.on_borrow_added is not None:
+            while unpickled:
+                self.on_borrow_added(*unpickled.popleft())
         if not released and not unpinned:
             return
         dropped: list[tuple[bytes, ObjectEntry]] = []
@@ -201,9 +221,22 @@ class ObjectTable:
             if entry is None:
                 return
             entry.pins += pins
-            entry.borrowers += borrowers
+            # Never below zero: a release that crossed a worker's death must not turn the
+            # next borrower's count into a zero (and free the object under its feet).
+            entry.borrowers = max(entry.borrowers + borrowers, 0)
             self._drop_if_unused(object_id, entry, dropped)
         self._notify_owners(dropped)
+
+    def note_unpickled(self, object_id: bytes, owner: str) -> None:
+        """A ref to ``owner``'s object came out of a value: borrow it, once per entry."""
+        if owner == self.own_address:
+            return
+        with self.lock:
+            entry = self._entry_or_new(object_id, owner)
+            if entry.received_counted:
+                return  # already counted with the owner while this entry lives
+            entry.received_counted = 1
+        self.unpickled.append((object_id, owner))
 
     def note_received(self, object_id: bytes, owner: str) -> None:
         """A counted copy of a borrowed ref arrived: remember to release it to the owner."""

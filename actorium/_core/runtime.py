@@ -65,6 +65,7 @@ class Runtime(ValueAccess, CallerSide):
         self.objects = ObjectTable(self.address)
         self.objects.on_borrow_released = self._release_borrow
         self.objects.on_stored_dropped = self.free_stored
+        self.objects.on_borrow_added = self._add_borrow
         self._store: ObjectStore | None = None
         self._store_lock = threading.Lock()
         self.actors: dict[bytes, ActorState] = {}

@@ -130,9 +130,16 @@ class ValueAccess(StoreAccess):
             if counted and owner != self.address:
                 self.objects.note_received(object_id, owner)
             entry = self.objects.entry_for_ref(object_id, owner, pin=pin)
-            if inline is not None and entry.state == PENDING:
-                stored = self.stored_from_wire(inline[3] if len(inline) > 3 else None,
-                                               entry.owned)
+            if inline is None or entry.state != PENDING:
+                pass
+            elif len(inline) <= 3:
+                self.objects.complete(object_id, inline[0], inline[1], inline[2], [])
+            elif pin:
+                # Arguments of work about to run here: map the stored value directly. Refs
+                # merely passed along stay pending and are fetched from the owner on first
+                # read, so a value whose owner died is reported lost, not read from a file
+                # that is being swept.
+                stored = self.stored_from_wire(inline[3], entry.owned)
                 self.objects.complete(object_id, inline[0], inline[1], inline[2], [], stored)
             out.append((object_id, entry))
         return out
@@ -163,8 +170,16 @@ class ValueAccess(StoreAccess):
         self._dead_peers.add(address)
         self.outbox.forget(address)
         for object_id, entry in list(self.objects.entries.items()):
-            if entry.owner == address and not entry.owned and entry.state == PENDING:
-                self._lose(object_id, entry, f"its owner, a worker that {reason}, died")
+            if entry.owner != address or entry.owned:
+                continue
+            why = f"its owner, a worker that {reason}, died"
+            if entry.state == PENDING:
+                self._lose(object_id, entry, why)
+            elif entry.stored is not None:
+                # Its file goes with its owner (the node sweeps it): fate-sharing, as in Ray.
+                lost = ObjectLostError(f"object {object_id.hex()} is lost: {why} ({address})")
+                self.objects.replace_value(entry, FAILED, serialization.PICKLE,
+                                           serialization.dumps(lost)[1])
 
     def _on_get_object(self, header: list[Any], _buffers: list[Any]) -> None:
         _, object_id, reply_to = header
@@ -203,6 +218,10 @@ class ValueAccess(StoreAccess):
     def _release_borrow(self, object_id: bytes, owner: str, count: int) -> None:
         if not self.closed:
             self.send(owner, [Kind.RELEASE_OBJECT, object_id, count])
+
+    def _add_borrow(self, object_id: bytes, owner: str) -> None:
+        if not self.closed:  # a release of -1 is an added borrower
+            self.send(owner, [Kind.RELEASE_OBJECT, object_id, -1])
 
     def _on_release_object(self, header: list[Any], _buffers: list[Any]) -> None:
         _, object_id, count = header
