@@ -59,6 +59,8 @@ def make_array(size):
 
 @actorium.remote
 def total(array):
+    if not isinstance(array, np.ndarray):
+        array = np.frombuffer(array, dtype=np.uint8)
     return float(array.sum())
 
 
@@ -135,10 +137,14 @@ def test_a_large_task_result_is_read_in_place_by_the_caller(runtime):
     assert len(owned) == 1 and owned[0].where == "memory"
 
 
-def test_bytes_and_bytearrays_round_trip_through_the_store(runtime):
+def test_bytes_bytearrays_and_memoryviews_round_trip_through_the_store(runtime):
     data = bytes(range(256)) * 4096
     assert actorium.get(actorium.put(data)) == data
     assert actorium.get(actorium.put(bytearray(data))) == bytearray(data)
+    view = actorium.get(actorium.put(memoryview(data)))
+    assert isinstance(view, memoryview) and view.readonly and view == memoryview(data)
+    assert actorium.get(total.remote(actorium.put(bytearray(data)))) == \
+        float(np.frombuffer(data, dtype=np.uint8).sum())
     assert actorium.get(total.remote(np.frombuffer(bytearray(data), dtype=np.uint8))) == \
         float(np.frombuffer(data, dtype=np.uint8).sum())
 

@@ -167,5 +167,5 @@ def send_result(runtime: Runtime, owner: str, task_id: bytes,
                 outcome: tuple[int, list[list[Any]], list[Any], list[Any]]) -> None:
     status, returns, deps, buffers = outcome
     if status == TaskStatus.OK:
-        runtime.name_results(owner, task_id, returns)
+        buffers = runtime.name_results(owner, task_id, returns, buffers)
     runtime.send(owner, [Kind.TASK_RESULT, task_id, status, returns, deps], buffers)

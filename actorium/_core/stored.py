@@ -14,6 +14,7 @@ Rules (``docs/objects.md`` has the whole story):
 
 from __future__ import annotations
 
+import functools
 import pickle
 import threading
 from collections.abc import Sequence
@@ -46,6 +47,15 @@ class StoreAccess:
     ids: IdMinter
     _store: ObjectStore | None
     _store_lock: threading.Lock
+
+    @functools.cached_property
+    def store_home(self) -> str:
+        """This node's store directory; a stored object elsewhere cannot be mapped here."""
+        return paths.store_dir(self.session_dir)
+
+    def is_local_peer(self, address: str) -> bool:
+        """Whether the process at ``address`` shares this node's store (same session)."""
+        return address.startswith(f"ipc://{self.session_dir}/")
 
     @property
     def object_store(self) -> ObjectStore:
@@ -112,15 +122,38 @@ class StoreAccess:
             return None
         return stored.wire()
 
-    def name_results(self, owner: str, task_id: bytes, returns: list[list[Any]]) -> None:
-        """Rename the stored results of ``task_id`` after their owner, just before sending."""
+    def name_results(self, owner: str, task_id: bytes, returns: list[list[Any]],
+                     buffers: list[Any]) -> list[Any]:
+        """Rename the stored results of ``task_id`` after their owner, just before sending.
+
+        An owner on another node cannot map this node's memory: its results are read back
+        and sent as frames instead. Returns the message's buffers.
+        """
+        if not any(len(described) > 3 for described in returns):
+            return buffers
+        local = self.is_local_peer(owner)
         tag = paths.owner_tag(owner)
+        frames: list[Any] = []
+        position = 0
         for index, described in enumerate(returns):
-            if len(described) > 3 and described[3] is not None:
-                wire = described[3]
+            count = described[2]
+            frames.extend(buffers[position:position + count])
+            position += count
+            if len(described) <= 3:
+                continue
+            wire = described[3]
+            if local:
                 name = paths.object_file_name(tag, object_id_for(task_id, index))
                 self.object_store.rename(wire[0], name)
                 wire[0] = name
+                continue
+            stored = StoredObject.from_wire(wire)
+            stored.owned = True
+            data, views = self.object_store.read(stored)
+            described[1:] = [bytes(data), len(views)]
+            frames.extend(bytes(view) for view in views)
+            self.object_store.free(stored)
+        return frames
 
     # ------------------------------------------------------------------ arguments
     def dumps_call_args(self, function_name: str, args: Sequence[Any],

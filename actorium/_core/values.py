@@ -134,7 +134,7 @@ class ValueAccess(StoreAccess):
                 pass
             elif len(inline) <= 3:
                 self.objects.complete(object_id, inline[0], inline[1], inline[2], [])
-            elif pin:
+            elif pin and inline[3][5] == self.store_home:
                 # Arguments of work about to run here: map the stored value directly. Refs
                 # merely passed along stay pending and are fetched from the owner on first
                 # read, so a value whose owner died is reported lost, not read from a file
@@ -157,7 +157,7 @@ class ValueAccess(StoreAccess):
         if entry.owner in self._dead_peers:
             self._lose(object_id, entry, "its owner died")
             return
-        self.send(entry.owner, [Kind.GET_OBJECT, object_id, self.address])
+        self.send(entry.owner, [Kind.GET_OBJECT, object_id, self.address, self.store_home])
 
     def _lose(self, object_id: bytes, entry: ObjectEntry, why: str) -> None:
         lost = ObjectLostError(f"object {object_id.hex()} is lost: {why} ({entry.owner})")
@@ -182,7 +182,9 @@ class ValueAccess(StoreAccess):
                                            serialization.dumps(lost)[1])
 
     def _on_get_object(self, header: list[Any], _buffers: list[Any]) -> None:
-        _, object_id, reply_to = header
+        _, object_id, reply_to = header[:3]
+        # A requester on the same node maps the stored file; one elsewhere gets the bytes.
+        same_node = len(header) > 3 and header[3] == self.store_home
         entry = self.objects.entries.get(object_id)
         if entry is None:
             self.send(reply_to, [Kind.OBJECT_VALUE, object_id, TaskStatus.LOST, 0, b"", 0])
@@ -190,12 +192,13 @@ class ValueAccess(StoreAccess):
 
         def reply(done: ObjectEntry) -> None:
             status = TaskStatus.OK if done.state == READY else TaskStatus.ERROR
-            if done.stored is not None:  # same node: say where it is, send no bytes
+            if done.stored is not None and same_node:  # say where it is, send no bytes
                 self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, b"", 0,
                                      done.stored.wire()])
                 return
-            self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, done.data,
-                                 len(done.buffers)], done.buffers)
+            data, buffers = self.serialized_of(done)
+            self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, bytes(data),
+                                 len(buffers)], buffers)
 
         if not self.objects.add_waiter(entry, reply):
             reply(entry)

@@ -44,10 +44,11 @@ class StoredObject:
     """
 
     __slots__ = ("name", "size", "data_len", "sizes", "spilled", "spill_copy", "mapping",
-                 "owned")
+                 "owned", "home")
 
     def __init__(self, name: str, size: int, data_len: int, sizes: list[int], *,
-                 spilled: bool = False, owned: bool = False) -> None:
+                 spilled: bool = False, owned: bool = False, home: str = "") -> None:
+        self.home = home                # the store directory: which node's memory it is in
         self.name = name
         self.size = size
         self.data_len = data_len
@@ -59,12 +60,12 @@ class StoredObject:
 
     def wire(self) -> list[Any]:
         """The msgpack-able description sent to other processes of the node."""
-        return [self.name, self.size, self.data_len, self.sizes, self.spilled]
+        return [self.name, self.size, self.data_len, self.sizes, self.spilled, self.home]
 
     @classmethod
     def from_wire(cls, wire: list[Any]) -> StoredObject:
-        name, size, data_len, sizes, spilled = wire
-        return cls(name, size, data_len, list(sizes), spilled=spilled)
+        name, size, data_len, sizes, spilled, home = wire
+        return cls(name, size, data_len, list(sizes), spilled=spilled, home=home)
 
 
 def write(path: str, data: bytes | memoryview, buffers: Sequence[memoryview]) -> int:
@@ -76,12 +77,7 @@ def write(path: str, data: bytes | memoryview, buffers: Sequence[memoryview]) ->
     offsets, size = layout(len(data), [b.nbytes for b in buffers])
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        try:
-            os.posix_fallocate(fd, 0, max(size, 1))
-        except OSError as exc:
-            if exc.errno not in (95, 22):  # EOPNOTSUPP / EINVAL: fall back to plain writes
-                raise
-            os.ftruncate(fd, size)
+        os.ftruncate(fd, size)  # sparse: pages are allocated by the writes below
         _write_at(fd, memoryview(data), 0)
         for offset, buffer in zip(offsets, buffers, strict=True):
             _write_at(fd, buffer, offset)

@@ -78,7 +78,7 @@ class ObjectStore:
             raise OutOfMemoryError(
                 f"could not write an object of {_mib(size)} to the object store at "
                 f"{self.dir}: {exc}") from exc
-        return StoredObject(name, size, len(data), sizes, owned=True)
+        return StoredObject(name, size, len(data), sizes, owned=True, home=self.dir)
 
     def rename(self, temporary: str, name: str) -> None:
         """Give a temporary file its final name (the owner's tag and the object id)."""
