@@ -42,7 +42,11 @@ def wait_until_store_is_empty(timeout: float = 30.0) -> None:
         if summary.used == 0 and not summary.objects:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"the store still holds objects:\n{summary}")
+            table = context.current_runtime().objects
+            counts = {object_id.hex(): (entry.local_refs, entry.pins, entry.borrowers)
+                      for object_id, entry in table.entries.items() if entry.stored}
+            raise AssertionError(f"the store still holds objects:\n{summary}\n"
+                                 f"(local refs, pins, borrowers): {counts}")
         time.sleep(0.1)
 
 
@@ -282,3 +286,29 @@ def test_memory_summary_and_the_cli_list_objects_with_size_owner_refs_and_place(
     assert main(["memory", "--session", context.current_runtime().session_dir]) == 0
     printed = capsys.readouterr().out
     assert ref.hex() in printed and "memory" in printed
+
+
+@actorium.remote
+def pass_on(boxed_refs):
+    """Passes a borrowed ref on to another task and returns at once (without waiting)."""
+    return [total.remote(boxed_refs[0])]
+
+
+@actorium.remote
+def give_back(boxed_refs):
+    return boxed_refs[0]
+
+
+def test_a_borrowed_ref_passed_on_outlives_the_task_that_passed_it(runtime):
+    wait_until_store_is_empty()
+    ref = actorium.put(np.ones(MIB // 8))
+    (nested,) = actorium.get(pass_on.remote(actorium.put([ref])), timeout=30)
+    del ref
+    gc.collect()
+    assert actorium.get(nested, timeout=30) == MIB // 8
+    # A ref handed back to its owner inside a result is counted back too.
+    ref = actorium.put(np.ones(MIB // 8))
+    returned = actorium.get(give_back.remote(actorium.put([ref])), timeout=30)
+    assert returned == ref
+    del ref, returned, nested
+    wait_until_store_is_empty()

@@ -93,7 +93,7 @@ class CallerSide:
     def submit_task(self, header: list[Any], buffers: Sequence[Any],
                     deps: list[list[Any]]) -> None:
         """Send SUBMIT_TASK to the node once the deps this process owns are ready."""
-        waiting = [dep[0] for dep in deps if dep[2] and dep[3] is None
+        waiting = [dep[0] for dep in deps if dep[1] == self.address and dep[3] is None
                    and self.objects.entries[dep[0]].state == PENDING]
         if not waiting:
             self.send(self.node_address, header, buffers)

@@ -98,9 +98,10 @@ class ValueAccess(StoreAccess):
     def deps_of(self, refs: list[ObjectRef[Any]]) -> list[list[Any]]:
         """Describe the refs a message carries: [id, owner, counted, inline value or None].
 
-        Refs this process owns are *counted*: the receiver will release them when done, and
-        until then they stay alive here. Small ready values are inlined so the receiver does
-        not have to ask for them.
+        Every ref is *counted*: the receiver will release it when done. Refs this process owns
+        stay alive here until then; a borrowed ref passed on is announced to its owner first
+        (an added borrower), so the owner keeps it for the receiver even after this process
+        lets go. Small ready values are inlined so the receiver does not have to ask for them.
         """
         deps = []
         seen = set()
@@ -109,9 +110,13 @@ class ValueAccess(StoreAccess):
                 continue
             seen.add(ref.id)
             inline = None
-            counted = ref.owner == self.address
-            if counted:
+            counted = True
+            if ref.owner == self.address:
                 self.objects.change_counts(ref.id, borrowers=1)
+            elif ref.owner in self._dead_peers or self.closed:
+                counted = False  # nobody to count with: the receiver will find it lost
+            else:
+                self._add_borrow(ref.id, ref.owner)
             entry = self.objects.entries.get(ref.id)
             if entry is not None:
                 inline = self.inline_form(entry)
@@ -130,6 +135,11 @@ class ValueAccess(StoreAccess):
             if counted and owner != self.address:
                 self.objects.note_received(object_id, owner)
             entry = self.objects.entry_for_ref(object_id, owner, pin=pin)
+            if counted and owner == self.address:
+                # Our own ref came back: the borrower count taken for it ends here. Held by
+                # a pin until the next drain, so the value that carries it can be unpickled.
+                self.objects.change_counts(object_id, pins=1, borrowers=-1)
+                self.objects.unpin_later([object_id])
             if inline is None or entry.state != PENDING:
                 pass
             elif len(inline) <= 3:
@@ -148,6 +158,14 @@ class ValueAccess(StoreAccess):
         """The work whose arguments were pinned by ``accept_deps`` is over (any thread)."""
         if entries:
             self.objects.unpin_later([object_id for object_id, _ in entries])
+            # Give the borrows back now rather than at the next periodic drain: this worker
+            # may be handed its next task (and die in it) before then.
+            loop = self.loop
+            if loop is not None and not self.closed:
+                try:
+                    loop.call_soon_threadsafe(self.objects.drain_released)
+                except RuntimeError:
+                    pass  # the loop is closing
 
     def ensure_fetch(self, object_id: bytes, entry: ObjectEntry) -> None:
         """Ask the owner of a borrowed, pending object to send it (once)."""
