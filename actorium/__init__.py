@@ -24,6 +24,7 @@ Layers (an import may only point downwards):
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
+    _store/                          the shared-memory object store (files, budget, spilling)
 """
 
 from actorium import exceptions, util

@@ -26,6 +26,7 @@ from actorium._core.values import check_not_in_loop
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
 from actorium._observe.driver_logs import print_log_lines
 from actorium._observe.worker_stats import report_driver_objects
+from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ __all__ = [
 _ACCEPTED_RAY_ARGUMENTS = frozenset({
     "configure_logging",
     "logging_level", "logging_format", "runtime_env", "local_mode", "_temp_dir",
-    "object_store_memory", "num_gpus", "_system_config", "job_config", "_plasma_directory",
+    "num_gpus", "_system_config", "job_config", "_plasma_directory",
     "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
     "_enable_object_reconstruction",
 })
@@ -70,16 +71,19 @@ class RuntimeInfo(dict[str, Any]):
 
 def init(address: str | None = None, *, num_cpus: int | None = None,
          resources: dict[str, float] | None = None, namespace: str | None = None,
-         ignore_reinit_error: bool = False, include_dashboard: bool | None = None,
-         dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None,
-         log_to_driver: bool = True, **ray_options: Any) -> RuntimeInfo:
+         ignore_reinit_error: bool = False, object_store_memory: int | None = None,
+         include_dashboard: bool | None = None, dashboard_host: str = "127.0.0.1",
+         dashboard_port: int | None = None, log_to_driver: bool = True,
+         **ray_options: Any) -> RuntimeInfo:
     """Start an embedded local runtime (a node daemon and its workers) and connect to it, or
     with ``address`` ("auto", or "HOST:PORT" with the token in ``ACTORIUM_CLUSTER_TOKEN``)
     connect to a cluster started with ``actorium start`` (ConnectionError if unreachable).
 
     Blocks until the node is up (a fraction of a second); worker processes keep starting in
-    the background. ``num_cpus`` defaults to the machine's cores. Calling ``init()`` twice
-    raises unless ``ignore_reinit_error=True``.
+    the background. ``num_cpus`` defaults to the machine's cores. ``object_store_memory``
+    bounds the shared-memory object store in bytes (default: 30% of the machine's memory);
+    beyond it, idle objects spill to disk. Calling ``init()`` twice raises unless
+    ``ignore_reinit_error=True``.
 
     The dashboard is served on ``dashboard_host:dashboard_port`` (127.0.0.1:8265, or the next
     free port) unless ``include_dashboard=False`` or aiohttp is not installed; its URL is the
@@ -97,6 +101,11 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                  or num_cpus < 1):
         raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}")
     TaskOptions.build(resources=resources or {})  # validates names and amounts
+    if object_store_memory is not None and (isinstance(object_store_memory, bool) or
+                                            not isinstance(object_store_memory, int) or
+                                            object_store_memory < 1):
+        raise ValueError(f"object_store_memory must be a positive number of bytes, got "
+                         f"{object_store_memory!r}")
     with _lock:
         runtime = context.maybe_runtime()
         if runtime is not None:
@@ -118,6 +127,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace,
                             dashboard=dashboard)
         try:
+            create_store(node.session_dir, object_store_memory)
             runtime = Runtime(role="driver", worker_id=random_id(16),
                               session_dir=node.session_dir, node_address=node.address,
                               node_id=node.node_id, namespace=namespace, token=node.token)

@@ -219,3 +219,16 @@ def test_metrics_count_calls_errors_and_latency_in_prometheus_format(runtime):
     received = re.search(r'^actorium_messages_total\{socket="node",direction="in"\} (\d+)$', text,
                          re.M)
     assert received and int(received.group(1)) > 0
+
+
+def test_metrics_show_the_object_store_filling_and_emptying(runtime):
+    def used():
+        found = re.search(r'^actorium_object_store_bytes\{kind="used"\} (\d+)$',
+                          state.metrics_text(), re.M)
+        return int(found.group(1))
+
+    before = used()
+    big = actorium.put(b"y" * 5_000_000)
+    assert used() >= before + 5_000_000
+    del big
+    eventually(lambda: used() <= before)

@@ -20,7 +20,6 @@ from actorium._core.code import ShippableCode
 from actorium._core.options import ActorOptions, MethodOptions
 from actorium._core.runtime import Runtime
 from actorium._core.signature import ArgumentCheck
-from actorium._transport import serialization
 from actorium._transport.protocol import Kind, pack
 from actorium.exceptions import ActorDiedError
 
@@ -107,8 +106,8 @@ class ActorClass(Generic[T]):
         if self._init_check is not None:
             self._init_check.check(args, kwargs)
         code_id, code = self._code.pickled()
-        fmt, data, buffers, refs = serialization.dumps_args(f"{self._name}.__init__", args,
-                                                            kwargs)
+        fmt, data, buffers, refs = runtime.dumps_call_args(f"{self._name}.__init__", args,
+                                                           kwargs)
         deps = runtime.deps_of(refs) if refs else []
         actor_id = runtime.ids.next_id()
         concurrency = options.max_concurrency or (
@@ -252,7 +251,7 @@ class ActorMethod:
         if info.check is not None:
             info.check.check(args, kwargs)
         runtime = context.current_runtime()
-        fmt, data, buffers, refs = serialization.dumps_args(
+        fmt, data, buffers, refs = runtime.dumps_call_args(
             f"{handle._class_name}.{info.name}", args, kwargs)
         deps = runtime.deps_of(refs) if refs else []
         task_id = runtime.ids.next_id()

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from actorium._core.ids import object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
-from actorium._core.values import INLINE_LIMIT
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
 from actorium._transport.protocol import CANCELLED_CALL, Kind, TaskStatus, pack, unpack
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 if TYPE_CHECKING:
-    pass
+    from actorium._store.segment import StoredObject
 
 
 class ActorState:
@@ -72,6 +71,13 @@ class CallerSide:
                            buffers: Sequence[Any] = ()) -> concurrent.futures.Future[Any]:
             ...  # Runtime._start_request
 
+        def inline_form(self, entry: ObjectEntry) -> list[Any] | None:
+            ...  # StoreAccess.inline_form
+
+        def stored_from_wire(self, wire: list[Any] | None,
+                             owned: bool) -> StoredObject | None:
+            ...  # StoreAccess.stored_from_wire
+
         def accept_deps(self, deps: list[list[Any]], *,
                         pin: bool = False) -> list[tuple[bytes, ObjectEntry]]:
             ...  # ValueAccess.accept_deps
@@ -87,7 +93,7 @@ class CallerSide:
     def submit_task(self, header: list[Any], buffers: Sequence[Any],
                     deps: list[list[Any]]) -> None:
         """Send SUBMIT_TASK to the node once the deps this process owns are ready."""
-        waiting = [dep[0] for dep in deps if dep[2] and dep[3] is None
+        waiting = [dep[0] for dep in deps if dep[1] == self.address and dep[3] is None
                    and self.objects.entries[dep[0]].state == PENDING]
         if not waiting:
             self.send(self.node_address, header, buffers)
@@ -110,9 +116,8 @@ class CallerSide:
     def _inline_ready_deps(self, deps: list[list[Any]]) -> None:
         for dep in deps:
             entry = self.objects.entries.get(dep[0])
-            if dep[3] is None and entry is not None and entry.state != PENDING and \
-                    not entry.buffers and len(entry.data) <= INLINE_LIMIT:
-                dep[3] = [entry.state, entry.fmt, entry.data]
+            if dep[3] is None and entry is not None:
+                dep[3] = self.inline_form(entry)
 
     def _on_task_result(self, header: list[Any], buffers: list[Any]) -> None:
         _, task_id, status, returns, deps = header
@@ -126,10 +131,14 @@ class CallerSide:
         complete = self.objects.complete
         if status == TaskStatus.OK:
             position = 0
-            for index, (fmt, data, count) in enumerate(returns):
+            for index, described in enumerate(returns):
+                fmt, data, count = described[:3]
                 frames = [b.buffer for b in buffers[position:position + count]]
                 position += count
-                complete(object_id_for(task_id, index), READY, fmt, data, frames)
+                # A 4th field: the worker wrote the value into the store, for us (the owner).
+                stored = self.stored_from_wire(described[3], True) if len(described) > 3 \
+                    else None
+                complete(object_id_for(task_id, index), READY, fmt, data, frames, stored)
         else:
             fmt, data, _count = returns[0]
             for index in range(len(returns)):

@@ -38,6 +38,7 @@ from actorium._core.calls import ActorState, CallerSide
 from actorium._core.ids import IdMinter
 from actorium._core.objects import FAILED, PENDING, ObjectTable
 from actorium._core.values import ValueAccess, check_not_in_loop
+from actorium._store.store import ObjectStore
 from actorium._transport import serialization
 from actorium._transport.auth import TOKEN_ENV, FrameAuth, token_from_environment
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
@@ -74,6 +75,10 @@ class Runtime(ValueAccess, CallerSide):
         self.ids = IdMinter(worker_id[:8])
         self.objects = ObjectTable(self.address)
         self.objects.on_borrow_released = self._release_borrow
+        self.objects.on_stored_dropped = self.free_stored
+        self.objects.on_borrow_added = self._add_borrow
+        self._store: ObjectStore | None = None
+        self._store_lock = threading.Lock()
         self.actors: dict[bytes, ActorState] = {}
         self.actors_lock = threading.Lock()
         self._inflight_actor: dict[bytes, bytes] = {}   # task_id -> actor_id of calls in flight
@@ -172,6 +177,8 @@ class Runtime(ValueAccess, CallerSide):
         if self.inbox is not None and self.loop_thread is None:
             self.inbox.close()
         self.outbox.close(flush_seconds)
+        if self._store is not None:
+            self._store.close()
         if flush_seconds:
             self.zmq_context.term()
         else:

@@ -39,6 +39,8 @@ from actorium._node.workers import (
     spawn_worker,
     stop_workers,
 )
+from actorium._store.paths import owner_tag
+from actorium._store.store import sweep_owner
 from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
@@ -262,6 +264,8 @@ class Node:
             worker.reserved = {}
         self.tasks.worker_died(worker, reason)
         self.actors.worker_died(worker, reason)
+        if worker.address is not None:  # its objects and half-written results go too
+            sweep_owner(self.session_dir, owner_tag(worker.address))
         if worker.address is not None:
             for address in self.everyone():
                 self.send(address, [Kind.WORKER_DIED, worker.worker_id, worker.address, reason])

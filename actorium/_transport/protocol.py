@@ -49,8 +49,8 @@ class Kind(IntEnum):
     ACTOR_DIED = 24       # actor_id, reason, restarting, error (node -> everyone concerned)
     KILL_ACTOR = 25       # actor_id, reason                    (node -> hosting worker)
     # --- objects ---
-    GET_OBJECT = 30       # object_id, reply_to                 (borrower -> owner)
-    OBJECT_VALUE = 31     # object_id, status, value(3)         (owner -> borrower)
+    GET_OBJECT = 30       # object_id, reply_to, store_dir      (borrower -> owner)
+    OBJECT_VALUE = 31     # object_id, status, value(3)[, stored object] (owner -> borrower)
     RELEASE_OBJECT = 32   # object_id, count                    (borrower -> owner)
     # --- liveness ---
     WORKER_DIED = 40      # worker_id, inbox, reason, actor_ids (node -> everyone)
