@@ -120,6 +120,7 @@ class ActorClass(Generic[T]):
         header = [Kind.CREATE_ACTOR, actor_id, runtime.address, code_id, None, self._name,
                   fmt, data, len(buffers), deps, wire, concurrency, self._is_async, 0, methods]
         state = runtime.actor_state(actor_id, self._name)
+        state.max_task_retries = options.max_task_retries
         if options.name is not None and asyncio._get_running_loop() is None:
             # Named: ask synchronously so that a taken name fails here, as in Ray.
             header[4] = code
@@ -172,6 +173,7 @@ class ActorHandle(Generic[T]):
         methods = {name: _MethodInfo(name, n, None) for name, n in described["methods"].items()}
         state = runtime.actor_state(actor_id, described["class_name"])
         with runtime.actors_lock:
+            state.max_task_retries = described.get("max_task_retries", 0)
             if described.get("dead"):
                 state.dead = ActorDiedError(f"actor {described['class_name']} is dead: "
                                             f"{described['dead']}", actor_id=actor_id.hex())
@@ -211,16 +213,18 @@ class ActorHandle(Generic[T]):
         methods = {name: info.num_returns for name, info in self._methods.items()}
         state = self._state
         return (_rebuild_handle, (self._actor_id, self._class_name, methods, state.address,
-                                  state.incarnation))
+                                  state.incarnation, state.max_task_retries))
 
 
 def _rebuild_handle(actor_id: bytes, class_name: str, methods: dict[str, int],
-                    address: str | None, incarnation: int) -> ActorHandle[Any]:
+                    address: str | None, incarnation: int,
+                    max_task_retries: int = 0) -> ActorHandle[Any]:
     runtime = context.current_runtime()
     known = actor_id in runtime.actors
     handle = ActorHandle.from_descriptor(runtime, {
         "actor_id": actor_id, "class_name": class_name, "methods": methods,
-        "address": address, "incarnation": incarnation})
+        "address": address, "incarnation": incarnation,
+        "max_task_retries": max_task_retries})
     if not known:
         runtime.subscribe_actor(actor_id)
     return handle

@@ -115,7 +115,7 @@ class HostedActor:
     def deliver(self, call: Call) -> None:
         """Accept a call from the inbox (loop thread)."""
         if self.life is ActorLife.DEAD:
-            self._fail(call, self._death_error())
+            self._fail(call, self._death_error(), TaskStatus.ACTOR_DIED)
             return
         orders = self._orders
         if orders is None:
@@ -267,11 +267,11 @@ class HostedActor:
             queued.extend(order.held.values())
             order.held.clear()
         for call in queued:
-            self._fail(call, error)
+            self._fail(call, error, TaskStatus.ACTOR_DIED)
         for call in list((self._async_calls or {}).values()):
             if call.task is not None:
                 call.task.cancel()
-            self._fail(call, error)
+            self._fail(call, error, TaskStatus.ACTOR_DIED)
         self.instance = None
 
     def cancel(self, task_id: bytes, force: bool) -> bool:
@@ -301,12 +301,14 @@ class HostedActor:
         return self.death or ActorDiedError(f"actor {self.label} is dead",
                                             actor_id=self.actor_id.hex())
 
-    def _error_outcome(self, error: BaseException,
-                       num_returns: int) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
+    def _error_outcome(self, error: BaseException, num_returns: int,
+                       status: int = TaskStatus.ERROR,
+                       ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
         data = serialization.dumps(error)[1]
-        return TaskStatus.ERROR, [[serialization.PICKLE, data, 0]] * max(num_returns, 1), [], []
+        return status, [[serialization.PICKLE, data, 0]] * max(num_returns, 1), [], []
 
-    def _fail(self, call: Call, error: BaseException) -> None:
+    def _fail(self, call: Call, error: BaseException, status: int = TaskStatus.ERROR) -> None:
+        """Answer a call with an error; ``ACTOR_DIED`` status lets a retrying caller resend."""
         call.unpin_args(self.runtime)
         execution.send_result(self.runtime, call.caller, call.task_id,
-                              self._error_outcome(error, call.num_returns))
+                              self._error_outcome(error, call.num_returns, status))

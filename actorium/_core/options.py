@@ -163,6 +163,7 @@ class ActorOptions:
             "num_gpus": self.num_gpus,
             "resources": self.resources,
             "max_restarts": self.max_restarts,
+            "max_task_retries": self.max_task_retries,
             "name": self.name,
             "namespace": self.namespace,
             "detached": self.lifetime == "detached",

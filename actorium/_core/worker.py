@@ -24,7 +24,7 @@ from actorium._core.resources import demand_of
 from actorium._core.runtime import Runtime
 from actorium._core.threads import SyncThreadPool
 from actorium._transport import serialization
-from actorium._transport.protocol import Kind
+from actorium._transport.protocol import Kind, TaskStatus
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 # How many dead actors a worker remembers, to answer late calls with the cause of death.
@@ -231,7 +231,7 @@ class WorkerExecutor:
             if header[5] < actor.incarnation:
                 actor._fail(call, ActorDiedError(
                     f"actor {actor.label} restarted while this call was on its way; "
-                    f"it was not run", actor_id=actor.actor_id.hex()))
+                    f"it was not run", actor_id=actor.actor_id.hex()), TaskStatus.ACTOR_DIED)
                 return
             if header[5] == actor.incarnation:
                 actor.deliver(call)
@@ -242,7 +242,7 @@ class WorkerExecutor:
             dead = tombstone[0]
             call.unpin_args(self.runtime)
             execution.send_result(self.runtime, call.caller, call.task_id, (
-                1, [[serialization.PICKLE, serialization.dumps(dead)[1], 0]]
+                TaskStatus.ACTOR_DIED, [[serialization.PICKLE, serialization.dumps(dead)[1], 0]]
                 * max(call.num_returns, 1), [], []))
             return
         # The call overtook the creation of its incarnation: keep it until that arrives.

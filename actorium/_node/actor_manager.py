@@ -124,6 +124,7 @@ class ActorManager:
             "is_async": info.is_async,
             "address": worker.address if worker is not None else None,
             "incarnation": info.incarnation,
+            "max_task_retries": info.options.get("max_task_retries", 0),
             "dead": info.death_reason if info.status is ActorStatus.DEAD else None,
         }
 
