@@ -15,7 +15,8 @@ Layers (an import may only point downwards):
 
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
     exceptions.py                    the one exception tree (imports nothing of ours)
-    _node/                           node daemon, worker processes, launcher
+    _node/                           node daemon, worker processes, launcher, supervisor trees
+    _supervision/                    restart policy (pure), the Supervisor handle, checkpoints
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
 """
@@ -26,6 +27,7 @@ from actorium._api import (
     available_resources,
     cancel,
     cluster_resources,
+    exit_actor,
     get,
     get_actor,
     get_runtime_context,
@@ -42,6 +44,7 @@ from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
 from actorium._core.context import RuntimeContext
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
+from actorium._supervision.supervisor import Supervisor, SupervisorStatus
 
 __version__ = "0.1.0"
 
@@ -53,11 +56,14 @@ __all__ = [
     "RemoteFunction",
     "RuntimeContext",
     "RuntimeInfo",
+    "Supervisor",
+    "SupervisorStatus",
     "__version__",
     "available_resources",
     "cancel",
     "cluster_resources",
     "exceptions",
+    "exit_actor",
     "get",
     "get_actor",
     "get_runtime_context",

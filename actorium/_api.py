@@ -27,7 +27,7 @@ from actorium._transport.protocol import Kind
 T = TypeVar("T")
 
 __all__ = [
-    "available_resources", "cancel", "cluster_resources", "get", "get_actor",
+    "available_resources", "cancel", "cluster_resources", "exit_actor", "get", "get_actor",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
     "shutdown", "wait",
 ]
@@ -252,6 +252,21 @@ def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool =
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
     context.current_runtime().cancel(object_ref.id[:16], force)
+
+
+def exit_actor() -> None:
+    """Inside an actor method: end this actor when the method returns (a *normal* exit).
+
+    Does not block or raise; the method's result still reaches its caller. Calls not yet
+    started fail with ``ActorDiedError``. The actor is not restarted, unless it is a
+    ``permanent`` child of a ``Supervisor``.
+    """
+    running = context.current_execution.get()
+    if running is None or running.actor_id is None:
+        raise TypeError("exit_actor() can only be called inside an actor's method")
+    runtime = context.current_runtime()
+    if runtime.on_actor_exit is not None:
+        runtime.on_actor_exit(running.actor_id)
 
 
 def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:

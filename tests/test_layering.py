@@ -13,7 +13,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "actorium"
 ALLOWED = {
     "_transport": {"_transport", "exceptions"},
     "_core": {"_core", "_transport", "exceptions"},
-    "_node": {"_node", "_core", "_transport", "exceptions"},
+    "_supervision": {"_supervision", "_core", "_transport", "exceptions"},
+    "_node": {"_node", "_supervision", "_core", "_transport", "exceptions"},
 }
 
 

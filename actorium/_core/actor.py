@@ -101,8 +101,9 @@ class ActorClass(Generic[T]):
     def options(self, **options: Any) -> _BoundActorClass[T]:
         return _BoundActorClass(self, ActorOptions.build(self._options, **options))
 
-    def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any],
-                options: ActorOptions) -> ActorHandle[T]:
+    def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any], options: ActorOptions,
+                supervision: dict[str, Any] | None = None) -> ActorHandle[T]:
+        """Send CREATE_ACTOR; ``supervision`` names the supervisor and the child's spec."""
         runtime = context.current_runtime()
         if self._init_check is not None:
             self._init_check.check(args, kwargs)
@@ -116,6 +117,12 @@ class ActorClass(Generic[T]):
         wire = options.to_wire()
         if wire["namespace"] is None:
             wire["namespace"] = runtime.namespace
+        running = context.current_execution.get()
+        # An actor created by an actor shares its fate (unless detached): the node needs the
+        # creator's id, since many actors share one process.
+        wire["owner_actor"] = running.actor_id if running is not None else None
+        if supervision:
+            wire.update(supervision)
         methods = {name: info.num_returns for name, info in self._methods.items()}
         header = [Kind.CREATE_ACTOR, actor_id, runtime.address, code_id, None, self._name,
                   fmt, data, len(buffers), deps, wire, concurrency, self._is_async, 0, methods]

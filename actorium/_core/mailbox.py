@@ -41,6 +41,7 @@ _EMPTY_QUEUE: deque[Any] = deque(maxlen=0)
 class ActorLife(Enum):
     CREATING = "creating"
     ALIVE = "alive"
+    STOPPING = "stopping"   # finishing the calls it runs; refuses and fails the others
     DEAD = "dead"
 
 
@@ -114,7 +115,7 @@ class HostedActor:
     # ------------------------------------------------------------------ arrival and order
     def deliver(self, call: Call) -> None:
         """Accept a call from the inbox (loop thread)."""
-        if self.life is ActorLife.DEAD:
+        if self.life is ActorLife.DEAD or self.life is ActorLife.STOPPING:
             self._fail(call, self._death_error(), TaskStatus.ACTOR_DIED)
             return
         orders = self._orders
@@ -253,6 +254,40 @@ class HostedActor:
         self.life = ActorLife.ALIVE
         if self._queue:
             self._dispatch()
+
+    def stop_taking_calls(self, error: ActorDiedError) -> None:
+        """Graceful stop, first half: fail every call not yet started; running ones finish.
+
+        ``running`` tells when they have; ``die`` ends the actor (loop thread).
+        """
+        if self.life is ActorLife.DEAD:
+            return
+        with self._lock:
+            self.life = ActorLife.STOPPING
+            self.death = self.death or error
+            queued = list(self._queue)
+            self._queue.clear()
+        for order in (self._orders or {}).values():
+            queued.extend(order.held.values())
+            order.held.clear()
+        for call in queued:
+            self._fail(call, error, TaskStatus.ACTOR_DIED)
+
+    def exit_after_this_call(self, error: ActorDiedError) -> None:
+        """``exit_actor()`` from one of its calls (any thread): run no further call."""
+        with self._lock:
+            if self.life is ActorLife.DEAD:
+                return
+            self.life = ActorLife.STOPPING   # pool threads check this before the next call
+            self.death = error
+        loop = self.runtime.loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self.stop_taking_calls, error)
+
+    @property
+    def running(self) -> int:
+        """How many calls are running right now."""
+        return self._running
 
     def die(self, error: ActorDiedError) -> None:
         """Mark the actor dead and fail every call it has not finished (loop thread)."""

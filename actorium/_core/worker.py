@@ -75,6 +75,7 @@ class WorkerExecutor:
         ):
             runtime.register_handler(kind, handler)
         runtime.on_blocking = self._tell_node_blocked
+        runtime.on_actor_exit = self._actor_exits
 
     def _tell_node_blocked(self, blocked: bool) -> None:
         """A task waiting in get() lends its CPU back, so nested tasks cannot deadlock."""
@@ -82,6 +83,16 @@ class WorkerExecutor:
         if running is not None and running.actor_id is None:
             self.runtime.send(self.runtime.node_address,
                               [Kind.TASK_BLOCKED, self.runtime.worker_id, blocked])
+
+    def _actor_exits(self, actor_id: bytes) -> None:
+        """exit_actor(): no further call runs; the node buries it (or its supervisor decides)."""
+        actor = self.actors.get(actor_id)
+        if actor is None:
+            return
+        actor.exit_after_this_call(ActorDiedError(
+            f"actor {actor.label} died: it exited with actorium.exit_actor()",
+            actor_id=actor_id.hex()))
+        self.runtime.notify_node("actor_exited", actor_id, actor.incarnation)
 
     # ------------------------------------------------------------------ tasks
     def on_execute_task(self, header: list[Any], buffers: list[Any]) -> None:
@@ -202,8 +213,8 @@ class WorkerExecutor:
         self.pool.submit(construct)
 
     def _constructed(self, actor: HostedActor, instance: Any) -> None:
-        if actor.life is ActorLife.DEAD:
-            return  # killed while its constructor ran
+        if actor.life is ActorLife.DEAD or actor.life is ActorLife.STOPPING:
+            return  # killed or stopped while its constructor ran
         actor.constructed(instance)
         self.runtime.send(self.runtime.node_address,
                           [Kind.ACTOR_READY, actor.actor_id, actor.incarnation, True, None])
@@ -249,12 +260,42 @@ class WorkerExecutor:
         self.early_calls.setdefault(header[2], []).append(call)
 
     def on_kill_actor(self, header: list[Any], _buffers: list[Any]) -> None:
+        """Drop an actor now, or (with a grace period) once its running calls are done."""
         _, actor_id, reason = header[:3]
+        grace: float = header[3] if len(header) > 3 else 0.0
         actor = self.actors.get(actor_id)
-        if actor is None:
+        if actor is None or actor.life is ActorLife.DEAD:
+            if grace:
+                self.runtime.notify_node("actor_stopped", actor_id, -1)
             return
-        self._bury(actor, ActorDiedError(f"actor {actor.label} died: {reason}",
-                                         actor_id=actor_id.hex()))
+        error = ActorDiedError(f"actor {actor.label} died: {reason}", actor_id=actor_id.hex())
+        if not grace:
+            self._bury(actor, error)
+            return
+        asyncio.get_running_loop().create_task(self._stop_gracefully(actor, error, grace))
+
+    async def _stop_gracefully(self, actor: HostedActor, error: ActorDiedError,
+                               grace: float) -> None:
+        """Let running calls finish for up to ``grace`` s, then drop the actor; tell the node.
+
+        Polls (every 10 ms) because sync calls end on pool threads; the node kills the whole
+        process of a dedicated actor that overruns its grace period.
+        """
+        actor.stop_taking_calls(error)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while actor.running and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        hook = getattr(actor.instance, "__actorium_stop__", None)
+        if hook is not None and not actor.running:
+            # The actor's last word (flush, final checkpoint), within what is left of grace.
+            try:
+                await asyncio.wait_for(loop.run_in_executor(None, hook),
+                                       max(deadline - loop.time(), 0.05))
+            except Exception:  # noqa: BLE001 - a failing hook must not keep the actor alive
+                traceback.print_exc()
+        self._bury(actor, error)
+        self.runtime.notify_node("actor_stopped", actor.actor_id, actor.incarnation)
 
     # ------------------------------------------------------------------ cancel and stop
     def on_cancel(self, header: list[Any], _buffers: list[Any]) -> None:

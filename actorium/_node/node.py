@@ -28,6 +28,7 @@ from actorium._core.affinity import CoreDealer
 from actorium._core.ids import random_id
 from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
+from actorium._node.supervision import SupervisionTree
 from actorium._node.task_scheduler import TaskScheduler
 from actorium._node.workers import (
     WorkerInfo,
@@ -69,6 +70,7 @@ class Node:
         self.cores = CoreDealer()
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)
+        self.supervisors = SupervisionTree(self)
         self.stopping = False
         self.stopped = asyncio.Event()
         self._handlers: dict[int, Callable[[list[Any], list[Any]], Any]] = {
@@ -258,6 +260,18 @@ class Node:
         except Exception as exc:  # noqa: BLE001 - sent back to the requester
             self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
             return
+        if asyncio.iscoroutine(result):
+            # A verb that takes time (stopping a supervisor's children): answer when done.
+            self.loop.create_task(self._answer_later(reply_to, request_id, result))
+            return
+        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    async def _answer_later(self, reply_to: str, request_id: int, pending: Any) -> None:
+        try:
+            result = await pending
+        except Exception as exc:  # noqa: BLE001 - sent back to the requester
+            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
+            return
         self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
 
     def _verb_register_driver(self, address: str) -> dict[str, Any]:
@@ -266,6 +280,7 @@ class Node:
 
     def _verb_unregister_driver(self, address: str) -> bool:
         self.clients.discard(address)
+        self.actors.reap_owned(address, "the driver that created it disconnected")
         return True
 
     def _verb_cluster_resources(self) -> dict[str, float]:
@@ -300,6 +315,29 @@ class Node:
     def _verb_kill_actor(self, actor_id: bytes, no_restart: bool) -> bool:
         self.actors.kill(actor_id, no_restart)
         return True
+
+    def _verb_actor_stopped(self, actor_id: bytes, _incarnation: int) -> bool:
+        self.actors.stopped(actor_id)
+        return True
+
+    def _verb_actor_exited(self, actor_id: bytes, incarnation: int) -> bool:
+        self.actors.exited(actor_id, incarnation)
+        return True
+
+    # Supervisors: see _node/supervision.py.
+    def _verb_create_supervisor(self, sup_id: bytes, owner_key: bytes | str,
+                                spec: dict[str, Any]) -> bool:
+        self.supervisors.create(sup_id, owner_key, spec)
+        return True
+
+    def _verb_stop_supervisor(self, sup_id: bytes, reason: str) -> Any:
+        return self.supervisors.stop(sup_id, reason)
+
+    def _verb_wait_supervisor(self, sup_id: bytes) -> Any:
+        return self.supervisors.wait(sup_id)
+
+    def _verb_supervisor_status(self, sup_id: bytes) -> dict[str, Any]:
+        return self.supervisors.describe(sup_id)
 
     def _verb_cancel_task(self, task_id: bytes, force: bool) -> bool:
         self.tasks.cancel(task_id, force)
