@@ -12,7 +12,7 @@ from actorium.exceptions import RuntimeNotInitializedError
 PUBLIC_API = {
     "ActorClass", "ActorHandle", "ActorMethod", "ObjectRef", "RemoteFunction", "RuntimeContext",
     "RuntimeInfo", "Supervisor", "SupervisorStatus", "__version__", "available_resources",
-    "cancel", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
+    "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
     "shutdown", "wait",
 }

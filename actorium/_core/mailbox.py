@@ -30,6 +30,7 @@ from actorium._transport.protocol import CANCELLED_CALL, TaskStatus
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 if TYPE_CHECKING:
+    from actorium._core.checkpoint import Checkpointer
     from actorium._core.runtime import Runtime
     from actorium._core.threads import SyncThreadPool
 
@@ -85,7 +86,8 @@ class HostedActor:
 
     __slots__ = ("runtime", "pool", "actor_id", "class_name", "is_async", "max_concurrency",
                  "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
-                 "_lock", "_async_calls", "_sync_threads", "calls_done", "resources")
+                 "_lock", "_async_calls", "_sync_threads", "calls_done", "resources",
+                 "checkpointer")
 
     def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
                  is_async: bool, max_concurrency: int, incarnation: int) -> None:
@@ -107,6 +109,7 @@ class HostedActor:
         self._sync_threads: dict[bytes, int] | None = None
         self.calls_done = 0
         self.resources: dict[str, float] | None = None   # what it reserved, if anything
+        self.checkpointer: Checkpointer | None = None     # if it defines checkpoint hooks
 
     @property
     def label(self) -> str:
@@ -212,6 +215,11 @@ class HostedActor:
                     if self._sync_threads is not None:
                         self._sync_threads.pop(call.task_id, None)
             self.calls_done += 1
+            checkpointer = self.checkpointer
+            if checkpointer is not None and checkpointer.call_done() \
+                    and self.instance is not None:
+                # Saved before the result leaves: a caller that saw it knows it is saved.
+                checkpointer.write(checkpointer.capture(self.instance))
             execution.send_result(runtime, call.caller, call.task_id, outcome)
 
     async def _run_async(self, call: Call) -> None:
@@ -242,6 +250,10 @@ class HostedActor:
             if self._async_calls is not None:
                 self._async_calls.pop(call.task_id, None)
         self.calls_done += 1
+        checkpointer = self.checkpointer
+        if checkpointer is not None and checkpointer.call_done() and self.instance is not None:
+            state = checkpointer.capture(self.instance)
+            await asyncio.get_running_loop().run_in_executor(None, checkpointer.write, state)
         if self.life is not ActorLife.DEAD:
             execution.send_result(runtime, call.caller, call.task_id, outcome)
         if self._queue and self.life is ActorLife.ALIVE:

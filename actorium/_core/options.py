@@ -202,6 +202,8 @@ class ActorOptions:
             "max_task_retries": self.max_task_retries,
             "restart_backoff": list(self.restart_backoff),
             "restart_intensity": list(self.restart_intensity) if self.restart_intensity else None,
+            "checkpoint_every": self.checkpoint_every,
+            "checkpoint_interval": self.checkpoint_interval,
             "name": self.name,
             "namespace": self.namespace,
             "detached": self.lifetime == "detached",

@@ -89,8 +89,8 @@ class Runtime(ValueAccess, CallerSide):
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None
-        # Called with the actor id when an actor's code calls exit_actor() (workers).
-        self.on_actor_exit: Callable[[bytes], None] | None = None
+        # Workers: the HostedActor of an actor id (for exit_actor() and checkpoint()).
+        self.find_actor: Callable[[bytes], Any] | None = None
         self._drain_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ lifecycle

@@ -17,6 +17,7 @@ from typing import Any
 
 from actorium._core import execution
 from actorium._core.affinity import allowed_cpus, pin_process
+from actorium._core.checkpoint import SAVE_HOOK, Checkpointer, CheckpointStore
 from actorium._core.code import CodeCache
 from actorium._core.context import Execution, current_execution
 from actorium._core.mailbox import ActorLife, Call, HostedActor
@@ -75,7 +76,8 @@ class WorkerExecutor:
         ):
             runtime.register_handler(kind, handler)
         runtime.on_blocking = self._tell_node_blocked
-        runtime.on_actor_exit = self._actor_exits
+        runtime.find_actor = self.actors.get
+        self.checkpoints = CheckpointStore(runtime.session_dir)
 
     def _tell_node_blocked(self, blocked: bool) -> None:
         """A task waiting in get() lends its CPU back, so nested tasks cannot deadlock."""
@@ -83,16 +85,6 @@ class WorkerExecutor:
         if running is not None and running.actor_id is None:
             self.runtime.send(self.runtime.node_address,
                               [Kind.TASK_BLOCKED, self.runtime.worker_id, blocked])
-
-    def _actor_exits(self, actor_id: bytes) -> None:
-        """exit_actor(): no further call runs; the node buries it (or its supervisor decides)."""
-        actor = self.actors.get(actor_id)
-        if actor is None:
-            return
-        actor.exit_after_this_call(ActorDiedError(
-            f"actor {actor.label} died: it exited with actorium.exit_actor()",
-            actor_id=actor_id.hex()))
-        self.runtime.notify_node("actor_exited", actor_id, actor.incarnation)
 
     # ------------------------------------------------------------------ tasks
     def on_execute_task(self, header: list[Any], buffers: list[Any]) -> None:
@@ -198,6 +190,12 @@ class WorkerExecutor:
                 args, kwargs = execution.rebuild_args(self.runtime, fmt, data, buffers,
                                                       bool(entries))
                 instance = cls(*args, **kwargs)
+                if hasattr(instance, SAVE_HOOK):
+                    actor.checkpointer = Checkpointer(
+                        self.checkpoints, actor_id, options.get("checkpoint_every"),
+                        options.get("checkpoint_interval"))
+                    if incarnation > 0:
+                        actor.checkpointer.restore(instance)
             except BaseException as exc:  # noqa: BLE001 - reported as the actor's death
                 error = ActorDiedError(
                     f"actor {actor.label} died: its constructor raised "
