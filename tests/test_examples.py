@@ -147,3 +147,14 @@ def test_async_service() -> None:
     assert "GET /fib/90     -> 200 {'n': 90, 'fib': 2880067194370816120}" in out
     assert "GET /stats      -> 200 {'home': 2, 'docs': 1}" in out
     assert "after a burst of 20: home visits = 22" in out
+
+
+def test_supervised_twins_survive_crashes() -> None:
+    out = run_example("supervised_twins.py", "--pumps", "4", "--readings", "200", "--crashes",
+                      "3")
+    assert "pumps: 4, readings per pump: 200, crashes injected: 3" in out
+    assert re.search(r"^restarts by the supervisor: 3$", out, re.M), out
+    assert len(re.findall(r"^\s+pump-\d\d\s+readings\s+200\s", out, re.M)) == 4, out
+    assert "restored from checkpoint: yes" in out
+    assert "every twin matches its readings: yes" in out
+    assert "supervisor after the with block: stopped" in out

@@ -47,15 +47,24 @@ class CheckpointStore:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")   # durable across process death
             connection.execute("CREATE TABLE IF NOT EXISTS checkpoint (actor_id BLOB PRIMARY "
-                               "KEY, saved_at REAL, calls INTEGER, state BLOB)")
+                               "KEY, incarnation INTEGER, saved_at REAL, calls INTEGER, "
+                               "state BLOB)")
             self._connection = connection
         return self._connection
 
-    def save(self, actor_id: bytes, calls: int, state: bytes) -> None:
-        """Write (replace) the actor's checkpoint. Blocks on disk: never on an event loop."""
+    def save(self, actor_id: bytes, incarnation: int, calls: int, state: bytes) -> None:
+        """Write the actor's checkpoint. Blocks on disk: never on an event loop.
+
+        A write from an older incarnation than the stored one is ignored: a dying instance
+        finishing a call must not overwrite what its successor saved.
+        """
         with self._lock:
-            self._db().execute("INSERT OR REPLACE INTO checkpoint VALUES (?, ?, ?, ?)",
-                               (actor_id, time.time(), calls, state))
+            self._db().execute(
+                "INSERT INTO checkpoint VALUES (?, ?, ?, ?, ?) ON CONFLICT(actor_id) DO UPDATE "
+                "SET incarnation = excluded.incarnation, saved_at = excluded.saved_at, "
+                "calls = excluded.calls, state = excluded.state "
+                "WHERE excluded.incarnation >= checkpoint.incarnation",
+                (actor_id, incarnation, time.time(), calls, state))
 
     def load(self, actor_id: bytes) -> bytes | None:
         with self._lock:
@@ -73,13 +82,14 @@ class CheckpointStore:
 class Checkpointer:
     """One actor's checkpoint policy: counts calls, says when a save is due, saves."""
 
-    __slots__ = ("store", "actor_id", "every", "interval", "calls", "since_save",
-                 "last_save", "requested")
+    __slots__ = ("store", "actor_id", "incarnation", "every", "interval", "calls",
+                 "since_save", "last_save", "requested")
 
-    def __init__(self, store: CheckpointStore, actor_id: bytes, every: int | None,
-                 interval: float | None) -> None:
+    def __init__(self, store: CheckpointStore, actor_id: bytes, incarnation: int,
+                 every: int | None, interval: float | None) -> None:
         self.store = store
         self.actor_id = actor_id
+        self.incarnation = incarnation
         self.every = every
         self.interval = interval
         self.calls = 0
@@ -111,7 +121,7 @@ class Checkpointer:
 
     def write(self, state: bytes | None) -> None:
         if state is not None:
-            self.store.save(self.actor_id, self.calls, state)
+            self.store.save(self.actor_id, self.incarnation, self.calls, state)
 
     def restore(self, instance: Any) -> bool:
         """Give a new incarnation the last saved state; True if there was one."""

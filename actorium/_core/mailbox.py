@@ -50,10 +50,10 @@ class Call:
     """One ACTOR_CALL message, decoded."""
 
     __slots__ = ("task_id", "caller", "seq", "method", "num_returns", "fmt", "data", "buffers",
-                 "deps", "entries", "task")
+                 "deps", "entries", "task", "incarnation")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
-        (_, self.task_id, _actor, self.caller, self.seq, _incarnation, self.method,
+        (_, self.task_id, _actor, self.caller, self.seq, self.incarnation, self.method,
          self.num_returns, self.fmt, self.data, _count, self.deps) = header
         self.buffers = buffers
         # The entries of the refs among the arguments, noted on the loop thread at arrival.
@@ -216,10 +216,16 @@ class HostedActor:
                         self._sync_threads.pop(call.task_id, None)
             self.calls_done += 1
             checkpointer = self.checkpointer
-            if checkpointer is not None and checkpointer.call_done() \
-                    and self.instance is not None:
-                # Saved before the result leaves: a caller that saw it knows it is saved.
-                checkpointer.write(checkpointer.capture(self.instance))
+            if checkpointer is not None:
+                instance = self.instance
+                if checkpointer.call_done() and instance is not None and not self.dead:
+                    # Saved before the result leaves: a caller that saw it knows it is saved.
+                    checkpointer.write(checkpointer.capture(instance))
+                if self.dead:
+                    # Killed while this call ran: its effect cannot be saved any more, so it
+                    # must not look done (a retrying caller sends it to the next incarnation).
+                    outcome = self._error_outcome(self._death_error(), call.num_returns,
+                                                  TaskStatus.ACTOR_DIED)
             execution.send_result(runtime, call.caller, call.task_id, outcome)
 
     async def _run_async(self, call: Call) -> None:
@@ -295,6 +301,11 @@ class HostedActor:
         loop = self.runtime.loop
         if loop is not None:
             loop.call_soon_threadsafe(self.stop_taking_calls, error)
+
+    @property
+    def dead(self) -> bool:
+        """True once the actor is dead (it may change while a pool thread runs a call)."""
+        return self.life is ActorLife.DEAD
 
     @property
     def running(self) -> int:

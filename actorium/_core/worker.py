@@ -175,8 +175,20 @@ class WorkerExecutor:
         actor.resources = demand_of(options) or None
         self.actors[actor_id] = actor
         self.tombstones.pop(actor_id, None)
-        for call in self.early_calls.pop(actor_id, ()):
-            actor.deliver(call)
+        # Calls that overtook this creation. Only those for this incarnation: a restart can
+        # reach the worker right behind the creation it replaces (placed, killed, placed again
+        # before the worker had started), and its calls must wait for their own incarnation.
+        early = self.early_calls.pop(actor_id, [])
+        later = [call for call in early if call.incarnation > incarnation]
+        if later:
+            self.early_calls[actor_id] = later
+        for call in early:
+            if call.incarnation == incarnation:
+                actor.deliver(call)
+            elif call.incarnation < incarnation:
+                actor._fail(call, ActorDiedError(
+                    f"actor {actor.label} restarted while this call was on its way; it was "
+                    f"not run", actor_id=actor_id.hex()), TaskStatus.ACTOR_DIED)
         entries = self.runtime.accept_deps(deps, pin=True) if deps else []
         self.code.add(code_id, code)
         loop = asyncio.get_running_loop()
@@ -192,7 +204,7 @@ class WorkerExecutor:
                 instance = cls(*args, **kwargs)
                 if hasattr(instance, SAVE_HOOK):
                     actor.checkpointer = Checkpointer(
-                        self.checkpoints, actor_id, options.get("checkpoint_every"),
+                        self.checkpoints, actor_id, incarnation, options.get("checkpoint_every"),
                         options.get("checkpoint_interval"))
                     if incarnation > 0:
                         actor.checkpointer.restore(instance)

@@ -74,7 +74,10 @@ class SupervisorInfo:
         self.backoff = Backoff(*spec.get("backoff") or (0.1, 5.0))
         limit, period = spec.get("intensity") or (3, 5.0)
         self.intensity = Intensity(int(limit), float(period))
-        self.history = RestartHistory(self.backoff, self.intensity)
+        # Intensity is the supervisor's; back-off streaks are each child's own (a crash-looping
+        # child must not slow down the restart of a sibling that crashed once).
+        self.history = RestartHistory(Backoff(0.0, 0.0), self.intensity)
+        self.own_backoff = RestartHistory(self.backoff, None)   # when its parent restarts it
         self.parent: bytes | None = spec.get("parent")
         self.owner_key: bytes | str | None = None
         self.children: list[bytes] = []
@@ -207,12 +210,12 @@ class SupervisionTree:
         if not should_restart(spec.restart, abnormal):
             self._remove(sup, child_id, f"{label} is {spec.restart.value} and {reason}")
             return
-        delay = sup.history.next_restart()
-        if delay is None:
+        if sup.history.next_restart() is None:
             await self._give_up(sup, f"{label} died ({reason}) after {sup.label} restarted "
                                      f"{sup.intensity.describe()}")
             return
         sup.restarts += 1
+        delay = self._backoff(child_id)
         group = affected(sup.strategy, sup.children, child_id)
         note = (f"{sup.label} restarts it ({sup.strategy.value}) because {label} died: "
                 f"{reason}")
@@ -248,6 +251,19 @@ class SupervisionTree:
             return sup.label
         info = self._info(child_id)
         return f"actor {info.label}" if info is not None else f"child {child_id.hex()}"
+
+    def _backoff(self, child_id: bytes) -> float:
+        """The delay before restarting this child: its own back-off streak."""
+        sub = self.sups.get(child_id)
+        history = sub.own_backoff if sub is not None else getattr(self._info(child_id),
+                                                                  "history", None)
+        if history is None:
+            return 0.0
+        saved, history.intensity = history.intensity, None   # the supervisor's intensity rules
+        try:
+            return history.next_restart() or 0.0
+        finally:
+            history.intensity = saved
 
     def _waiting(self, child_id: bytes, incarnation: int) -> bool:
         """True if the child is dead and waits for this supervisor's decision."""
@@ -286,7 +302,7 @@ class SupervisionTree:
         sub = self.sups.get(child_id)
         if sub is not None:
             sub.state = SupervisorState.RUNNING
-            sub.history = RestartHistory(sub.backoff, sub.intensity)
+            sub.history = RestartHistory(Backoff(0.0, 0.0), sub.intensity)
             sub.reason = ""
             for grandchild in list(sub.children):
                 self._start_child(grandchild, delay)
