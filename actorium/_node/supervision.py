@@ -234,8 +234,15 @@ class SupervisionTree:
         """Intensity exceeded: stop the children; escalate to the parent, or fail for good."""
         sup.state = SupervisorState.SUSPENDED
         sup.reason = f"{sup.label} gave up: {reason}"
-        await self._stop_all(sup, sup.reason)
         parent = self.sups.get(sup.parent) if sup.parent is not None else None
+        if parent is None or parent.state is not SupervisorState.RUNNING:
+            # Nobody will restart them: callers of the dead children hear it now, not after
+            # the living ones have had their shutdown timeouts.
+            for child_id in list(sup.children):
+                info = self._info(child_id)
+                if info is not None and info.awaiting_supervisor:
+                    self._remove(sup, child_id, sup.reason)
+        await self._stop_all(sup, sup.reason)
         if parent is not None and parent.state is SupervisorState.RUNNING:
             await self._on_death(parent.sup_id, sup.sup_id, -1, sup.reason, True)
         else:

@@ -88,3 +88,33 @@ def test_driver_exit_ends_its_actors_within_seconds(run_script):
     gone, alive = psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)],
                                     timeout=15)
     assert not alive, f"still running after the driver died: {alive}"
+
+
+@actorium.remote
+class Manager:
+    """An async actor running a supervision scope of its own."""
+
+    async def run_scope(self) -> tuple[str, str]:
+        async with actorium.Supervisor(strategy="one_for_all") as sup:
+            leaf = sup.start(Leaf)
+            answer = await leaf.ping.remote()
+        status = await sup.wait_async()
+        return answer, status.state
+
+    def start_children(self) -> list:
+        self.sup = actorium.Supervisor()
+        return [self.sup.start(Leaf) for _ in range(3)]
+
+
+def test_an_async_actor_uses_a_supervisor_scope_without_blocking_its_loop(runtime):
+    manager = Manager.remote()
+    assert runtime.get(manager.run_scope.remote(), timeout=30) == ("pong", "stopped")
+
+
+def test_a_supervisor_dies_with_the_actor_that_created_it(runtime):
+    manager = Manager.remote()
+    children = runtime.get(manager.start_children.remote(), timeout=30)
+    assert runtime.get([c.ping.remote() for c in children], timeout=30) == ["pong"] * 3
+    runtime.kill(manager)
+    for child in children:
+        assert "created it died" in str(_dead_within(runtime, child))
