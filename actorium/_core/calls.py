@@ -140,7 +140,7 @@ class CallerSide:
                     state.inflight.pop(task_id, None)
                     if state.sent:
                         self._drop_resend(state, task_id)
-            del self._inflight_actor[task_id]
+            self._inflight_actor.pop(task_id, None)
         if deps:
             self.accept_deps(deps)
         complete = self.objects.complete

@@ -228,7 +228,7 @@ class ActorManager:
             info = self.actors.get(actor_id)
             if info is None or info.worker is not worker or info.status is ActorStatus.DEAD:
                 continue
-            self._lost(info, f"its {worker.label} {reason}")
+            self._lost(info, f"its {worker.label} {reason}", incident=worker.worker_id)
         if worker.address is not None:
             self.reap_owned(worker.address, f"the {worker.label} that created it {reason}")
 
@@ -271,14 +271,14 @@ class ActorManager:
         return limit == -1 or info.restarts < limit
 
     def _lost(self, info: ActorInfo, reason: str, *, abnormal: bool = True,
-              requested: bool = False) -> None:
+              requested: bool = False, incident: bytes | None = None) -> None:
         """The actor's instance is gone: restart it, hand it to its supervisor, or bury it."""
         supervisors = self.node.supervisors
         if info.supervisor is not None and supervisors.running(info.supervisor):
             self.begin_restart(info, reason)
             info.awaiting_supervisor = True
             supervisors.child_died(info.supervisor, info.actor_id, info.incarnation, reason,
-                                   abnormal)
+                                   abnormal, incident)
             return
         if not self._may_restart(info):
             limit = info.options.get("max_restarts", 0)

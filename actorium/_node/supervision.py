@@ -85,6 +85,7 @@ class SupervisorInfo:
         self.state = SupervisorState.RUNNING
         self.reason = ""
         self.restarts = 0
+        self.last_incident: bytes | None = None   # the worker death counted last
         self.waiters: list[asyncio.Future[dict[str, Any]]] = []
 
     @property
@@ -187,18 +188,22 @@ class SupervisionTree:
 
     # ------------------------------------------------------------------ deaths
     def child_died(self, sup_id: bytes, child_id: bytes, incarnation: int, reason: str,
-                   abnormal: bool) -> None:
-        """An actor child died (the ActorManager announced it restarting, unplaced)."""
+                   abnormal: bool, incident: bytes | None = None) -> None:
+        """An actor child died (the ActorManager announced it restarting, unplaced).
+
+        ``incident`` names a cause shared by several deaths (the worker process that took
+        them all down): the supervisor counts it as one restart against its intensity.
+        """
         self.node.loop.create_task(self._locked_death(sup_id, child_id, incarnation, reason,
-                                                      abnormal))
+                                                      abnormal, incident))
 
     async def _locked_death(self, sup_id: bytes, child_id: bytes, incarnation: int,
-                            reason: str, abnormal: bool) -> None:
+                            reason: str, abnormal: bool, incident: bytes | None) -> None:
         async with self.lock:
-            await self._on_death(sup_id, child_id, incarnation, reason, abnormal)
+            await self._on_death(sup_id, child_id, incarnation, reason, abnormal, incident)
 
     async def _on_death(self, sup_id: bytes, child_id: bytes, incarnation: int, reason: str,
-                        abnormal: bool) -> None:
+                        abnormal: bool, incident: bytes | None = None) -> None:
         sup = self.sups.get(sup_id)
         if sup is None or sup.state is not SupervisorState.RUNNING or child_id not in sup.specs:
             self._bury_child(child_id, reason)
@@ -210,11 +215,13 @@ class SupervisionTree:
         if not should_restart(spec.restart, abnormal):
             self._remove(sup, child_id, f"{label} is {spec.restart.value} and {reason}")
             return
-        if sup.history.next_restart() is None:
-            await self._give_up(sup, f"{label} died ({reason}) after {sup.label} restarted "
-                                     f"{sup.intensity.describe()}")
-            return
-        sup.restarts += 1
+        if incident is None or incident != sup.last_incident:
+            if sup.history.next_restart() is None:
+                await self._give_up(sup, f"{label} died ({reason}) after {sup.label} "
+                                         f"restarted {sup.intensity.describe()}")
+                return
+            sup.restarts += 1
+        sup.last_incident = incident
         delay = self._backoff(child_id)
         group = affected(sup.strategy, sup.children, child_id)
         note = (f"{sup.label} restarts it ({sup.strategy.value}) because {label} died: "
@@ -292,11 +299,12 @@ class SupervisionTree:
         if info is None or info.status is ActorStatus.DEAD or info.awaiting_supervisor:
             return
         manager = self.node.actors
-        if info.restart_timer is not None:       # between incarnations already
+        if info.restart_timer is not None:       # between incarnations: just hold it there
             info.restart_timer.cancel()
             info.restart_timer = None
-        else:
-            await manager.stop(info, sup.specs[child_id].shutdown, reason)
+            info.awaiting_supervisor = True
+            return
+        await manager.stop(info, sup.specs[child_id].shutdown, reason)
         if _alive(info) and not info.awaiting_supervisor:   # it may have died meanwhile
             manager.begin_restart(info, reason)
             info.awaiting_supervisor = True
@@ -316,6 +324,7 @@ class SupervisionTree:
             return
         info = self._info(child_id)
         if info is not None and info.awaiting_supervisor and info.status is not ActorStatus.DEAD:
+            info.awaiting_supervisor = False   # decided: later news of this death is stale
             self.node.actors.place_later(info, delay)
 
     def _remove(self, sup: SupervisorInfo, child_id: bytes, reason: str) -> None:

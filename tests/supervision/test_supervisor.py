@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
 
@@ -25,6 +27,9 @@ class Child:
 
     def leave(self) -> None:
         actorium.exit_actor()
+
+    def pid(self) -> int:
+        return os.getpid()
 
     def work(self, seconds: float) -> str:
         time.sleep(seconds)
@@ -158,3 +163,25 @@ def test_bad_supervisor_options_are_refused_with_the_option_named(runtime):
         actorium.Supervisor(max_restarts=-1)
     with actorium.Supervisor() as sup, pytest.raises(ValueError, match="restart"):
         sup.start(Child, "x", restart="sometimes")
+
+
+def test_children_lost_with_one_host_process_count_as_one_restart(start_runtime):
+    """A worker death that takes several children along is one incident, as in OTP."""
+    start_runtime(num_cpus=1)
+    with actorium.Supervisor(strategy="one_for_all", max_restarts=1, within=60) as sup:
+        children = [sup.start(Child, name) for name in "abcd"]
+        before = _tokens(actorium, children)
+        pids = {actorium.get(c.pid.remote(), timeout=30) for c in children}
+        assert len(pids) == 1                       # lightweight: they share a host
+        os.kill(pids.pop(), signal.SIGKILL)
+        after = []
+        for child in children:   # calls in flight at the death fail (at-most-once)
+            for _ in range(100):
+                try:
+                    after.append(actorium.get(child.ident.remote(), timeout=30))
+                    break
+                except ActorDiedError:
+                    time.sleep(0.05)
+        assert len(after) == 4 and not set(after) & set(before)
+        status = sup.status()
+        assert (status.state, status.restarts) == ("running", 1)
