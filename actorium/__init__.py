@@ -16,7 +16,7 @@ Layers (an import may only point downwards):
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
     exceptions.py                    the one exception tree (imports nothing of ours)
     _node/                           node daemon, worker processes, launcher, supervisor trees
-    _supervision/                    restart policy (pure), the Supervisor handle, checkpoints
+    _supervision/                    restart policy (pure logic), the Supervisor handle
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
 """
