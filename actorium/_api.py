@@ -28,11 +28,13 @@ from actorium._observe.driver_logs import print_log_lines
 from actorium._observe.worker_stats import report_driver_objects
 from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
+from actorium.exceptions import ActorDiedError
 
 T = TypeVar("T")
 
 __all__ = [
-    "available_resources", "cancel", "cluster_resources", "get", "get_actor",
+    "available_resources", "cancel", "checkpoint", "cluster_resources", "exit_actor", "get",
+    "get_actor",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
     "shutdown", "wait",
 ]
@@ -316,6 +318,44 @@ def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool =
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
     context.current_runtime().cancel(object_ref.id[:16], force)
+
+
+def exit_actor() -> None:
+    """Inside an actor method: end this actor when the method returns (a *normal* exit).
+
+    Does not block or raise; the method's result still reaches its caller. Calls not yet
+    started fail with ``ActorDiedError``. The actor is not restarted, unless it is a
+    ``permanent`` child of a ``Supervisor``.
+    """
+    running = context.current_execution.get()
+    if running is None or running.actor_id is None:
+        raise TypeError("exit_actor() can only be called inside an actor's method")
+    runtime = context.current_runtime()
+    actor = runtime.find_actor(running.actor_id) if runtime.find_actor is not None else None
+    if actor is None:
+        return
+    actor.exit_after_this_call(ActorDiedError(
+        f"actor {actor.label} died: it exited with actorium.exit_actor()",
+        actor_id=running.actor_id.hex()))
+    runtime.notify_node("actor_exited", running.actor_id, actor.incarnation)
+
+
+def checkpoint() -> None:
+    """Inside an actor method: save the actor's state when this call returns.
+
+    The actor must define ``__actorium_checkpoint__`` (and ``__actorium_restore__`` to get the
+    state back after a restart). The save happens before the call's result is sent, so once
+    the caller has the result, the checkpoint is stored. Does not block.
+    """
+    running = context.current_execution.get()
+    if running is None or running.actor_id is None:
+        raise TypeError("checkpoint() can only be called inside an actor's method")
+    runtime = context.current_runtime()
+    actor = runtime.find_actor(running.actor_id) if runtime.find_actor is not None else None
+    if actor is None or actor.checkpointer is None:
+        raise TypeError("checkpoint() needs the actor class to define __actorium_checkpoint__ "
+                        "(returning its state) and __actorium_restore__ (taking it back)")
+    actor.checkpointer.requested = True
 
 
 def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:

@@ -29,6 +29,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -105,6 +106,8 @@ class Runtime(ValueAccess, CallerSide):
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None
+        # Workers: the HostedActor of an actor id (for exit_actor() and checkpoint()).
+        self.find_actor: Callable[[bytes], Any] | None = None
         self._drain_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -186,7 +189,7 @@ class Runtime(ValueAccess, CallerSide):
 
     def _fail_all_pending(self, error: BaseException) -> None:
         data = serialization.dumps(error)[1]
-        for object_id, entry in list(self.objects.entries.items()):
+        for object_id, entry in self.objects.entries.copy().items():
             if entry.state == PENDING:
                 self.objects.complete(object_id, FAILED, serialization.PICKLE, data, [])
 
@@ -208,7 +211,12 @@ class Runtime(ValueAccess, CallerSide):
             handler = self._handlers[header[0]]
         except Exception:  # noqa: BLE001 - a malformed frame must not stop the loop
             return
-        handler(header, frames[1:])
+        try:
+            handler(header, frames[1:])
+        except Exception:  # noqa: BLE001 - nor may one failing handler stall the inbox
+            # Raising into the inbox's drain would drop the rest of its batch and leave the
+            # edge-triggered socket unread: every later message (results, ACTOR_PLACED) lost.
+            traceback.print_exc()
 
     def register_handler(self, kind: int, handler: Callable[[list[Any], list[Any]], None]) -> None:
         self._handlers[kind] = handler

@@ -187,7 +187,9 @@ class ValueAccess(StoreAccess):
         _, _worker_id, address, reason = header[:4]
         self._dead_peers.add(address)
         self.outbox.forget(address)
-        for object_id, entry in list(self.objects.entries.items()):
+        # dict.copy() is atomic under the GIL; iterating would race with caller threads
+        # adding entries (ObjectTable.expect takes no lock) and raise mid-way.
+        for object_id, entry in self.objects.entries.copy().items():
             if entry.owner != address or entry.owned:
                 continue
             why = f"its owner, a worker that {reason}, died"

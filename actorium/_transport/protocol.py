@@ -75,3 +75,6 @@ class TaskStatus(IntEnum):
     ERROR = 1             # the value is a pickled TaskError (or other ActoriumError)
     PENDING = 2           # OBJECT_VALUE only: not ready yet, the owner will send it later
     LOST = 3              # OBJECT_VALUE only: the owner no longer has it
+    ACTOR_DIED = 4        # TASK_RESULT only: the call's actor died before the call finished;
+    #                       the value is the ActorDiedError. A caller with max_task_retries
+    #                       resends the call to the restarted actor instead of failing it.
