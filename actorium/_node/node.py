@@ -29,6 +29,8 @@ from actorium._core.affinity import CoreDealer
 from actorium._core.ids import random_id
 from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
+from actorium._node.driver_watch import TIMEOUT as DRIVER_TIMEOUT
+from actorium._node.driver_watch import DriverWatch
 from actorium._node.observer import NodeObserver
 from actorium._node.supervision import SupervisionTree
 from actorium._node.task_scheduler import TaskScheduler
@@ -93,6 +95,7 @@ class Node:
         self.stopped = asyncio.Event()
         self.token = token
         self.observer = NodeObserver(self)
+        self.drivers = DriverWatch(self.loop, self._driver_lost)
         self._handlers: dict[int, Callable[[list[Any], list[Any]], Any]] = {
             Kind.REGISTER: self._on_register,
             Kind.SUBMIT_TASK: lambda h, b: self.tasks.submit(h, b),
@@ -102,7 +105,7 @@ class Node:
             Kind.ACTOR_READY: lambda h, b: self.actors.ready(h[1], h[2], h[3], h[4]),
             Kind.REQUEST: self._on_request,
             Kind.SHUTDOWN: lambda h, b: self.loop.create_task(self.shutdown()),
-            Kind.WORKER_STATS: self.observer.on_worker_stats,
+            Kind.WORKER_STATS: self._on_worker_stats,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -155,6 +158,7 @@ class Node:
         self.stopping = True
         if self.cluster is not None:
             self.cluster.leave()
+        self.drivers.close()
         await stop_workers(list(self.workers.values()), grace=2.0)
         await self.observer.close()
         self.stopped.set()
@@ -349,13 +353,28 @@ class Node:
 
     def _verb_register_driver(self, address: str) -> dict[str, Any]:
         self.clients.add(address)
+        self.drivers.heard(address)
         return {"node_id": self.node_id, "job_id": self.job_id, "namespace": self.namespace}
 
     def _verb_unregister_driver(self, address: str, worker_id: bytes | None = None) -> bool:
         self.clients.discard(address)
+        self.drivers.forget(address)
         self.observer.driver_left(address, worker_id)
         self.actors.reap_owned(address, "the driver that created it disconnected")
         return True
+
+    def _on_worker_stats(self, header: list[Any], buffers: list[Any]) -> None:
+        payload = header[2] if len(header) > 2 else None
+        if isinstance(payload, dict) and payload.get("address") in self.clients:
+            self.drivers.heard(payload["address"])   # a driver's periodic report
+        self.observer.on_worker_stats(header, buffers)
+
+    def _driver_lost(self, address: str) -> None:
+        if address not in self.clients or self.stopping:
+            return
+        self.observer.events.record("driver_lost", f"driver {address} stopped reporting for "
+                                    f"{DRIVER_TIMEOUT:g} s: its non-detached actors are reaped")
+        self._verb_unregister_driver(address)
 
     def _verb_subscribe_logs(self, address: str) -> bool:
         """Send this driver every line its workers print (``init(log_to_driver=True)``)."""

@@ -132,7 +132,9 @@ def report_driver_objects(runtime: Runtime) -> None:
     """
     if runtime.closed or runtime.loop is None:
         return
+    # Also the driver's heartbeat: a node that stops hearing it reaps its actors.
     runtime.send(runtime.node_address, [Kind.WORKER_STATS, runtime.worker_id,
                                         {"objects": summarize(runtime.objects, "driver",
-                                                              os.getpid())}])
+                                                              os.getpid()),
+                                         "address": runtime.address}])
     runtime.loop.call_later(REPORT_INTERVAL * 2, report_driver_objects, runtime)
