@@ -121,14 +121,20 @@ class ObjectStore:
         _unlink(path)
         self.capacity.release(size)
 
+    def _reserve_if_possible(self, size: int) -> bool:
+        """Take ``size`` bytes of free budget, deleting pooled segments if that makes room."""
+        if self.capacity.reserve(size):
+            return True
+        usage = self.capacity.usage()
+        if usage.pool_files == 0 or usage.used + size > usage.capacity:
+            return False
+        self.pool.trim(usage.used + usage.pooled + size - usage.capacity)
+        return self.capacity.reserve(size)
+
     def _reserve(self, size: int, make_room: MakeRoom | None) -> None:
         """Take ``size`` bytes of the budget: first from free memory, then by deleting pooled
         segments, then by spilling (``make_room``); OutOfMemoryError if even that fails."""
-        if self.capacity.reserve(size):
-            return
-        usage = self.capacity.usage()
-        self.pool.trim(usage.used + usage.pooled + size - usage.capacity)
-        if self.capacity.reserve(size):
+        if self._reserve_if_possible(size):
             return
         freed = make_room(size) if make_room is not None else 0
         if not self.capacity.reserve(size):
@@ -188,7 +194,7 @@ class ObjectStore:
     def restore(self, stored: StoredObject) -> None:
         """Bring a spilled object back into memory if it fits (else reads go to disk)."""
         with self.lock:
-            if not stored.spilled or not self.capacity.reserve(stored.size):
+            if not stored.spilled or not self._reserve_if_possible(stored.size):
                 return
             try:
                 shutil.copyfile(self.spill_path(stored.name), self.path(stored.name))
