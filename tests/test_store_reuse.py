@@ -222,6 +222,23 @@ def test_pooled_segments_count_in_the_budget_and_make_way_for_a_put(two_stores):
     owner.free(big)
 
 
+def test_a_full_pool_makes_way_for_a_segment_of_another_size(two_stores, monkeypatch):
+    owner, _ = two_stores
+    monkeypatch.setattr("actorium._store.pool.MAX_FILES", 3)
+    small = [store_one(owner, f"owner.{index:02x}", MIB // 4, index) for index in range(4)]
+    for one in small:
+        owner.free(one)
+    assert owner.capacity.usage().pool_files == 3   # the fourth was deleted: pool full
+    large = store_one(owner, "owner.ff", MIB, 1)
+    inode = os.stat(owner.path("owner.ff")).st_ino
+    owner.free(large)
+    names = os.listdir(owner.pool.dir)
+    assert f"{large.size}.{inode}" in names and len(names) == 3
+    usage = owner.capacity.usage()
+    assert (usage.pool_files, usage.used) == (3, 0)
+    assert usage.pooled == large.size + 2 * small[0].size
+
+
 def test_a_segment_taken_by_two_processes_at_once_goes_to_one(two_stores):
     owner, reader = two_stores
     owner.free(store_one(owner, "owner.aa", MIB, 1))

@@ -11,20 +11,23 @@ of two processes taking the same segment, one wins, the other tries the next).
 
 A pooled segment is named ``<size>.<inode>``: its size for the fit, its inode so that a
 process finds again the segments it still has mapped for writing. Pooled bytes count against
-the budget (``capacity.py``); the pool holds at most half of it and ``MAX_FILES`` segments,
-and a write that does not fit deletes pooled segments before it spills anything.
+the budget (``capacity.py``); the pool holds at most half of it and ``MAX_FILES`` segments
+(a freed segment that does not fit any more displaces segments of other sizes), and a write
+that does not fit the budget deletes pooled segments before it spills anything.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Container
 
 from actorium._store import paths, segment
 from actorium._store.capacity import Capacity
 
 MAX_FILES = 256
+RELIST_AFTER = 0.01  # seconds: how stale the hints of a process may get on misses
 POOL_SHARE = 0.5  # at most this part of the budget is held by free segments
 
 
@@ -56,6 +59,7 @@ class SegmentPool:
         self.capacity = capacity
         self._max_bytes: int | None = None
         self._hints: dict[int, list[tuple[str, int]]] = {}  # size -> (name, inode)
+        self._listed_at = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -78,7 +82,9 @@ class SegmentPool:
             if not segment.nobody_maps(fd):
                 return False
             if not self.capacity.pool_in(size, self.max_bytes, MAX_FILES):
-                return False
+                self._make_way(size)
+                if not self.capacity.pool_in(size, self.max_bytes, MAX_FILES):
+                    return False
             inode = os.fstat(fd).st_ino
             name = f"{size}.{inode}"
             try:
@@ -100,7 +106,9 @@ class SegmentPool:
         """
         for fresh in (False, True):
             if fresh:
-                if not self._relist():
+                # Listing a pool of hundreds of segments on every miss would cost more than
+                # the misses; segments other processes freed are found a little later.
+                if time.monotonic() - self._listed_at < RELIST_AFTER or not self._relist():
                     return None
             while (found := self._best_hint(size, preferred)) is not None:
                 pooled_size, name = found
@@ -147,7 +155,31 @@ class SegmentPool:
                 hints.setdefault(parsed[0], []).append((name, parsed[1]))
         with self._lock:
             self._hints = hints
+            self._listed_at = time.monotonic()
         return bool(hints)
+
+    def _make_way(self, size: int) -> None:
+        """The pool is full: delete segments of other sizes (the smallest first, or the
+        largest first when bytes are short) so that one of ``size`` bytes fits."""
+        usage = self.capacity.usage()
+        files_short = usage.pool_files + 1 - MAX_FILES
+        bytes_short = usage.pooled + size - self.max_bytes
+        self._relist()
+        with self._lock:
+            others = sorted(((pooled, name) for pooled, names in self._hints.items()
+                             if pooled != size for name, _inode in names),
+                            reverse=bytes_short > 0)
+        for pooled, name in others:
+            if files_short <= 0 and bytes_short <= 0:
+                break
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except FileNotFoundError:
+                continue
+            self.capacity.trimmed(pooled)
+            files_short -= 1
+            bytes_short -= pooled
+        self._relist()
 
     def trim(self, needed: int) -> int:
         """Delete pooled segments, largest first, until ``needed`` bytes are given back;
