@@ -65,11 +65,14 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ writing
     def write(self, name: str | None, data: bytes | memoryview, buffers: Sequence[memoryview],
-              make_room: MakeRoom | None = None) -> StoredObject:
+              make_room: MakeRoom | None = None,
+              settle: Callable[[], bool] | None = None) -> StoredObject:
         """Store one serialized value under ``name`` (a temporary name if None).
 
         Raises OutOfMemoryError with the figures when it does not fit even after
-        ``make_room`` spilled what it could; nothing is left behind then.
+        ``make_room`` spilled what it could; nothing is left behind then. ``settle`` applies
+        this process's pending ref releases (True if there were any) before a large object
+        gets fresh memory.
         """
         sizes = [buffer.nbytes for buffer in buffers]
         _, size = segment.layout(len(data), sizes)
@@ -78,6 +81,10 @@ class ObjectStore:
         path = self.path(name)
         self.warm.drop_deleted(self.capacity.generation())
         fd = self.pool.take(size, path, self.warm.inodes())
+        if fd is None and size >= WARM_MIN and settle is not None and settle():
+            # Refs dropped a moment ago may free a segment that fits: worth a short wait
+            # for a large object, whose fresh pages would cost far more.
+            fd = self.pool.take(size, path, self.warm.inodes())
         if fd is not None:
             self._write_reused(fd, path, size, data, buffers)
         else:
