@@ -103,6 +103,18 @@ def test_a_segment_read_by_tasks_is_reused_once_they_let_go(runtime):
     assert actorium.get(checksum.remote(again), timeout=30) == 0.0
 
 
+def test_a_large_put_right_after_a_drop_reuses_the_dropped_objects_memory(runtime):
+    released()
+    ref = actorium.put(np.ones(5 * MIB // 8))
+    first = inode_of(ref)
+    for value in range(5):
+        del ref   # released by the loop later; the next large put does not wait for that
+        ref = actorium.put(np.full(5 * MIB // 8, float(value)))
+        assert inode_of(ref) == first
+        assert actorium.get(ref)[-1] == value
+    assert actorium.get(checksum.remote(ref), timeout=30) == 4.0 * (5 * MIB // 8)
+
+
 # ---------------------------------------------------------------------- never under a reader
 @pytest.mark.parametrize("size", SIZES)
 def test_a_view_kept_in_another_process_never_sees_other_objects(runtime, size):
