@@ -170,6 +170,8 @@ def test_object_store() -> None:
     assert "ten tasks read the same copy: means match: True" in out
     assert "objects in the store: 1," in out
     assert "after dropping the ref: 0 objects, 0 bytes in use" in out
+    assert re.search(r"[1-9][0-9.]* MiB kept for reuse", out), out
+    assert "a view kept after its ref was dropped still reads its own bytes: True" in out
     assert re.search(r"six 1 MiB objects in a 3 MiB store: 2 in memory, 4 spilled", out), out
     assert "all restored on get: [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]" in out
     assert "OutOfMemoryError: the object store is full" in out

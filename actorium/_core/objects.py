@@ -77,8 +77,10 @@ class ObjectTable:
         # Called (loop thread) to tell an owner that this process now borrows an object.
         self.on_borrow_added: Callable[[bytes, str], None] | None = None
         self.own_address = own_address
-        # Called (loop thread) when a borrowed entry is dropped: (object_id, owner, count).
-        self.on_borrow_released: Callable[[bytes, str, int], None] | None = None
+        # Called (loop thread) when a borrowed entry is dropped: (object_id, owner, count of
+        # counted copies to give back, the stored value's description if it has one).
+        self.on_borrow_released: (
+            Callable[[bytes, str, int, StoredObject | None], None] | None) = None
         # Called (loop thread) when the value of an owned, stored object is no longer needed.
         self.on_stored_dropped: Callable[[StoredObject], None] | None = None
 
@@ -210,8 +212,9 @@ class ObjectTable:
         if self.on_borrow_released is None:
             return
         for object_id, entry in dropped:
-            if not entry.owned and entry.received_counted:
-                self.on_borrow_released(object_id, entry.owner, entry.received_counted)
+            if not entry.owned and (entry.received_counted or entry.stored is not None):
+                self.on_borrow_released(object_id, entry.owner, entry.received_counted,
+                                        entry.stored)
 
     def change_counts(self, object_id: bytes, *, pins: int = 0, borrowers: int = 0) -> None:
         """Add to (or, with negative numbers, take from) an entry's pins and borrowers."""

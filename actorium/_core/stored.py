@@ -14,6 +14,7 @@ Rules (``docs/objects.md`` has the whole story):
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import pickle
 import threading
@@ -44,6 +45,8 @@ class StoreAccess:
     objects: ObjectTable
     address: str
     session_dir: str
+    loop: asyncio.AbstractEventLoop | None
+    closed: bool
     ids: IdMinter
     _store: ObjectStore | None
     _store_lock: threading.Lock
@@ -81,7 +84,7 @@ class StoreAccess:
         if payload_size(data, buffers) > INLINE_LIMIT:
             name = paths.object_file_name(self.object_store.tag, object_id)
             stored = self.object_store.write(name, data, [b.raw() for b in buffers],
-                                             self._make_room)
+                                             self._make_room, self._settle_releases)
         entry = self.objects.expect(object_id)
         ref: ObjectRef[Any] = ObjectRef(object_id, self.address, self.objects)
         if contained:  # refs inside a value live at least as long as the value
@@ -94,6 +97,28 @@ class StoreAccess:
             self.objects.complete(object_id, READY, fmt, data,
                                   [bytes(b.raw()) for b in buffers])
         return ref
+
+    def _settle_releases(self) -> bool:
+        """Apply the ref releases queued in this process now, on the loop, and wait for it
+        (so that objects dropped a moment ago free their memory for a large ``put``).
+        False, without waiting, if there are none or this is the loop's own thread."""
+        loop = self.loop
+        if (not self.objects.released or loop is None or self.closed
+                or asyncio._get_running_loop() is loop):
+            return False
+        done = threading.Event()
+
+        def drain() -> None:
+            try:
+                self.objects.drain_released()
+            finally:
+                done.set()
+
+        try:
+            loop.call_soon_threadsafe(drain)
+        except RuntimeError:
+            return False  # the loop is closing
+        return done.wait(timeout=1.0)
 
     def _make_room(self, needed: int) -> int:
         """Spill this process's idle objects, oldest first, until ``needed`` bytes are free."""

@@ -17,6 +17,7 @@ from actorium._core.ids import IdMinter, object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
 from actorium._core.ref import ObjectRef
 from actorium._core.stored import INLINE_LIMIT, StoreAccess
+from actorium._store.segment import StoredObject
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
 from actorium._transport.protocol import Kind, TaskStatus
@@ -238,16 +239,27 @@ class ValueAccess(StoreAccess):
         else:
             self._lose(object_id, entry, "its owner no longer has it")
 
-    def _release_borrow(self, object_id: bytes, owner: str, count: int) -> None:
-        if not self.closed:
-            self.send(owner, [Kind.RELEASE_OBJECT, object_id, count])
+    def _release_borrow(self, object_id: bytes, owner: str, count: int,
+                        stored: StoredObject | None) -> None:
+        """A borrowed entry is gone: close our mapping of its stored value, and give the
+        counted refs back, saying whether a view of it still maps the file here (then the
+        owner must not reuse that memory for another object)."""
+        still_mapped = False
+        if stored is not None and self._store is not None:
+            still_mapped = not self._store.let_go(stored)
+        if count and not self.closed:
+            self.send(owner, [Kind.RELEASE_OBJECT, object_id, count, still_mapped])
 
     def _add_borrow(self, object_id: bytes, owner: str) -> None:
         if not self.closed:  # a release of -1 is an added borrower
             self.send(owner, [Kind.RELEASE_OBJECT, object_id, -1])
 
     def _on_release_object(self, header: list[Any], _buffers: list[Any]) -> None:
-        _, object_id, count = header
+        _, object_id, count = header[:3]
+        if len(header) > 3 and header[3]:  # the borrower still maps it: never reuse the file
+            entry = self.objects.entries.get(object_id)
+            if entry is not None and entry.stored is not None:
+                entry.stored.mapped_elsewhere = True
         self.objects.change_counts(object_id, borrowers=-count)
 
     # ------------------------------------------------------------------ reading values

@@ -5,6 +5,8 @@ Modules, one concept each:
     paths.py      where a session's store lives (/dev/shm) and where it spills (session dir)
     capacity.py   the node-wide byte budget, shared by every process through one locked file
     segment.py    one object's bytes in one file: the layout, writing it, mapping it read-only
+    pool.py       freed files nobody maps any more, kept node-wide for the next objects
+    warm.py       writable mappings of reused files, kept by the process that writes them
     store.py      a process's view of the store: put, read, spill, restore, free
     summary.py    listing the objects of a session (``actorium memory``, ``memory_summary()``)
 

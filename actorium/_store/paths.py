@@ -3,7 +3,8 @@
 The store is a directory of files on tmpfs (``/dev/shm``): a file there *is* shared memory,
 and mapping it costs no copy. It is named after the session directory, so that every process
 of a session (which all know the session directory) finds the same store without being told.
-Spilled objects go to ``<session dir>/spill``, which is on disk.
+Spilled objects go to ``<session dir>/spill``, which is on disk. Free segments kept for
+reuse live in ``<store>/.pool`` (``pool.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 
 SHM_ROOT = "/dev/shm"
 USAGE_FILE = ".usage"
+POOL_DIR = ".pool"
 
 
 def store_dir(session_dir: str) -> str:
@@ -21,6 +23,11 @@ def store_dir(session_dir: str) -> str:
     if os.path.isdir(SHM_ROOT) and os.access(SHM_ROOT, os.W_OK):
         return os.path.join(SHM_ROOT, name)
     return os.path.join(session_dir, "store")  # no /dev/shm: still shared, as page cache
+
+
+def pool_dir(store: str) -> str:
+    """Where the store whose directory is ``store`` keeps its free segments."""
+    return os.path.join(store, POOL_DIR)
 
 
 def spill_dir(session_dir: str) -> str:

@@ -7,11 +7,17 @@ starting on a 64-byte boundary (so numpy can use aligned loads). The writer fill
 get are the shared memory itself, and numpy arrays rebuilt on them are read-only.
 
 Unlinking a file that is still mapped is safe on Linux: the pages stay until the last mapping
-goes, so a reader holding an array never sees its memory vanish.
+goes, so a reader holding an array never sees its memory vanish. *Reusing* a file is only safe
+when nobody maps it, and the kernel tells us that: every read-only mapping holds a shared
+``flock`` on the file for as long as it exists (Python's ``mmap`` keeps a duplicate of the
+descriptor it was made from, and the lock belongs to that open file, so it is dropped only
+when the mapping is closed, which ``mmap.close()`` refuses while views of it are alive, or
+when the process dies). ``nobody_maps`` asks for the exclusive lock without waiting.
 """
 
 from __future__ import annotations
 
+import fcntl
 import mmap
 import os
 from collections.abc import Sequence
@@ -40,11 +46,12 @@ class StoredObject:
     """Where one object's serialized form lives: its file, its layout, and whether spilled.
 
     ``mapping`` is this process's read-only map of the file, opened on the first read and
-    kept while the entry lives; the views handed out keep it alive after that.
+    kept while the entry lives; the views handed out keep it alive after that. When the entry
+    goes, the store tries to close it (``ObjectStore.free`` / ``let_go``).
     """
 
     __slots__ = ("name", "size", "data_len", "sizes", "spilled", "spill_copy", "mapping",
-                 "owned", "home")
+                 "owned", "home", "mapped_elsewhere")
 
     def __init__(self, name: str, size: int, data_len: int, sizes: list[int], *,
                  spilled: bool = False, owned: bool = False, home: str = "") -> None:
@@ -57,6 +64,8 @@ class StoredObject:
         self.spill_copy = spilled       # a copy exists in the spill directory
         self.mapping: mmap.mmap | None = None
         self.owned = owned
+        # Owner side: a borrower said it still maps the file after giving its ref back.
+        self.mapped_elsewhere = False
 
     def wire(self) -> list[Any]:
         """The msgpack-able description sent to other processes of the node."""
@@ -78,15 +87,21 @@ def write(path: str, data: bytes | memoryview, buffers: Sequence[memoryview]) ->
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.ftruncate(fd, size)  # sparse: pages are allocated by the writes below
-        _write_at(fd, memoryview(data), 0)
-        for offset, buffer in zip(offsets, buffers, strict=True):
-            _write_at(fd, buffer, offset)
+        write_into(fd, data, buffers)
     except BaseException:
         os.close(fd)
         os.unlink(path)
         raise
     os.close(fd)
     return size
+
+
+def write_into(fd: int, data: bytes | memoryview, buffers: Sequence[memoryview]) -> None:
+    """``pwrite`` the stream and the buffers into the open file, laid out as ``layout`` says."""
+    offsets, _ = layout(len(data), [b.nbytes for b in buffers])
+    _write_at(fd, memoryview(data), 0)
+    for offset, buffer in zip(offsets, buffers, strict=True):
+        _write_at(fd, buffer, offset)
 
 
 def _write_at(fd: int, view: memoryview, offset: int) -> None:
@@ -97,13 +112,55 @@ def _write_at(fd: int, view: memoryview, offset: int) -> None:
         done += os.pwrite(fd, view[done:done + _WRITE_CHUNK], offset + done)
 
 
+def write_through(mapping: mmap.mmap, data: bytes | memoryview,
+                  buffers: Sequence[memoryview]) -> None:
+    """Copy ``data`` and ``buffers`` into a writable mapping, laid out as ``layout`` says.
+
+    Only for a reused segment: its pages exist already (it was written in full before), so
+    the copy cannot meet a full tmpfs (which would be SIGBUS through a mapping).
+    """
+    offsets, _ = layout(len(data), [b.nbytes for b in buffers])
+    whole = memoryview(mapping)
+    try:
+        whole[:len(data)] = memoryview(data).cast("B")
+        for offset, buffer in zip(offsets, buffers, strict=True):
+            flat = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
+            whole[offset:offset + flat.nbytes] = flat
+    finally:
+        whole.release()
+
+
 def map_readonly(path: str, size: int) -> mmap.mmap:
-    """Map the file at ``path`` read-only (FileNotFoundError if it is gone)."""
+    """Map the file at ``path`` read-only (FileNotFoundError if it is gone).
+
+    The mapping holds a shared lock on the file while it exists (see ``nobody_maps``). If the
+    owner moved the file to the pool while we were opening it, it is gone for us as well.
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise FileNotFoundError(path)
         return mmap.mmap(fd, size, prot=mmap.PROT_READ)
     finally:
         os.close(fd)
+
+
+def nobody_maps(fd: int) -> bool:
+    """Whether no process maps the file open at ``fd`` read-only (see ``map_readonly``).
+
+    On True the caller holds the exclusive lock until it closes ``fd``: a reader that opened
+    the file meanwhile waits for it, then finds that the file moved (and never maps it).
+    """
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def views(mapping: mmap.mmap | bytes, stored: StoredObject) -> tuple[memoryview, list[memoryview]]:

@@ -8,6 +8,11 @@ reference is gone, and only the owner spills and restores it. Borrowers just map
 A borrower may find the file gone from shared memory because the owner spilled it meanwhile;
 it then reads the spilled copy (same name, spill directory). Reading a spilled object in the
 owner moves it back into shared memory if the budget allows, else reads it into private memory.
+
+Freed files are reused (``pool.py``) when no process maps them any more: a borrower closes its
+mapping when it gives its ref back and says in the release whether it could (a view of the
+object is still alive there if not); the owner then moves the file to the pool only if no
+borrower said so, its own mapping closes, and the kernel confirms that nobody maps it.
 """
 
 from __future__ import annotations
@@ -20,8 +25,14 @@ from collections.abc import Callable, Sequence
 
 from actorium._store import paths, segment
 from actorium._store.capacity import Capacity
+from actorium._store.pool import SegmentPool, parse
 from actorium._store.segment import StoredObject
+from actorium._store.warm import WarmMappings
 from actorium.exceptions import ObjectLostError, OutOfMemoryError
+
+# Segments from this size up are written through a writable mapping kept for the next time
+# (``warm.py``); smaller ones with ``pwrite`` into their existing pages.
+WARM_MIN = 4 * 2**20
 
 # Called with the bytes needed; frees what it can (by spilling) and returns the bytes freed.
 MakeRoom = Callable[[int], int]
@@ -40,6 +51,8 @@ class ObjectStore:
         self.tag = tag
         os.makedirs(self.dir, mode=0o700, exist_ok=True)
         self.capacity = Capacity(os.path.join(self.dir, paths.USAGE_FILE), capacity)
+        self.pool = SegmentPool(self.dir, self.capacity)
+        self.warm = WarmMappings(self.pool.max_bytes)
         # Moves of one object between memory and disk, and its freeing, happen under this.
         self.lock = threading.Lock()
         self._temporaries = itertools.count()
@@ -52,33 +65,92 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ writing
     def write(self, name: str | None, data: bytes | memoryview, buffers: Sequence[memoryview],
-              make_room: MakeRoom | None = None) -> StoredObject:
+              make_room: MakeRoom | None = None,
+              settle: Callable[[], bool] | None = None) -> StoredObject:
         """Store one serialized value under ``name`` (a temporary name if None).
 
         Raises OutOfMemoryError with the figures when it does not fit even after
-        ``make_room`` spilled what it could; nothing is left behind then.
+        ``make_room`` spilled what it could; nothing is left behind then. ``settle`` applies
+        this process's pending ref releases (True if there were any) before a large object
+        gets fresh memory.
         """
         sizes = [buffer.nbytes for buffer in buffers]
         _, size = segment.layout(len(data), sizes)
-        if not self.capacity.reserve(size):
-            freed = make_room(size) if make_room is not None else 0
-            if not self.capacity.reserve(size):
-                limit, used = self.capacity.figures()
-                raise OutOfMemoryError(
-                    f"the object store is full: an object of {_mib(size)} does not fit "
-                    f"({_mib(used)} of {_mib(limit)} in use, {_mib(freed)} could be spilled; "
-                    f"objects in use cannot be). Drop references you no longer need, or pass "
-                    f"a larger object_store_memory to init()")
         if name is None:
             name = f"{self.tag}.tmp.{os.getpid()}-{next(self._temporaries)}"
-        try:
-            segment.write(self.path(name), data, buffers)
-        except OSError as exc:
-            self.capacity.release(size)
-            raise OutOfMemoryError(
-                f"could not write an object of {_mib(size)} to the object store at "
-                f"{self.dir}: {exc}") from exc
+        path = self.path(name)
+        self.warm.drop_deleted(self.capacity.generation())
+        fd = self.pool.take(size, path, self.warm.inodes())
+        if fd is None and size >= WARM_MIN and settle is not None and settle():
+            # Refs dropped a moment ago may free a segment that fits: worth a short wait
+            # for a large object, whose fresh pages would cost far more.
+            fd = self.pool.take(size, path, self.warm.inodes())
+        if fd is not None:
+            self._write_reused(fd, path, size, data, buffers)
+        else:
+            self._reserve(size, make_room)
+            try:
+                segment.write(path, data, buffers)
+            except OSError as exc:
+                self.capacity.release(size)
+                raise OutOfMemoryError(
+                    f"could not write an object of {_mib(size)} to the object store at "
+                    f"{self.dir}: {exc}") from exc
         return StoredObject(name, size, len(data), sizes, owned=True, home=self.dir)
+
+    def _write_reused(self, fd: int, path: str, size: int, data: bytes | memoryview,
+                      buffers: Sequence[memoryview]) -> None:
+        """Copy into a segment taken from the pool: through a kept mapping if it is large
+        (``WARM_MIN``), else with ``pwrite`` (a mapping costs more than it saves)."""
+        if size < WARM_MIN:
+            try:
+                segment.write_into(fd, data, buffers)
+            except BaseException:
+                self._discard(path, size)
+                raise
+            finally:
+                os.close(fd)
+            return
+        try:
+            held = self.warm.checkout(fd, size)
+        except BaseException:
+            self._discard(path, size)
+            raise
+        try:
+            segment.write_through(held.mapping, data, buffers)
+        except BaseException:
+            held.close()
+            self._discard(path, size)
+            raise
+        self.warm.checkin(held)
+
+    def _discard(self, path: str, size: int) -> None:
+        _unlink(path)
+        self.capacity.release(size)
+
+    def _reserve_if_possible(self, size: int) -> bool:
+        """Take ``size`` bytes of free budget, deleting pooled segments if that makes room."""
+        if self.capacity.reserve(size):
+            return True
+        usage = self.capacity.usage()
+        if usage.pool_files == 0 or usage.used + size > usage.capacity:
+            return False
+        self.pool.trim(usage.used + usage.pooled + size - usage.capacity)
+        return self.capacity.reserve(size)
+
+    def _reserve(self, size: int, make_room: MakeRoom | None) -> None:
+        """Take ``size`` bytes of the budget: first from free memory, then by deleting pooled
+        segments, then by spilling (``make_room``); OutOfMemoryError if even that fails."""
+        if self._reserve_if_possible(size):
+            return
+        freed = make_room(size) if make_room is not None else 0
+        if not self.capacity.reserve(size):
+            limit, used = self.capacity.figures()
+            raise OutOfMemoryError(
+                f"the object store is full: an object of {_mib(size)} does not fit "
+                f"({_mib(used)} of {_mib(limit)} in use, {_mib(freed)} could be spilled; "
+                f"objects in use cannot be). Drop references you no longer need, or pass "
+                f"a larger object_store_memory to init()")
 
     def rename(self, temporary: str, name: str) -> None:
         """Give a temporary file its final name (the owner's tag and the object id)."""
@@ -129,7 +201,7 @@ class ObjectStore:
     def restore(self, stored: StoredObject) -> None:
         """Bring a spilled object back into memory if it fits (else reads go to disk)."""
         with self.lock:
-            if not stored.spilled or not self.capacity.reserve(stored.size):
+            if not stored.spilled or not self._reserve_if_possible(stored.size):
                 return
             try:
                 shutil.copyfile(self.spill_path(stored.name), self.path(stored.name))
@@ -142,24 +214,48 @@ class ObjectStore:
 
     # ------------------------------------------------------------------ freeing
     def free(self, stored: StoredObject) -> None:
-        """The owner's last reference is gone: delete the object (readers keep their maps)."""
+        """The owner's last reference is gone: delete the object, or keep its file for reuse
+        if no process maps it any more (readers that do keep their pages)."""
         with self.lock:
             if stored.spill_copy:
                 _unlink(self.spill_path(stored.name))
             in_memory = not stored.spilled
             stored.spilled = True
             stored.spill_copy = False
+            reusable = in_memory and not stored.mapped_elsewhere
+            mapping, stored.mapping = stored.mapping, None
+            if mapping is not None:
+                try:
+                    mapping.close()
+                except BufferError:
+                    reusable = False  # an array of it is still alive in this process
+        if not in_memory:
+            return
+        if not (reusable and self.pool.give(self.path(stored.name), stored.size)):
+            self._discard(self.path(stored.name), stored.size)
+
+    def let_go(self, stored: StoredObject) -> bool:
+        """A borrower's ref to ``stored`` is gone: close our mapping of it. False if a view
+        of it is still alive here (its owner must then never reuse the file)."""
+        with self.lock:
+            stored.spilled = True  # never map it again through this description
+            stored.spill_copy = False
+            mapping = stored.mapping
+            if mapping is None:
+                return True
+            try:
+                mapping.close()
+            except BufferError:
+                return False
             stored.mapping = None
-            if in_memory:
-                _unlink(self.path(stored.name))
-        if in_memory:
-            self.capacity.release(stored.size)
+            return True
 
     def figures(self) -> tuple[int, int]:
         """(capacity, bytes in shared memory) for the whole node."""
         return self.capacity.figures()
 
     def close(self) -> None:
+        self.warm.close()
         self.capacity.close()
 
 
@@ -194,15 +290,29 @@ def sweep_owner(session_dir: str, tag: str) -> None:
     usage = os.path.join(store, paths.USAGE_FILE)
     if not os.path.exists(usage):
         return
-    used = 0
-    for entry in os.scandir(store):
-        if entry.name != paths.USAGE_FILE:
-            try:
-                used += entry.stat().st_size
-            except FileNotFoundError:
-                continue
+    used = sum(_sizes(store).values())
+    pooled = _sizes(paths.pool_dir(store))
     capacity = Capacity(usage, None)
     try:
-        capacity.recount(used)
+        capacity.recount(used, sum(pooled.values()),
+                         sum(1 for name in pooled if parse(name) is not None))
     finally:
         capacity.close()
+
+
+def _sizes(directory: str) -> dict[str, int]:
+    """Name -> size of the segment files in ``directory`` (not the usage file, not folders)."""
+    found: dict[str, int] = {}
+    try:
+        entries = list(os.scandir(directory))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        if entry.name == paths.USAGE_FILE:
+            continue
+        try:
+            if entry.is_file(follow_symlinks=False):
+                found[entry.name] = entry.stat().st_size
+        except FileNotFoundError:
+            continue
+    return found

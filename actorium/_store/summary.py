@@ -34,9 +34,11 @@ class MemorySummary:
     used: int              # bytes in shared memory (the budget's count)
     spilled: int           # bytes on disk
     objects: list[ObjectInfo] = field(default_factory=list)
+    pooled: int = 0        # bytes of freed segments kept for reuse (counted in the budget)
 
     def __str__(self) -> str:
         lines = [f"object store: {_size(self.used)} of {_size(self.capacity)} in memory, "
+                 f"{_size(self.pooled)} kept for reuse, "
                  f"{_size(self.spilled)} spilled, {len(self.objects)} object(s)"]
         if self.objects:
             lines.append(f"{'object id':<42} {'size':>10}  {'where':<8} {'refs':>4}  owner")
@@ -82,14 +84,14 @@ def summarize(session_dir: str, ref_counts: dict[str, int] | None = None) -> Mem
                for object_id, (owner, size) in in_memory.items()]
     objects += [ObjectInfo(object_id, size, owner, "spilled", counts.get(object_id))
                 for object_id, (owner, size) in on_disk.items() if object_id not in in_memory]
-    capacity, used = 0, sum(size for _owner, size in in_memory.values())
+    capacity, used, pooled = 0, sum(size for _owner, size in in_memory.values()), 0
     usage = os.path.join(paths.store_dir(session_dir), paths.USAGE_FILE)
     if os.path.exists(usage):
         budget = Capacity(usage, None)
         try:
-            capacity, used = budget.figures()
+            capacity, used, pooled, _files_pooled, _generation = budget.usage()
         finally:
             budget.close()
     spilled = sum(size for object_id, (_owner, size) in on_disk.items()
                   if object_id not in in_memory)
-    return MemorySummary(capacity, used, spilled, objects)
+    return MemorySummary(capacity, used, spilled, objects, pooled)

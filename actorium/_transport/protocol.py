@@ -51,7 +51,7 @@ class Kind(IntEnum):
     # --- objects ---
     GET_OBJECT = 30       # object_id, reply_to, store_dir      (borrower -> owner)
     OBJECT_VALUE = 31     # object_id, status, value(3)[, stored object] (owner -> borrower)
-    RELEASE_OBJECT = 32   # object_id, count                    (borrower -> owner)
+    RELEASE_OBJECT = 32   # object_id, count[, still_mapped]    (borrower -> owner)
     # --- liveness ---
     WORKER_DIED = 40      # worker_id, inbox, reason, actor_ids (node -> everyone)
     # --- cluster ---
