@@ -26,8 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--resources", default="{}", help='custom resources, e.g. \'{"gpu": 1}\'')
     parser.add_argument("--dashboard-host", default="127.0.0.1",
                         help="where the head serves the dashboard (default 127.0.0.1)")
-    parser.add_argument("--dashboard-port", type=int, default=8265,
-                        help="dashboard port of the head (default 8265)")
+    parser.add_argument("--dashboard-port", type=int, default=None,
+                        help="dashboard port of the head (default 8265, or the next free one; "
+                             "a port you name must be free)")
     parser.add_argument("--no-dashboard", action="store_true", help="serve no dashboard")
     parser.add_argument("--token", default=None,
                         help=f"cluster token (default: {TOKEN_ENV}, or a new one for --head)")
@@ -57,9 +58,11 @@ def run(options: argparse.Namespace) -> int:
     assert token is not None
     try:
         if options.head:
-            dashboard = (["--no-dashboard"] if options.no_dashboard else
-                         ["--dashboard-host", options.dashboard_host, "--dashboard-port",
-                          str(options.dashboard_port), "--dashboard-port-given"])
+            dashboard = ["--no-dashboard"] if options.no_dashboard else \
+                ["--dashboard-host", options.dashboard_host]
+            if not options.no_dashboard and options.dashboard_port is not None:
+                dashboard += ["--dashboard-port", str(options.dashboard_port),
+                              "--dashboard-port-given"]
             info = start_daemon(token=token, bind_host=host, num_cpus=num_cpus,
                                 resources=resources, head_port=options.port,
                                 dashboard=dashboard, progress=waiting("the head"))

@@ -82,6 +82,9 @@ def start_daemon(*, token: str, bind_host: str, num_cpus: int, resources: dict[s
         info = _read_ready(read_end, process, log_path, progress)
     finally:
         os.close(read_end)
+    if "error" in info:
+        process.wait(timeout=10)
+        raise ActoriumError(f"the actorium node did not start: {info['error']}")
     info["session_dir"] = session_dir
     write_private(os.path.join(root, "nodes", f"{process.pid}.json"), json.dumps(info))
     # The daemon lives on after this command exits; nobody here will wait for it.
@@ -135,6 +138,8 @@ def stop_daemons(timeout: float = 15.0) -> list[int]:
     daemons = recorded_daemons()
     pids = []
     for info in daemons:
+        if not isinstance(info.get("pid"), int):
+            continue   # a record of a daemon that never started
         try:
             os.kill(info["pid"], signal.SIGTERM)
             pids.append(info["pid"])

@@ -56,6 +56,8 @@ class HeadService:
         self.actors: dict[bytes, dict[str, Any]] = {}
         self.specs: dict[bytes, bytes] = {}      # actor id -> packed [header, buffers]
         self.names: dict[tuple[str, str], bytes] = {}
+        # Kills of actors not placed yet (their creation is on its way to a node).
+        self.pending_kills: dict[bytes, bool] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
 
@@ -187,6 +189,8 @@ class HeadService:
             spec = msgpack.packb([record.pop("spec_header"), [bytes(b) for b in buffers]])
             self.specs[actor_id] = spec
         self.store.save_actor(actor_id, record, spec)
+        if actor_id in self.pending_kills:
+            self._verb_kill_actor(actor_id, self.pending_kills.pop(actor_id))
         if record.get("incarnation", 0) > 0:
             # A restarted actor: every holder of a handle learns its new address.
             self.broadcast([Kind.ACTOR_PLACED, actor_id, record["address"],
@@ -203,6 +207,19 @@ class HeadService:
             if self.names.get(key) == actor_id:
                 del self.names[key]
                 self.store.save_name(*key, None)
+        return True
+
+    def _verb_kill_actor(self, actor_id: bytes, no_restart: bool) -> bool:
+        """Pass ``actorium.kill()`` on to the node hosting the actor (callers may not know it)."""
+        record = self.actors.get(actor_id)
+        node = self.nodes.get(bytes.fromhex(record["node_id"])) \
+            if record is not None and record.get("node_id") else None
+        if record is None or node is None:
+            self.pending_kills[actor_id] = no_restart
+            return True
+        if record.get("state") != "DEAD" and node.get("alive"):
+            self.send(node["address"], [Kind.REQUEST, 0, self.address, "kill_actor",
+                                        [actor_id, no_restart, True]])
         return True
 
     def _verb_relay(self, origin: str, packed: bytes) -> bool:

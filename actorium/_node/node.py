@@ -385,7 +385,11 @@ class Node:
     def _verb_subscribe_actor(self, actor_id: bytes, address: str) -> dict[str, Any] | None:
         return self.actors.subscribe(actor_id, address)
 
-    def _verb_kill_actor(self, actor_id: bytes, no_restart: bool) -> bool:
+    def _verb_kill_actor(self, actor_id: bytes, no_restart: bool, from_head: bool = False) -> bool:
+        if actor_id not in self.actors.actors and self.cluster is not None and not from_head:
+            # It lives on another node: the head knows which, and passes the kill on.
+            self.cluster.request("kill_actor", actor_id, no_restart)
+            return True
         self.actors.kill(actor_id, no_restart)
         return True
 
