@@ -12,7 +12,11 @@ import pytest
 from cluster_helpers import actorium_cli, local_cluster
 
 import actorium
-from actorium.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+from actorium.util import placement_group, placement_group_table, remove_placement_group
+from actorium.util.scheduling_strategies import (
+    NodeAffinitySchedulingStrategy,
+    PlacementGroupSchedulingStrategy,
+)
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -133,6 +137,38 @@ def test_objects_made_on_one_node_are_fetched_by_another(driver):
     # A value the driver put, read on a node that is not the driver's.
     put = actorium.put(bytes(3_000_000))
     assert actorium.get(total.options(resources={"right": 1}).remote(put), timeout=60) == 0
+
+
+@pytest.mark.parametrize(("strategy", "bundles", "distinct_nodes"), [
+    ("STRICT_SPREAD", [{"CPU": 1}] * 3, 3),
+    ("SPREAD", [{"CPU": 0.5}] * 3, 3),
+    ("STRICT_PACK", [{"CPU": 0.5}] * 2, 1),
+    ("PACK", [{"CPU": 0.25}] * 3, 1),
+])
+def test_placement_groups_reserve_bundles_on_nodes_by_strategy(driver, strategy, bundles,
+                                                               distinct_nodes):
+    pg = placement_group(bundles, strategy=strategy)
+    try:
+        assert actorium.get(pg.ready(), timeout=60) == pg
+        placed = placement_group_table(pg)["bundles_to_node_id"]
+        assert len(set(placed.values())) == distinct_nodes
+        assert set(placed.values()) <= alive_node_ids()
+        for index, node_id in placed.items():
+            strategy_object = PlacementGroupSchedulingStrategy(pg, index)
+            task = where.options(num_cpus=bundles[index]["CPU"],
+                                 scheduling_strategy=strategy_object).remote()
+            assert actorium.get(task, timeout=60) == node_id
+            actor = Locator.options(scheduling_strategy=strategy_object).remote()
+            assert actorium.get(actor.where.remote(), timeout=60) == node_id
+    finally:
+        remove_placement_group(pg)
+
+
+def test_a_placement_group_the_cluster_cannot_hold_is_refused(driver):
+    with pytest.raises(ValueError, match="4 bundles .* only 3 nodes"):
+        placement_group([{"CPU": 1}] * 4, strategy="STRICT_SPREAD")
+    with pytest.raises(ValueError, match="STRICT_PACK"):
+        placement_group([{"CPU": 1}] * 2, strategy="STRICT_PACK")
 
 
 def test_status_and_list_show_the_cluster(driver):

@@ -22,6 +22,8 @@ and callers then talk to workers directly.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import itertools
 import os
 import time
 import traceback
@@ -30,6 +32,7 @@ from typing import Any
 import msgpack
 import zmq
 
+from actorium._head.placement import NodeRoom, PlacementGroups
 from actorium._head.store import HeadStore
 from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
@@ -58,6 +61,13 @@ class HeadService:
         self.names: dict[tuple[str, str], bytes] = {}
         # Kills of actors not placed yet (their creation is on its way to a node).
         self.pending_kills: dict[bytes, bool] = {}
+        self.placement = PlacementGroups(nodes=self._rooms, reserve=self._reserve_bundles,
+                                         release=self._release_bundles,
+                                         on_created=self._share_view)
+        # The head's own requests to nodes (reserving bundles), by request id.
+        self._asked: dict[int, asyncio.Future[Any]] = {}
+        self._ask_ids = itertools.count(1)
+        self._replies: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
 
@@ -81,6 +91,7 @@ class HeadService:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        self.placement.close()
         self.inbox.close()
         self.outbox.close()
         self.store.close()
@@ -96,6 +107,9 @@ class HeadService:
     def _on_message(self, frames: list[Any]) -> None:
         try:
             header = unpack(frames[0])
+            if header[0] == Kind.RESPONSE:
+                self._on_response(header)
+                return
             if header[0] != Kind.REQUEST:
                 return
             _, request_id, reply_to, verb, args = header
@@ -110,7 +124,44 @@ class HeadService:
                 traceback.print_exc()
             self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
             return
+        if inspect.isawaitable(result):
+            task = self.loop.create_task(self._reply_later(request_id, reply_to, result))
+            self._replies.add(task)
+            task.add_done_callback(self._replies.discard)
+            return
         self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    async def _reply_later(self, request_id: int, reply_to: str, pending: Any) -> None:
+        try:
+            result = await pending
+        except Exception as exc:  # noqa: BLE001 - sent back to the requester
+            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
+            return
+        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    def ask(self, address: str, verb: str, *args: Any, timeout: float = 10.0) -> Any:
+        """Ask a node something; an awaitable of its answer (TimeoutError if none comes)."""
+        request_id = next(self._ask_ids)
+        future: asyncio.Future[Any] = self.loop.create_future()
+        self._asked[request_id] = future
+        self.send(address, [Kind.REQUEST, request_id, self.address, verb, list(args)])
+
+        async def answer() -> Any:
+            try:
+                return await asyncio.wait_for(future, timeout)
+            finally:
+                self._asked.pop(request_id, None)
+        return answer()
+
+    def _on_response(self, header: list[Any]) -> None:
+        _, request_id, ok, result = header
+        future = self._asked.pop(request_id, None)
+        if future is None or future.done():
+            return
+        if ok:
+            future.set_result(result)
+        else:
+            future.set_exception(ValueError(f"a node refused: {result!r:.200}"))
 
     def broadcast(self, header: list[Any], *, relay: bool) -> None:
         """Send to every live node; with ``relay`` each passes it on to all its processes."""
@@ -140,10 +191,13 @@ class HeadService:
         return view
 
     def _verb_heartbeat(self, node_id: bytes, available: dict[str, float], queued: int,
-                        workers: list[str]) -> list[dict[str, Any]] | None:
+                        workers: list[str], total: dict[str, float] | None = None
+                        ) -> list[dict[str, Any]] | None:
         record = self.nodes.get(node_id)
         if record is None or not record.get("alive"):
             return None   # unknown (a new head) or declared dead: the node registers again
+        if total is not None:   # bundles of placement groups come and go
+            record["total"] = total
         record["available"] = available
         record["queued"] = queued
         record["workers"] = workers
@@ -168,6 +222,7 @@ class HeadService:
         record["death_reason"] = reason
         self.last_seen.pop(node_id, None)
         self.store.save_node(node_id, record)
+        self.placement.node_died(node_id.hex())
         label = f"node {node_id.hex()[:12]} ({record['address']})"
         self.broadcast([Kind.NODE_DIED, node_id, f"{label} died: {reason}"], relay=False)
         for worker_address in [*record.get("workers", []), record["address"]]:
@@ -290,6 +345,68 @@ class HeadService:
             if best is None or free > best[0]:
                 best = (free, node["address"])
         return None if best is None else best[1]
+
+    # ------------------------------------------------------------------ placement groups
+    def _rooms(self) -> list[NodeRoom]:
+        return [NodeRoom(node_id.hex(), r["total"], r.get("available", r["total"]))
+                for node_id, r in self.nodes.items() if r.get("alive")]
+
+    async def _reserve_bundles(self, node_id: str, group: str, pairs: list[list[Any]]) -> bool:
+        record = self.nodes.get(bytes.fromhex(node_id))
+        if record is None or not record.get("alive"):
+            return False
+        total = await self.ask(record["address"], "reserve_bundles", group, pairs)
+        if total is None:
+            return False
+        record["total"] = total
+        # Until the node's next heartbeat says what is free, count the bundles as taken.
+        free = dict(record.get("available", {}))
+        for _index, bundle in pairs:
+            for name, amount in bundle.items():
+                free[name] = free.get(name, 0.0) - amount
+        record["available"] = free
+        return True
+
+    def _release_bundles(self, node_id: str, group: str) -> None:
+        record = self.nodes.get(bytes.fromhex(node_id))
+        if record is not None and record.get("alive"):
+            placed = self.placement.groups.get(group)
+            if placed is not None and placed.nodes:
+                # Free again at once, for groups placed before the node's next heartbeat.
+                free = dict(record.get("available", {}))
+                for bundle, holder in zip(placed.bundles, placed.nodes, strict=True):
+                    if holder == node_id:
+                        for name, amount in bundle.items():
+                            free[name] = min(free.get(name, 0.0) + amount,
+                                             record["total"].get(name, 0.0))
+                record["available"] = free
+            self.send(record["address"], [Kind.REQUEST, 0, self.address, "release_bundles",
+                                          [group]])
+
+    def _share_view(self) -> None:
+        """Every node learns the new bundle resources before anyone is told the group is
+        ready, so work sent into a bundle right away finds its node."""
+        self.broadcast([Kind.CLUSTER_VIEW, self.view()], relay=False)
+
+    def _verb_create_placement_group(self, group_id: str, bundles: list[dict[str, float]],
+                                     strategy: str, name: str, owner: str,
+                                     detached: bool) -> bool:
+        return self.placement.create(group_id, bundles, strategy, name, owner, detached)
+
+    def _verb_wait_placement_group(self, group_id: str) -> Any:
+        return self.placement.wait(group_id)
+
+    def _verb_remove_placement_group(self, group_id: str) -> bool:
+        return self.placement.remove(group_id)
+
+    def _verb_remove_owned_placement_groups(self, owner: str) -> bool:
+        return self.placement.remove_owned_by(owner)
+
+    def _verb_placement_group_table(self) -> list[dict[str, Any]]:
+        return self.placement.table()
+
+    def _verb_get_placement_group(self, name: str) -> dict[str, Any]:
+        return self.placement.find(name)
 
     # ------------------------------------------------------------------ queries
     def _verb_nodes(self) -> list[dict[str, Any]]:

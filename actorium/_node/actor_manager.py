@@ -299,6 +299,16 @@ class ActorManager:
             self.node.cluster.relay(message)
 
     # ------------------------------------------------------------------ queries
+    def in_placement_group(self, group: str) -> list[bytes]:
+        """Ids of the live actors scheduled into placement group ``group`` (hex)."""
+        found = []
+        for actor_id, info in self.actors.items():
+            strategy = info.options.get("strategy")
+            if isinstance(strategy, dict) and strategy.get("placement_group") == group \
+                    and info.status is not ActorStatus.DEAD:
+                found.append(actor_id)
+        return found
+
     def lookup(self, name: str, namespace: str) -> dict[str, Any]:
         actor_id = self.names.get((namespace, name))
         info = self.actors.get(actor_id) if actor_id else None

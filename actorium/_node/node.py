@@ -29,6 +29,7 @@ from actorium._core.affinity import CoreDealer
 from actorium._core.ids import random_id
 from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
+from actorium._node.bundles import NodeBundles
 from actorium._node.observer import NodeObserver
 from actorium._node.task_scheduler import TaskScheduler
 from actorium._node.workers import (
@@ -47,7 +48,12 @@ from actorium._transport.protocol import Kind, pack, unpack
 NODE_SOCKET = "node.sock"
 # Requests that, in a cluster, are about the whole cluster: the head answers them.
 _ASKED_OF_THE_HEAD = frozenset({"nodes", "cluster_resources", "available_resources",
-                                "list_actors", "get_actor", "create_actor"})
+                                "list_actors", "get_actor", "create_actor",
+                                "create_placement_group", "wait_placement_group",
+                                "remove_placement_group", "placement_group_table",
+                                "get_placement_group"})
+# Requests whose answer may take as long as the user wants to wait (no 30 s limit).
+_OPEN_ENDED = frozenset({"wait_placement_group"})
 
 
 class Node:
@@ -84,6 +90,7 @@ class Node:
         self.cores = CoreDealer()
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)
+        self.bundles = NodeBundles(self)
         self.stopping = False
         self.stopped = asyncio.Event()
         self.token = token
@@ -152,6 +159,7 @@ class Node:
             self.cluster.leave()
         await stop_workers(list(self.workers.values()), grace=2.0)
         await self.observer.close()
+        self.bundles.close()
         self.stopped.set()
 
     def close(self) -> None:
@@ -287,13 +295,15 @@ class Node:
             return
         if inspect.isawaitable(result):
             # A question the head answers: reply when it has.
+            if verb not in _OPEN_ENDED:
+                result = asyncio.wait_for(result, 30.0)
             self.loop.create_task(self._reply_later(request_id, reply_to, result))
             return
         self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
 
     async def _reply_later(self, request_id: int, reply_to: str, pending: Any) -> None:
         try:
-            result = await asyncio.wait_for(pending, 30.0)
+            result = await pending
         except Exception as exc:  # noqa: BLE001 - sent back to the requester
             self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
             return
@@ -339,6 +349,10 @@ class Node:
 
     def _verb_unregister_driver(self, address: str, worker_id: bytes | None = None) -> bool:
         self.clients.discard(address)
+        if self.cluster is not None:
+            self.cluster.request("remove_owned_placement_groups", address)
+        else:
+            self.bundles.groups.remove_owned_by(address)
         self.observer.driver_left(address, worker_id)
         return True
 
@@ -392,6 +406,30 @@ class Node:
             return True
         self.actors.kill(actor_id, no_restart)
         return True
+
+    # --- placement groups: a lone node keeps them; in a cluster the head does (see above)
+    def _verb_create_placement_group(self, group_id: str, bundles: list[dict[str, float]],
+                                     strategy: str, name: str, owner: str,
+                                     detached: bool) -> bool:
+        return self.bundles.groups.create(group_id, bundles, strategy, name, owner, detached)
+
+    def _verb_wait_placement_group(self, group_id: str) -> Any:
+        return self.bundles.groups.wait(group_id)
+
+    def _verb_remove_placement_group(self, group_id: str) -> bool:
+        return self.bundles.groups.remove(group_id)
+
+    def _verb_placement_group_table(self) -> list[dict[str, Any]]:
+        return self.bundles.groups.table()
+
+    def _verb_get_placement_group(self, name: str) -> dict[str, Any]:
+        return self.bundles.groups.find(name)
+
+    def _verb_reserve_bundles(self, group: str, pairs: list[list[Any]]) -> Any:
+        return self.bundles.reserve(group, pairs)
+
+    def _verb_release_bundles(self, group: str) -> dict[str, float]:
+        return self.bundles.release(group)
 
     def _verb_cancel_task(self, task_id: bytes, force: bool) -> bool:
         self.tasks.cancel(task_id, force)

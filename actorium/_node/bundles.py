@@ -1,0 +1,91 @@
+"""A node's share of placement groups: the bundles reserved here, and (alone) the groups.
+
+Reserving bundle ``i`` of group ``G`` takes its resources out of the node's free pool and adds
+them back under the group's names (``CPU_group_i_G``, see ``_core.resources``); releasing does
+the reverse and kills the actors that were scheduled into the group, as Ray does. Work that
+asks for a bundle then queues, fits and is placed like any other work.
+
+A node of a cluster only reserves and releases, when the head says so. A node on its own (an
+embedded runtime) also keeps the groups themselves, with the same ``PlacementGroups`` the head
+uses, over a single node: itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from actorium._core.resources import bundle_resources
+from actorium._head.placement import NodeRoom, PlacementGroups
+
+if TYPE_CHECKING:
+    from actorium._node.node import Node
+
+
+class NodeBundles:
+    """Bundles reserved on this node, by group id (hex)."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.reserved: dict[str, list[tuple[int, dict[str, float]]]] = {}
+        self._groups: PlacementGroups | None = None
+
+    @property
+    def groups(self) -> PlacementGroups:
+        """The groups of a lone node (created on first use, on the node's loop)."""
+        if self._groups is None:
+            self._groups = PlacementGroups(nodes=self._rooms, reserve=self._reserve_here,
+                                           release=self._release_here)
+        return self._groups
+
+    def _rooms(self) -> list[NodeRoom]:
+        pool = self.node.resources
+        return [NodeRoom(self.node.node_id.hex(), pool.total, pool.available)]
+
+    async def _reserve_here(self, _node_id: str, group: str, pairs: list[list[Any]]) -> bool:
+        await asyncio.sleep(0)
+        return self.reserve(group, pairs) is not None
+
+    def _release_here(self, _node_id: str, group: str) -> None:
+        self.release(group)
+
+    def reserve(self, group: str, pairs: list[list[Any]]) -> dict[str, float] | None:
+        """Reserve bundles ``[[index, bundle], ...]`` of ``group`` if they fit now, all or
+        none; returns the node's new totals (None: no room)."""
+        pool = self.node.resources
+        whole: dict[str, float] = {}
+        for _index, bundle in pairs:
+            for name, amount in bundle.items():
+                whole[name] = whole.get(name, 0.0) + float(amount)
+        if group in self.reserved or not pool.fits(whole):
+            return None
+        pool.acquire(whole)
+        for index, bundle in pairs:
+            pool.add(bundle_resources(group, int(index), bundle))
+        self.reserved[group] = [(int(index), dict(bundle)) for index, bundle in pairs]
+        self._resources_changed()
+        return dict(pool.total)
+
+    def release(self, group: str) -> dict[str, float]:
+        """Give the bundles of ``group`` back (if any) and kill the actors placed in it."""
+        pairs = self.reserved.pop(group, None)
+        pool = self.node.resources
+        if pairs is not None:
+            names: set[str] = set()
+            for index, bundle in pairs:
+                names.update(bundle_resources(group, index, bundle))
+                pool.release(bundle)
+            pool.remove(sorted(names))
+            for actor_id in self.node.actors.in_placement_group(group):
+                self.node.actors.kill(actor_id, no_restart=True)
+            self.node.tasks.fail_infeasible(f"its placement group {group} was removed")
+            self._resources_changed()
+        return dict(pool.total)
+
+    def _resources_changed(self) -> None:
+        self.node.actors.resources_freed()
+        self.node.tasks.schedule_soon()
+
+    def close(self) -> None:
+        if self._groups is not None:
+            self._groups.close()
