@@ -110,6 +110,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             runtime, _connected = connect(address, namespace)
             if log_to_driver:
                 _forward_worker_output(runtime)
+            assert runtime.loop is not None
+            runtime.loop.call_soon_threadsafe(report_driver_objects, runtime)
             context.set_runtime(runtime)
             atexit.register(shutdown)
             return _info(runtime)

@@ -5,14 +5,17 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import signal
+import textwrap
 import time
+import urllib.request
 
 import pytest
 from cluster_helpers import actorium_cli, local_cluster
 
 import actorium
-from actorium.util import placement_group, placement_group_table, remove_placement_group
+from actorium.util import placement_group, placement_group_table, remove_placement_group, state
 from actorium.util.scheduling_strategies import (
     NodeAffinitySchedulingStrategy,
     PlacementGroupSchedulingStrategy,
@@ -169,6 +172,99 @@ def test_a_placement_group_the_cluster_cannot_hold_is_refused(driver):
         placement_group([{"CPU": 1}] * 4, strategy="STRICT_SPREAD")
     with pytest.raises(ValueError, match="STRICT_PACK"):
         placement_group([{"CPU": 1}] * 2, strategy="STRICT_PACK")
+
+
+def one_actor_per_node() -> list:
+    actors = [Locator.options(resources={name: 0.1}).remote() for name in ("head", "left",
+                                                                          "right")]
+    homes = actorium.get([a.where.remote() for a in actors], timeout=60)
+    assert set(homes) == alive_node_ids()
+    return actors
+
+
+def test_the_state_api_lists_the_rows_of_every_node(driver):
+    actors = one_actor_per_node()
+    try:
+        nodes = state.list_nodes()
+        assert {n.node_id for n in nodes if n.state == "ALIVE"} == alive_node_ids()
+        assert sum(n.is_head for n in nodes) == 1
+        listed = {a.actor_id: a.node_id for a in state.list_actors()}
+        for actor in actors:
+            assert actor._actor_id.hex() in listed
+        assert {listed[a._actor_id.hex()] for a in actors} == alive_node_ids()
+        assert {w.node_id for w in state.list_workers()} == alive_node_ids()
+        assert state.summary()["actors_by_state"]["ALIVE"] >= 3
+    finally:
+        for actor in actors:
+            actorium.kill(actor)
+
+
+def test_list_tasks_and_objects_show_every_node(driver):
+    @actorium.remote
+    def linger(seconds: float) -> str:
+        time.sleep(seconds)
+        return "done"
+
+    kept = actorium.put(bytes(300_000))
+    task = linger.options(resources={"right": 0.5}).remote(60)
+    right = actorium.get(where.options(resources={"right": 0.001}, num_cpus=0).remote(),
+                         timeout=60)
+    deadline = time.monotonic() + 60
+    while True:
+        tasks = json.loads(actorium_cli("list", "tasks", "--format", "json",
+                                        env=driver["env"]).stdout)
+        objects = json.loads(actorium_cli("list", "objects", "--format", "json",
+                                          env=driver["env"]).stdout)
+        running = [t for t in tasks if t["name"].endswith("linger") and t["node_id"] == right]
+        mine = [o for o in objects if o["object_id"] == kept.hex()]
+        if running and mine:
+            break
+        assert time.monotonic() < deadline, f"never listed: tasks={tasks} objects={mine}"
+        time.sleep(0.5)
+    assert running[0]["state"] == "RUNNING"
+    assert mine[0]["size_bytes"] >= 300_000 and mine[0]["holder_role"] == "driver"
+    actorium.cancel(task, force=True)
+
+
+def test_the_head_dashboard_shows_actors_of_every_node(driver):
+    url = re.search(r"Dashboard: (http://\S+?)/\?token=", driver["outputs"][0]).group(1)
+    actors = one_actor_per_node()
+    try:
+        with urllib.request.urlopen(f"{url}/api/actors?state=ALIVE", timeout=30) as answer:
+            rows = json.load(answer)
+        assert {r["node_id"] for r in rows} == alive_node_ids()
+        far = next(r for r in rows if r["node_id"] != rows[0]["node_id"])
+        with urllib.request.urlopen(f"{url}/api/actors/{far['actor_id']}", timeout=30) as answer:
+            assert json.load(answer)["node_id"] == far["node_id"]
+        with urllib.request.urlopen(f"{url}/api/summary", timeout=30) as answer:
+            assert len(json.load(answer)["nodes"]) == 3
+    finally:
+        for actor in actors:
+            actorium.kill(actor)
+
+
+def test_a_connected_driver_prints_the_output_of_every_node(cluster, run_script):
+    source = textwrap.dedent("""
+        import actorium
+        actorium.init(address="auto")
+
+        @actorium.remote
+        def shout(word):
+            print("shouting", word, flush=True)
+            return actorium.get_runtime_context().get_node_id()
+
+        homes = actorium.get([shout.options(resources={name: 1}).remote(name)
+                              for name in ("head", "left", "right")])
+        import time; time.sleep(3)   # output travels apart from results
+        print("HOMES", " ".join(homes), flush=True)
+        actorium.shutdown()
+    """)
+    done = run_script(source, timeout=120)
+    assert done.returncode == 0, done.stderr
+    homes = done.stdout.split("HOMES ")[1].split()
+    for name, home in zip(("head", "left", "right"), homes, strict=True):
+        assert re.search(rf"\(shout pid=\d+ node={home[:8]}\) shouting {name}", done.stdout), \
+            done.stdout
 
 
 def test_status_and_list_show_the_cluster(driver):

@@ -32,6 +32,7 @@ from typing import Any
 import msgpack
 import zmq
 
+from actorium._head import cluster_state
 from actorium._head.placement import NodeRoom, PlacementGroups
 from actorium._head.store import HeadStore
 from actorium._transport import serialization
@@ -68,6 +69,8 @@ class HeadService:
         self._asked: dict[int, asyncio.Future[Any]] = {}
         self._ask_ids = itertools.count(1)
         self._replies: set[asyncio.Task[None]] = set()
+        # Drivers that print what every node's workers print (init(log_to_driver=True)).
+        self.log_subscribers: set[str] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
 
@@ -161,7 +164,7 @@ class HeadService:
         if ok:
             future.set_result(result)
         else:
-            future.set_exception(ValueError(f"a node refused: {result!r:.200}"))
+            future.set_exception(serialization.loads(serialization.PICKLE, result))
 
     def broadcast(self, header: list[Any], *, relay: bool) -> None:
         """Send to every live node; with ``relay`` each passes it on to all its processes."""
@@ -186,6 +189,8 @@ class HeadService:
         self.nodes[node_id] = record
         self.last_seen[node_id] = time.monotonic()
         self.store.save_node(node_id, record)
+        for driver in self.log_subscribers:
+            self.send(address, [Kind.REQUEST, 0, self.address, "subscribe_logs", [driver, True]])
         view = self.view()
         self.broadcast([Kind.CLUSTER_VIEW, view], relay=False)   # placement sees it at once
         return view
@@ -407,6 +412,32 @@ class HeadService:
 
     def _verb_get_placement_group(self, name: str) -> dict[str, Any]:
         return self.placement.find(name)
+
+    # ------------------------------------------------------------------ the cluster seen whole
+    def _verb_cluster_state(self, kind: str, query: dict[str, Any], limit: int) -> Any:
+        return cluster_state.gather_state(self, kind, query, limit)
+
+    def _verb_cluster_summary(self) -> Any:
+        return cluster_state.gather_summary(self)
+
+    def _verb_cluster_actor_detail(self, actor_id: str) -> Any:
+        return cluster_state.find_actor_detail(self, actor_id)
+
+    def _verb_subscribe_logs(self, driver: str) -> bool:
+        """Have every node (and every node that joins later) send ``driver`` its output."""
+        self.log_subscribers.add(driver)
+        self._tell_nodes("subscribe_logs", driver, True)
+        return True
+
+    def _verb_unsubscribe_logs(self, driver: str) -> bool:
+        self.log_subscribers.discard(driver)
+        self._tell_nodes("unsubscribe_logs", driver)
+        return True
+
+    def _tell_nodes(self, verb: str, *args: Any) -> None:
+        for record in self.nodes.values():
+            if record.get("alive"):
+                self.send(record["address"], [Kind.REQUEST, 0, self.address, verb, list(args)])
 
     # ------------------------------------------------------------------ queries
     def _verb_nodes(self) -> list[dict[str, Any]]:

@@ -74,6 +74,8 @@ class Node:
         self.auth = FrameAuth(token)
         # Set by ``ClusterLink`` when this node belongs to a cluster (None: standalone).
         self.cluster: Any = None
+        # The head service, when this node's process runs it (set by node_main).
+        self.head: Any = None
         self.pool_size = max(1, num_cpus)
         self.max_threads = max_threads
         total = {"CPU": float(num_cpus), **resources}
@@ -351,21 +353,38 @@ class Node:
         self.clients.discard(address)
         if self.cluster is not None:
             self.cluster.request("remove_owned_placement_groups", address)
+            self.cluster.request("unsubscribe_logs", address)
         else:
             self.bundles.groups.remove_owned_by(address)
         self.observer.driver_left(address, worker_id)
         return True
 
-    def _verb_subscribe_logs(self, address: str) -> bool:
-        """Send this driver every line its workers print (``init(log_to_driver=True)``)."""
+    def _verb_subscribe_logs(self, address: str, local_only: bool = False) -> bool:
+        """Send this driver every line its workers print (``init(log_to_driver=True)``);
+        in a cluster, every node's workers (the head tells the others)."""
         self.observer.subscribe_logs(address)
+        if self.cluster is not None and not local_only:
+            self.cluster.request("subscribe_logs", address)
         return True
 
-    def _verb_state(self, kind: str, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    def _verb_unsubscribe_logs(self, address: str) -> bool:
+        self.observer.driver_left(address)
+        return True
+
+    def _verb_state(self, kind: str, query: dict[str, Any], limit: int,
+                    local_only: bool = False) -> Any:
+        """Rows of a state table; in a cluster, of every node (the head gathers them)."""
+        if self.cluster is not None and not local_only:
+            return self.cluster.request("cluster_state", kind, query, limit)
         return self.observer.state(kind, limit=limit, **query)
 
-    def _verb_summary(self) -> dict[str, Any]:
+    def _verb_summary(self, local_only: bool = False) -> Any:
+        if self.cluster is not None and not local_only:
+            return self.cluster.request("cluster_summary")
         return self.observer.summary()
+
+    def _verb_actor_detail(self, actor_id: str) -> dict[str, Any]:
+        return self.observer.actor_detail(actor_id)
 
     def _verb_metrics(self) -> str:
         return self.observer.render_metrics()
