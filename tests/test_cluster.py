@@ -5,16 +5,22 @@ from __future__ import annotations
 import collections
 import json
 import os
+import random
 import re
 import signal
+import socket
 import textwrap
 import time
 import urllib.request
 
 import pytest
+import zmq
 from cluster_helpers import actorium_cli, local_cluster
 
 import actorium
+from actorium._transport import serialization
+from actorium._transport.auth import FrameAuth
+from actorium._transport.protocol import Kind, pack
 from actorium.util import placement_group, placement_group_table, remove_placement_group, state
 from actorium.util.scheduling_strategies import (
     NodeAffinitySchedulingStrategy,
@@ -335,3 +341,100 @@ def _daemons(cluster_dir) -> list[dict]:
         with open(os.path.join(cluster_dir, "nodes", name)) as file:
             found.append(json.load(file))
     return found
+
+
+def _canary_messages(path: str, reply_to: str) -> list[list[bytes]]:
+    """Well-formed messages that would create ``path`` if anything ran them."""
+
+    def plant() -> None:
+        with open(path, "w") as file:
+            file.write("ran")
+
+    code = serialization.dumps(plant)[1]
+    fmt, data, _buffers, _refs = serialization.dumps_args("plant", (), {})
+    task = [Kind.EXECUTE_TASK, os.urandom(16), reply_to, os.urandom(16), code, "plant", fmt,
+            data, 0, [], {}, 1, 0]
+    submit = [Kind.SUBMIT_TASK, *task[1:]]
+    request = [Kind.REQUEST, 1, reply_to, "shutdown", []]
+    return [[pack(header)] for header in (task, submit, request)]
+
+
+def test_fuzzing_every_cluster_port_runs_nothing_and_the_cluster_still_serves(driver, tmp_path):
+    canary = tmp_path / "canary"
+    warm = [where.options(scheduling_strategy="SPREAD").remote() for _ in range(6)]
+    assert set(actorium.get(warm, timeout=60)) == alive_node_ids()   # workers everywhere
+    host, port = driver["address"].split(":")
+    addresses = {f"tcp://{host}:{port}"}
+    addresses |= {n["address"] for n in actorium.nodes() if n["Alive"]}
+    addresses |= {w.address for w in state.list_workers() if w.address}
+    assert len(addresses) >= 7   # the head, three nodes, their workers
+    rng = random.Random(66)
+    context = zmq.Context()
+    try:
+        for address in sorted(addresses):
+            push = context.socket(zmq.PUSH)
+            push.setsockopt(zmq.LINGER, 2000)
+            push.connect(address)
+            for _ in range(1000):
+                push.send_multipart([rng.randbytes(rng.randint(0, 300))
+                                     for _ in range(rng.randint(1, 4))])
+            for frames in _canary_messages(str(canary), address):
+                for signed in (frames, FrameAuth("not-the-token").sign(frames)):
+                    for _ in range(30):
+                        push.send_multipart(signed)
+            push.close()
+            # Bytes that are not even ZeroMQ's handshake.
+            tcp_host, tcp_port = address.removeprefix("tcp://").rsplit(":", 1)
+            for _ in range(20):
+                with socket.create_connection((tcp_host, int(tcp_port)), timeout=10) as raw:
+                    raw.sendall(rng.randbytes(rng.randint(1, 2000)))
+    finally:
+        context.term()
+    seen = collections.Counter(actorium.get([where.remote() for _ in range(300)], timeout=120))
+    assert set(seen) == alive_node_ids()
+    assert len(alive_node_ids()) == 3
+    assert not canary.exists()
+
+
+def test_a_restarted_head_recovers_names_and_the_directory(tmp_path, no_runtime, run_script):
+    far_node = {"num_cpus": 1, "resources": '{"far": 1}'}
+    with local_cluster(str(tmp_path), [{"num_cpus": 1}, far_node]) as started:
+        token = started["outputs"][0].split("--token ")[1].split()[0]
+        port = started["address"].rsplit(":", 1)[1]
+        env = started["env"]
+        actorium.init(address="auto")
+        try:
+            keeper = Locator.options(name="keeper", resources={"far": 0.1}).remote()
+            home = actorium.get(keeper.where.remote(), timeout=60)
+            head = next(d for d in _daemons(tmp_path) if d["session_dir"].endswith(
+                f"head-{port}"))
+            os.kill(head["pid"], signal.SIGKILL)
+            # While the head is down, a handle already held keeps working.
+            assert actorium.get(keeper.where.remote(), timeout=60) == home
+            restarted = actorium_cli("start", "--head", "--port", port, "--token", token,
+                                     "--num-cpus", "1", "--no-dashboard", env=env)
+            assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+            deadline = time.monotonic() + 60
+            while True:
+                listing = actorium_cli("list", "nodes", "--format", "json", env=env)
+                nodes = json.loads(listing.stdout) if listing.returncode == 0 else []
+                if any(n["NodeID"] == home and n["Alive"] for n in nodes):
+                    break
+                assert time.monotonic() < deadline, f"the far node never came back: {nodes}"
+                time.sleep(0.3)
+            assert actorium.get(keeper.where.remote(), timeout=60) == home
+            actors = json.loads(actorium_cli("list", "actors", "--format", "json",
+                                             env=env).stdout)
+            assert any(a["name"] == "keeper" and a["state"] == "ALIVE" and a["node_id"] == home
+                       for a in actors), actors
+            # A new driver finds the actor by the name the first head gave it.
+            found = run_script(textwrap.dedent("""
+                import actorium
+                actorium.init(address="auto")
+                print("HOME", actorium.get(actorium.get_actor("keeper").where.remote(),
+                                           timeout=60))
+                actorium.shutdown()
+            """), timeout=120)
+            assert f"HOME {home}" in found.stdout, found.stdout + found.stderr
+        finally:
+            actorium.shutdown()

@@ -80,7 +80,11 @@ class HeadService:
         for node_id, record in nodes.items():
             self.nodes[node_id] = record
             if record.get("alive"):
-                self.last_seen[node_id] = now   # a grace period to heartbeat again
+                # Not alive until it heartbeats again (nobody is sent to it meanwhile);
+                # dead, with its actors, if it does not within the usual timeout.
+                record["alive"] = False
+                record["recovering"] = True
+                self.last_seen[node_id] = now
         for actor_id, (record, spec) in actors.items():
             self.actors[actor_id] = record
             if spec is not None:
@@ -199,8 +203,11 @@ class HeadService:
                         workers: list[str], total: dict[str, float] | None = None
                         ) -> list[dict[str, Any]] | None:
         record = self.nodes.get(node_id)
-        if record is None or not record.get("alive"):
+        if record is None or not (record.get("alive") or record.get("recovering")):
             return None   # unknown (a new head) or declared dead: the node registers again
+        if record.pop("recovering", False):
+            record["alive"] = True   # known from before a restart of the head: back
+            self.store.save_node(node_id, record)
         if total is not None:   # bundles of placement groups come and go
             record["total"] = total
         record["available"] = available
@@ -217,13 +224,16 @@ class HeadService:
     def _check_nodes(self) -> None:
         now = time.monotonic()
         for node_id, seen in list(self.last_seen.items()):
-            if now - seen > NODE_TIMEOUT_SECONDS and self.nodes[node_id].get("alive"):
+            record = self.nodes[node_id]
+            if now - seen > NODE_TIMEOUT_SECONDS and (record.get("alive")
+                                                      or record.get("recovering")):
                 self._node_died(node_id, f"it sent no heartbeat for {NODE_TIMEOUT_SECONDS:g} s")
         self._timer = self.loop.call_later(HEARTBEAT_SECONDS, self._check_nodes)
 
     def _node_died(self, node_id: bytes, reason: str) -> None:
         record = self.nodes[node_id]
         record["alive"] = False
+        record.pop("recovering", None)
         record["death_reason"] = reason
         self.last_seen.pop(node_id, None)
         self.store.save_node(node_id, record)

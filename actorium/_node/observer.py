@@ -216,6 +216,7 @@ class NodeObserver:
     def _rows_workers(self) -> list[dict[str, Any]]:
         running = self.metrics.running_per_worker()
         return [{"worker_id": w.worker_id.hex(), "pid": w.pid, "kind": w.kind.value,
+                 "address": w.address or "",
                  "state": w.state.value, "actors": len(w.actors),
                  "running": running.get(w.worker_id, 0),
                  "rss_bytes": system_usage.rss(w.pid)}
