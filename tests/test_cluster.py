@@ -9,6 +9,8 @@ import random
 import re
 import signal
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 import urllib.request
@@ -438,3 +440,28 @@ def test_a_restarted_head_recovers_names_and_the_directory(tmp_path, no_runtime,
             assert f"HOME {home}" in found.stdout, found.stdout + found.stderr
         finally:
             actorium.shutdown()
+
+
+def test_start_block_stays_in_the_foreground_and_stops_on_sigterm(tmp_path, no_runtime):
+    from cluster_helpers import free_port
+
+    env = dict(os.environ, ACTORIUM_CLUSTER_DIR=str(tmp_path))
+    env.pop("ACTORIUM_CLUSTER_TOKEN", None)
+    command = [sys.executable, "-m", "actorium.cli", "start", "--head", "--port",
+               str(free_port()), "--num-cpus", "1", "--no-dashboard", "--block"]
+    foreground = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "Started the actorium head" in foreground.stdout.readline()
+        (record,) = os.listdir(tmp_path / "nodes")
+        daemon = json.loads((tmp_path / "nodes" / record).read_text())["pid"]
+        assert foreground.poll() is None   # still there, in the foreground
+        foreground.send_signal(signal.SIGTERM)
+        assert foreground.wait(timeout=60) == 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(daemon, 0)
+        assert os.listdir(tmp_path / "nodes") == []
+    finally:
+        if foreground.poll() is None:
+            foreground.kill()
+            foreground.wait()
+        foreground.stdout.close()
