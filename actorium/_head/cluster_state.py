@@ -6,6 +6,9 @@ dashboard), the head asks every live node at once, waits at most ``ASK_SECONDS``
 merges the rows, each marked with the ``node_id`` it came from. Nodes that do not answer in
 time are left out and named in the log; dead nodes appear in ``nodes`` with their death.
 Nothing here is on the path of a call.
+
+A connected driver also prints what the workers of every node print: the head asks every
+node (and every node that joins later) to send the driver its output lines.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
+
+from actorium._transport.protocol import Kind
 
 if TYPE_CHECKING:
     from actorium._head.service import HeadService
@@ -91,3 +96,34 @@ async def find_actor_detail(head: HeadService, actor_id: str) -> dict[str, Any]:
     detail: dict[str, Any] = await head.ask(node["address"], "actor_detail", actor_id,
                                             timeout=ASK_SECONDS)
     return detail
+
+
+class ClusterObserver:
+    """Answers the head's verbs about the whole cluster, and spreads log subscriptions."""
+
+    def __init__(self, head: HeadService) -> None:
+        self.head = head
+        # Drivers that print what every node's workers print (init(log_to_driver=True)).
+        self.log_subscribers: set[str] = set()
+        head.verbs.update({
+            "cluster_state": lambda kind, query, limit: gather_state(head, kind, query, limit),
+            "cluster_summary": lambda: gather_summary(head),
+            "cluster_actor_detail": lambda actor_id: find_actor_detail(head, actor_id),
+            "subscribe_logs": self.subscribe_logs,
+            "unsubscribe_logs": self.unsubscribe_logs,
+        })
+
+    def subscribe_logs(self, driver: str) -> bool:
+        self.log_subscribers.add(driver)
+        self.head.tell_nodes("subscribe_logs", driver, True)
+        return True
+
+    def unsubscribe_logs(self, driver: str) -> bool:
+        self.log_subscribers.discard(driver)
+        self.head.tell_nodes("unsubscribe_logs", driver)
+        return True
+
+    def node_joined(self, address: str) -> None:
+        for driver in self.log_subscribers:
+            self.head.send(address, [Kind.REQUEST, 0, self.head.address, "subscribe_logs",
+                                     [driver, True]])

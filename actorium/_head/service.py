@@ -16,7 +16,11 @@ and callers then talk to workers directly.
   (``actor_dead``); restartable actors come with their creation message, so that the head can
   re-create them on a surviving node when theirs dies, within their ``max_restarts``.
 * **Persistence.** Every change is written to sqlite (``store``); a restarted head reloads names
-  and the directory, and nodes that keep heartbeating re-register by themselves.
+  and the directory; the nodes it knew count again once they heartbeat, and are declared dead
+  (their actors restarted elsewhere) if they do not within the usual timeout.
+* **Parts.** Placement groups (``cluster_groups``) and the cluster-wide state and logs
+  (``cluster_state``) register their verbs in ``verbs``; they reach nodes with ``ask`` (an
+  answer awaited) or ``tell_nodes``.
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ import itertools
 import os
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
 import zmq
 
-from actorium._head import cluster_state
-from actorium._head.placement import NodeRoom, PlacementGroups
+from actorium._head.cluster_groups import ClusterGroups
+from actorium._head.cluster_state import ClusterObserver
 from actorium._head.store import HeadStore
 from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
@@ -62,15 +67,14 @@ class HeadService:
         self.names: dict[tuple[str, str], bytes] = {}
         # Kills of actors not placed yet (their creation is on its way to a node).
         self.pending_kills: dict[bytes, bool] = {}
-        self.placement = PlacementGroups(nodes=self._rooms, reserve=self._reserve_bundles,
-                                         release=self._release_bundles,
-                                         on_created=self._share_view)
-        # The head's own requests to nodes (reserving bundles), by request id.
+        # The head's own requests to nodes (reserving bundles, state), by request id.
         self._asked: dict[int, asyncio.Future[Any]] = {}
         self._ask_ids = itertools.count(1)
         self._replies: set[asyncio.Task[None]] = set()
-        # Drivers that print what every node's workers print (init(log_to_driver=True)).
-        self.log_subscribers: set[str] = set()
+        # Verbs answered by the head's parts below (name -> handler), beside its own _verb_*.
+        self.verbs: dict[str, Callable[..., Any]] = {}
+        self.placement = ClusterGroups(self)
+        self.observer = ClusterObserver(self)
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
 
@@ -120,7 +124,7 @@ class HeadService:
             if header[0] != Kind.REQUEST:
                 return
             _, request_id, reply_to, verb, args = header
-            handler: Any = getattr(self, f"_verb_{verb}")
+            handler: Any = getattr(self, f"_verb_{verb}", None) or self.verbs[verb]
         except Exception:  # noqa: BLE001 - a malformed request is dropped
             return
         try:
@@ -193,8 +197,7 @@ class HeadService:
         self.nodes[node_id] = record
         self.last_seen[node_id] = time.monotonic()
         self.store.save_node(node_id, record)
-        for driver in self.log_subscribers:
-            self.send(address, [Kind.REQUEST, 0, self.address, "subscribe_logs", [driver, True]])
+        self.observer.node_joined(address)
         view = self.view()
         self.broadcast([Kind.CLUSTER_VIEW, view], relay=False)   # placement sees it at once
         return view
@@ -361,90 +364,8 @@ class HeadService:
                 best = (free, node["address"])
         return None if best is None else best[1]
 
-    # ------------------------------------------------------------------ placement groups
-    def _rooms(self) -> list[NodeRoom]:
-        return [NodeRoom(node_id.hex(), r["total"], r.get("available", r["total"]))
-                for node_id, r in self.nodes.items() if r.get("alive")]
-
-    async def _reserve_bundles(self, node_id: str, group: str, pairs: list[list[Any]]) -> bool:
-        record = self.nodes.get(bytes.fromhex(node_id))
-        if record is None or not record.get("alive"):
-            return False
-        total = await self.ask(record["address"], "reserve_bundles", group, pairs)
-        if total is None:
-            return False
-        record["total"] = total
-        # Until the node's next heartbeat says what is free, count the bundles as taken.
-        free = dict(record.get("available", {}))
-        for _index, bundle in pairs:
-            for name, amount in bundle.items():
-                free[name] = free.get(name, 0.0) - amount
-        record["available"] = free
-        return True
-
-    def _release_bundles(self, node_id: str, group: str) -> None:
-        record = self.nodes.get(bytes.fromhex(node_id))
-        if record is not None and record.get("alive"):
-            placed = self.placement.groups.get(group)
-            if placed is not None and placed.nodes:
-                # Free again at once, for groups placed before the node's next heartbeat.
-                free = dict(record.get("available", {}))
-                for bundle, holder in zip(placed.bundles, placed.nodes, strict=True):
-                    if holder == node_id:
-                        for name, amount in bundle.items():
-                            free[name] = min(free.get(name, 0.0) + amount,
-                                             record["total"].get(name, 0.0))
-                record["available"] = free
-            self.send(record["address"], [Kind.REQUEST, 0, self.address, "release_bundles",
-                                          [group]])
-
-    def _share_view(self) -> None:
-        """Every node learns the new bundle resources before anyone is told the group is
-        ready, so work sent into a bundle right away finds its node."""
-        self.broadcast([Kind.CLUSTER_VIEW, self.view()], relay=False)
-
-    def _verb_create_placement_group(self, group_id: str, bundles: list[dict[str, float]],
-                                     strategy: str, name: str, owner: str,
-                                     detached: bool) -> bool:
-        return self.placement.create(group_id, bundles, strategy, name, owner, detached)
-
-    def _verb_wait_placement_group(self, group_id: str) -> Any:
-        return self.placement.wait(group_id)
-
-    def _verb_remove_placement_group(self, group_id: str) -> bool:
-        return self.placement.remove(group_id)
-
-    def _verb_remove_owned_placement_groups(self, owner: str) -> bool:
-        return self.placement.remove_owned_by(owner)
-
-    def _verb_placement_group_table(self) -> list[dict[str, Any]]:
-        return self.placement.table()
-
-    def _verb_get_placement_group(self, name: str) -> dict[str, Any]:
-        return self.placement.find(name)
-
-    # ------------------------------------------------------------------ the cluster seen whole
-    def _verb_cluster_state(self, kind: str, query: dict[str, Any], limit: int) -> Any:
-        return cluster_state.gather_state(self, kind, query, limit)
-
-    def _verb_cluster_summary(self) -> Any:
-        return cluster_state.gather_summary(self)
-
-    def _verb_cluster_actor_detail(self, actor_id: str) -> Any:
-        return cluster_state.find_actor_detail(self, actor_id)
-
-    def _verb_subscribe_logs(self, driver: str) -> bool:
-        """Have every node (and every node that joins later) send ``driver`` its output."""
-        self.log_subscribers.add(driver)
-        self._tell_nodes("subscribe_logs", driver, True)
-        return True
-
-    def _verb_unsubscribe_logs(self, driver: str) -> bool:
-        self.log_subscribers.discard(driver)
-        self._tell_nodes("unsubscribe_logs", driver)
-        return True
-
-    def _tell_nodes(self, verb: str, *args: Any) -> None:
+    def tell_nodes(self, verb: str, *args: Any) -> None:
+        """Ask every live node something, without waiting for answers."""
         for record in self.nodes.values():
             if record.get("alive"):
                 self.send(record["address"], [Kind.REQUEST, 0, self.address, verb, list(args)])

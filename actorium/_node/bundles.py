@@ -29,6 +29,16 @@ class NodeBundles:
         self.node = node
         self.reserved: dict[str, list[tuple[int, dict[str, float]]]] = {}
         self._groups: PlacementGroups | None = None
+        # In a cluster the head answers the group verbs (the node passes them on).
+        node.verbs.update({
+            "reserve_bundles": self.reserve,
+            "release_bundles": self.release,
+            "create_placement_group": lambda *a: self.groups.create(*a),
+            "wait_placement_group": lambda group_id: self.groups.wait(group_id),
+            "remove_placement_group": lambda group_id: self.groups.remove(group_id),
+            "placement_group_table": lambda: self.groups.table(),
+            "get_placement_group": lambda name: self.groups.find(name),
+        })
 
     @property
     def groups(self) -> PlacementGroups:

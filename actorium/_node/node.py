@@ -92,6 +92,8 @@ class Node:
         self.cores = CoreDealer()
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)
+        # Verbs answered by the node's parts (name -> handler), beside its own _verb_*.
+        self.verbs: dict[str, Callable[..., Any]] = {}
         self.bundles = NodeBundles(self)
         self.stopping = False
         self.stopped = asyncio.Event()
@@ -285,7 +287,7 @@ class Node:
     # ------------------------------------------------------------------ requests
     def _on_request(self, header: list[Any], buffers: list[Any]) -> None:
         _, request_id, reply_to, verb, args = header
-        handler: Any = getattr(self, f"_verb_{verb}", None)
+        handler: Any = getattr(self, f"_verb_{verb}", None) or self.verbs.get(verb)
         if self.cluster is not None and verb in _ASKED_OF_THE_HEAD:
             handler = self._cluster_verb(verb)
         try:
@@ -425,30 +427,6 @@ class Node:
             return True
         self.actors.kill(actor_id, no_restart)
         return True
-
-    # --- placement groups: a lone node keeps them; in a cluster the head does (see above)
-    def _verb_create_placement_group(self, group_id: str, bundles: list[dict[str, float]],
-                                     strategy: str, name: str, owner: str,
-                                     detached: bool) -> bool:
-        return self.bundles.groups.create(group_id, bundles, strategy, name, owner, detached)
-
-    def _verb_wait_placement_group(self, group_id: str) -> Any:
-        return self.bundles.groups.wait(group_id)
-
-    def _verb_remove_placement_group(self, group_id: str) -> bool:
-        return self.bundles.groups.remove(group_id)
-
-    def _verb_placement_group_table(self) -> list[dict[str, Any]]:
-        return self.bundles.groups.table()
-
-    def _verb_get_placement_group(self, name: str) -> dict[str, Any]:
-        return self.bundles.groups.find(name)
-
-    def _verb_reserve_bundles(self, group: str, pairs: list[list[Any]]) -> Any:
-        return self.bundles.reserve(group, pairs)
-
-    def _verb_release_bundles(self, group: str) -> dict[str, float]:
-        return self.bundles.release(group)
 
     def _verb_cancel_task(self, task_id: bytes, force: bool) -> bool:
         self.tasks.cancel(task_id, force)
