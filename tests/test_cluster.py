@@ -465,3 +465,40 @@ def test_start_block_stays_in_the_foreground_and_stops_on_sigterm(tmp_path, no_r
             foreground.kill()
             foreground.wait()
         foreground.stdout.close()
+
+
+def test_bundles_of_a_dead_node_are_placed_again_elsewhere(tmp_path, no_runtime):
+    with local_cluster(str(tmp_path), [{"num_cpus": 1}] * 3):
+        actorium.init(address="auto")
+        try:
+            mine = actorium.get_runtime_context().get_node_id()
+            pg = placement_group([{"CPU": 1}, {"CPU": 1}], strategy="STRICT_SPREAD")
+            assert pg.wait(60)
+            placed = placement_group_table(pg)["bundles_to_node_id"]
+            lost_index = next(i for i, node in placed.items() if node != mine)
+            kept_index = 1 - lost_index
+            keeper = Locator.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
+                pg, kept_index)).remote()
+            assert actorium.get(keeper.where.remote(), timeout=60) == placed[kept_index]
+            victim = next(d for d in _daemons(tmp_path) if d["node_id"] == placed[lost_index])
+            os.kill(victim["pid"], signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while True:
+                row = placement_group_table(pg)
+                now = row["bundles_to_node_id"]
+                if row["state"] == "CREATED" and now.get(lost_index, placed[lost_index]) \
+                        != placed[lost_index]:
+                    break
+                assert time.monotonic() < deadline, f"never placed again: {row}"
+                time.sleep(0.2)
+            assert now[kept_index] == placed[kept_index]
+            assert now[lost_index] in alive_node_ids() and now[lost_index] != now[kept_index]
+            assert pg.wait(60)
+            task = where.options(scheduling_strategy=PlacementGroupSchedulingStrategy(
+                pg, lost_index)).remote()
+            assert actorium.get(task, timeout=60) == now[lost_index]
+            # The bundle that stayed kept its actor.
+            assert actorium.get(keeper.where.remote(), timeout=60) == placed[kept_index]
+            remove_placement_group(pg)
+        finally:
+            actorium.shutdown()

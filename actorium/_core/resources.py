@@ -93,11 +93,17 @@ class ResourcePool:
             self.total[name] = self.total.get(name, 0.0) + amount
             self.available[name] = self.available.get(name, 0.0) + amount
 
-    def remove(self, names: list[str]) -> None:
-        """Forget resources (a released bundle's); work still holding them releases nothing."""
-        for name in names:
-            self.total.pop(name, None)
-            self.available.pop(name, None)
+    def shrink(self, lost: dict[str, float]) -> None:
+        """Take away resources (a released bundle's); names left with nothing are forgotten,
+        and work still holding them gives nothing back."""
+        for name, amount in lost.items():
+            left = self.total.get(name, 0.0) - amount
+            if left <= 1e-9:
+                self.total.pop(name, None)
+                self.available.pop(name, None)
+            else:
+                self.total[name] = left
+                self.available[name] = self.available.get(name, 0.0) - amount
 
     def describe(self, demand: dict[str, float]) -> str:
         return ", ".join(f"{name}={amount:g} (node has {self.total.get(name, 0.0):g})"

@@ -60,22 +60,24 @@ class ClusterGroups:
         record["available"] = free
         return True
 
-    def _release(self, node_id: str, group: str) -> None:
+    def _release(self, node_id: str, group: str, indices: list[int] | None) -> None:
         head = self.head
         record = head.nodes.get(bytes.fromhex(node_id))
         if record is None or not record.get("alive"):
             return
         placed = self.groups.groups.get(group)
-        if placed is not None and placed.nodes:
+        if placed is not None:
             # Free again at once, for groups placed before the node's next heartbeat.
             free = dict(record.get("available", {}))
-            for bundle, holder in zip(placed.bundles, placed.nodes, strict=True):
-                if holder == node_id:
+            for index, (bundle, holder) in enumerate(zip(placed.bundles, placed.nodes,
+                                                         strict=True)):
+                if holder == node_id and (indices is None or index in indices):
                     for name, amount in bundle.items():
                         free[name] = min(free.get(name, 0.0) + amount,
                                          record["total"].get(name, 0.0))
             record["available"] = free
-        head.send(record["address"], [Kind.REQUEST, 0, head.address, "release_bundles", [group]])
+        head.send(record["address"], [Kind.REQUEST, 0, head.address, "release_bundles",
+                                      [group, indices]])
 
     def _share_view(self) -> None:
         self.head.broadcast([Kind.CLUSTER_VIEW, self.head.view()], relay=False)

@@ -30,8 +30,13 @@ Bundle = dict[str, float]
 class GroupState(StrEnum):
     PENDING = "PENDING"
     CREATED = "CREATED"
+    RESCHEDULING = "RESCHEDULING"   # a node holding bundles died: placing those again
     REMOVED = "REMOVED"
-    FAILED = "FAILED"      # a node holding a bundle died, or the group can no longer fit
+    FAILED = "FAILED"               # its nodes left before it could ever be placed
+
+
+_LIVE = (GroupState.PENDING, GroupState.CREATED, GroupState.RESCHEDULING)
+_PLACING = (GroupState.PENDING, GroupState.RESCHEDULING)
 
 
 @dataclass
@@ -52,7 +57,8 @@ class Group:
     owner: str
     detached: bool
     state: GroupState = GroupState.PENDING
-    nodes: list[str] = field(default_factory=list)   # node id of each bundle, once created
+    nodes: list[str] = field(default_factory=list)   # node id of each bundle ("": none yet)
+    placing: bool = False
     error: str = ""
     waiters: list[asyncio.Future[bool]] = field(default_factory=list)
 
@@ -66,8 +72,8 @@ class Group:
         return {"placement_group_id": self.group_id, "name": self.name,
                 "strategy": self.strategy, "state": self.state.value,
                 "bundles": [dict(b) for b in self.bundles],
-                "bundles_to_node_id": list(self.nodes) if self.state is GroupState.CREATED
-                else [], "error": self.error}
+                "bundles_to_node_id": list(self.nodes) if self.state in _LIVE else [],
+                "error": self.error}
 
 
 def _fits(room: dict[str, float], bundle: Bundle) -> bool:
@@ -135,7 +141,7 @@ class PlacementGroups:
 
     def __init__(self, *, nodes: Callable[[], list[NodeRoom]],
                  reserve: Callable[[str, str, list[list[Any]]], Awaitable[bool]],
-                 release: Callable[[str, str], None],
+                 release: Callable[[str, str, list[int] | None], None],
                  on_created: Callable[[], None] | None = None) -> None:
         self._nodes = nodes
         self._reserve = reserve
@@ -151,24 +157,23 @@ class PlacementGroups:
         if strategy not in STRATEGIES:
             raise ValueError(f"placement group strategy must be one of {STRATEGIES}, "
                              f"got {strategy!r}")
-        if name and any(g.name == name and g.state in (GroupState.PENDING, GroupState.CREATED)
-                        for g in self.groups.values()):
+        if name and any(g.name == name and g.state in _LIVE for g in self.groups.values()):
             raise ValueError(f"a placement group named {name!r} already exists")
         group = Group(group_id, name, strategy, [dict(b) for b in bundles], owner, detached)
+        group.nodes = [""] * len(group.bundles)
         nodes = self._nodes()
         if plan(group.bundles, strategy, nodes, use_total=True) is None:
             raise ValueError(f"{group.label} can never be placed: "
                              f"{why_infeasible(group.bundles, strategy, nodes)}")
         self.groups[group_id] = group
-        task = asyncio.get_running_loop().create_task(self._place(group))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._start_placing(group)
         return True
 
     async def wait(self, group_id: str) -> bool:
-        """Until the group is created (True); ValueError if it is removed or failed."""
+        """Until the group is created, or placed again (True); ValueError if it is removed
+        or failed."""
         group = self._group(group_id)
-        if group.state is GroupState.PENDING:
+        while group.state in _PLACING:
             future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
             group.waiters.append(future)
             await future
@@ -180,7 +185,7 @@ class PlacementGroups:
     def remove(self, group_id: str) -> bool:
         """Release the group's bundles (work running in them is the caller's business)."""
         group = self._group(group_id)
-        if group.state in (GroupState.REMOVED, GroupState.FAILED):
+        if group.state not in _LIVE:
             return True
         self._end(group, GroupState.REMOVED, "removed with remove_placement_group()")
         return True
@@ -193,16 +198,20 @@ class PlacementGroups:
         return True
 
     def node_died(self, node_id: str) -> None:
+        """Bundles on a dead node are placed again (RESCHEDULING); the others stay."""
         for group in list(self.groups.values()):
-            if group.state is GroupState.CREATED and node_id in group.nodes:
-                self._end(group, GroupState.FAILED, f"node {node_id} holding a bundle died")
+            if group.state in (GroupState.CREATED, GroupState.RESCHEDULING) \
+                    and node_id in group.nodes:
+                group.nodes = ["" if n == node_id else n for n in group.nodes]
+                group.state = GroupState.RESCHEDULING
+                self._start_placing(group)
 
     def table(self) -> list[dict[str, Any]]:
         return [group.describe() for group in self.groups.values()]
 
     def find(self, name: str) -> dict[str, Any]:
         for group in self.groups.values():
-            if group.name == name and group.state in (GroupState.PENDING, GroupState.CREATED):
+            if group.name == name and group.state in _LIVE:
                 return group.describe()
         raise ValueError(f"no placement group named {name!r}")
 
@@ -213,38 +222,68 @@ class PlacementGroups:
             raise ValueError(f"no placement group {group_id}")
         return group
 
+    def _start_placing(self, group: Group) -> None:
+        if not group.placing:
+            group.placing = True
+            task = asyncio.get_running_loop().create_task(self._place(group))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _rooms_for(self, group: Group, missing: list[int]) -> list[NodeRoom]:
+        """Nodes a missing bundle may go to, given where the group's other bundles are."""
+        rooms = self._nodes()
+        kept = {n for i, n in enumerate(group.nodes) if n and i not in missing}
+        if group.strategy == "STRICT_SPREAD":
+            rooms = [r for r in rooms if r.node_id not in kept]
+        elif group.strategy == "STRICT_PACK" and kept:
+            rooms = [r for r in rooms if r.node_id in kept]
+        elif group.strategy == "PACK":   # next to the others first
+            rooms.sort(key=lambda r: r.node_id not in kept)
+        return rooms
+
     async def _place(self, group: Group) -> None:
-        while group.state is GroupState.PENDING:
-            targets = plan(group.bundles, group.strategy, self._nodes())
-            if targets is None:
-                if plan(group.bundles, group.strategy, self._nodes(), use_total=True) is None:
-                    self._end(group, GroupState.FAILED, "the nodes that could hold it are gone")
+        """Reserve every bundle not placed yet (all at first; a dead node's later), all of
+        them or none on each attempt, until done or the group is removed."""
+        try:
+            while group.state in _PLACING:
+                missing = [i for i, n in enumerate(group.nodes) if not n]
+                wanted = [group.bundles[i] for i in missing]
+                targets = plan(wanted, group.strategy, self._rooms_for(group, missing))
+                if targets is None:
+                    if group.state is GroupState.PENDING and plan(
+                            group.bundles, group.strategy, self._nodes(),
+                            use_total=True) is None:
+                        self._end(group, GroupState.FAILED,
+                                  "the nodes that could hold it are gone")
+                        return
+                    await asyncio.sleep(_RETRY_SECONDS)   # (a node may join meanwhile)
+                    continue
+                per_node: dict[str, list[list[Any]]] = {}
+                for index, node_id in zip(missing, targets, strict=True):
+                    per_node.setdefault(node_id, []).append([index, group.bundles[index]])
+                    group.nodes[index] = node_id   # tentatively: a release needs to know
+                answers = await asyncio.gather(
+                    *(self._reserve(node_id, group.group_id, pairs)
+                      for node_id, pairs in per_node.items()), return_exceptions=True)
+                granted = [n for n, ok in zip(per_node, answers, strict=True) if ok is True]
+                if len(granted) == len(per_node) and group.state in _PLACING:
+                    group.state = GroupState.CREATED
+                    if self._on_created is not None:
+                        self._on_created()
+                    self._wake(group)
                     return
-                await asyncio.sleep(_RETRY_SECONDS)
-                continue
-            per_node: dict[str, list[list[Any]]] = {}
-            for index, node_id in enumerate(targets):
-                per_node.setdefault(node_id, []).append([index, group.bundles[index]])
-            group.nodes = targets   # tentatively: releasing a refused attempt needs them
-            answers = await asyncio.gather(
-                *(self._reserve(node_id, group.group_id, pairs)
-                  for node_id, pairs in per_node.items()), return_exceptions=True)
-            granted = [n for n, ok in zip(per_node, answers, strict=True) if ok is True]
-            if len(granted) == len(per_node) and group.state is GroupState.PENDING:
-                group.state = GroupState.CREATED
-                if self._on_created is not None:
-                    self._on_created()
-                self._wake(group)
-                return
-            for node_id in granted:   # all or nothing
-                self._release(node_id, group.group_id)
-            group.nodes = []
-            await asyncio.sleep(_RETRY_SECONDS)
+                for node_id in granted:   # all or nothing
+                    self._release(node_id, group.group_id, [i for i, _ in per_node[node_id]])
+                if group.state in _PLACING:
+                    for index in missing:
+                        group.nodes[index] = ""
+                    await asyncio.sleep(_RETRY_SECONDS)
+        finally:
+            group.placing = False
 
     def _end(self, group: Group, state: GroupState, why: str) -> None:
-        if group.state is GroupState.CREATED:
-            for node_id in set(group.nodes):
-                self._release(node_id, group.group_id)
+        for node_id in {n for n in group.nodes if n}:
+            self._release(node_id, group.group_id, None)
         group.state = state
         group.error = why
         self._wake(group)

@@ -299,13 +299,15 @@ class ActorManager:
             self.node.cluster.relay(message)
 
     # ------------------------------------------------------------------ queries
-    def in_placement_group(self, group: str) -> list[bytes]:
-        """Ids of the live actors scheduled into placement group ``group`` (hex)."""
+    def in_placement_group(self, group: str, bundles: list[int] | None = None) -> list[bytes]:
+        """Ids of the live actors scheduled into placement group ``group`` (hex), or into
+        its ``bundles`` only."""
         found = []
         for actor_id, info in self.actors.items():
             strategy = info.options.get("strategy")
             if isinstance(strategy, dict) and strategy.get("placement_group") == group \
-                    and info.status is not ActorStatus.DEAD:
+                    and info.status is not ActorStatus.DEAD \
+                    and (bundles is None or strategy.get("bundle", -1) in bundles):
                 found.append(actor_id)
         return found
 

@@ -56,37 +56,45 @@ class NodeBundles:
         await asyncio.sleep(0)
         return self.reserve(group, pairs) is not None
 
-    def _release_here(self, _node_id: str, group: str) -> None:
-        self.release(group)
+    def _release_here(self, _node_id: str, group: str, indices: list[int] | None) -> None:
+        self.release(group, indices)
 
     def reserve(self, group: str, pairs: list[list[Any]]) -> dict[str, float] | None:
         """Reserve bundles ``[[index, bundle], ...]`` of ``group`` if they fit now, all or
-        none; returns the node's new totals (None: no room)."""
+        none (more may be added later, e.g. a dead node's); returns the node's new totals
+        (None: no room, or a bundle of that index is already here)."""
         pool = self.node.resources
+        held = self.reserved.get(group, [])
+        if {i for i, _ in held} & {int(i) for i, _ in pairs}:
+            return None
         whole: dict[str, float] = {}
         for _index, bundle in pairs:
             for name, amount in bundle.items():
                 whole[name] = whole.get(name, 0.0) + float(amount)
-        if group in self.reserved or not pool.fits(whole):
+        if not pool.fits(whole):
             return None
         pool.acquire(whole)
         for index, bundle in pairs:
             pool.add(bundle_resources(group, int(index), bundle))
-        self.reserved[group] = [(int(index), dict(bundle)) for index, bundle in pairs]
+        self.reserved[group] = held + [(int(index), dict(bundle)) for index, bundle in pairs]
         self._resources_changed()
         return dict(pool.total)
 
-    def release(self, group: str) -> dict[str, float]:
-        """Give the bundles of ``group`` back (if any) and kill the actors placed in it."""
-        pairs = self.reserved.pop(group, None)
+    def release(self, group: str, indices: list[int] | None = None) -> dict[str, float]:
+        """Give back bundles ``indices`` of ``group`` (None: all of them here), and kill the
+        actors placed in them."""
         pool = self.node.resources
-        if pairs is not None:
-            names: set[str] = set()
-            for index, bundle in pairs:
-                names.update(bundle_resources(group, index, bundle))
+        held = self.reserved.pop(group, [])
+        going = [(i, b) for i, b in held if indices is None or i in indices]
+        staying = [(i, b) for i, b in held if (i, b) not in going]
+        if staying:
+            self.reserved[group] = staying
+        if going:
+            for index, bundle in going:
                 pool.release(bundle)
-            pool.remove(sorted(names))
-            for actor_id in self.node.actors.in_placement_group(group):
+                pool.shrink(bundle_resources(group, index, bundle))
+            released = None if not staying else [i for i, _ in going]
+            for actor_id in self.node.actors.in_placement_group(group, released):
                 self.node.actors.kill(actor_id, no_restart=True)
             self.node.tasks.fail_infeasible(f"its placement group {group} was removed")
             self._resources_changed()

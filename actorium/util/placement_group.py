@@ -170,7 +170,8 @@ def placement_group_table(placement_group: PlacementGroup | None = None) -> dict
     table = {}
     for row in rows:
         row["bundles"] = dict(enumerate(row["bundles"]))
-        row["bundles_to_node_id"] = dict(enumerate(row["bundles_to_node_id"]))
+        row["bundles_to_node_id"] = {i: node for i, node in enumerate(row["bundles_to_node_id"])
+                                     if node}
         table[row["placement_group_id"]] = row
     if placement_group is None:
         return table
