@@ -408,6 +408,8 @@ def test_a_restarted_head_recovers_names_and_the_directory(tmp_path, no_runtime,
         try:
             keeper = Locator.options(name="keeper", resources={"far": 0.1}).remote()
             home = actorium.get(keeper.where.remote(), timeout=60)
+            kept_group = placement_group([{"far": 0.5}], name="kept", lifetime="detached")
+            assert kept_group.wait(60)
             head = next(d for d in _daemons(tmp_path) if d["session_dir"].endswith(
                 f"head-{port}"))
             os.kill(head["pid"], signal.SIGKILL)
@@ -429,15 +431,20 @@ def test_a_restarted_head_recovers_names_and_the_directory(tmp_path, no_runtime,
                                              env=env).stdout)
             assert any(a["name"] == "keeper" and a["state"] == "ALIVE" and a["node_id"] == home
                        for a in actors), actors
-            # A new driver finds the actor by the name the first head gave it.
+            # A new driver finds the actor by the name the first head gave it, and the
+            # placement group the first head placed.
             found = run_script(textwrap.dedent("""
                 import actorium
+                from actorium.util import get_placement_group, placement_group_table
                 actorium.init(address="auto")
                 print("HOME", actorium.get(actorium.get_actor("keeper").where.remote(),
                                            timeout=60))
+                row = placement_group_table(get_placement_group("kept"))
+                print("GROUP", row["state"], row["bundles_to_node_id"][0])
                 actorium.shutdown()
             """), timeout=120)
             assert f"HOME {home}" in found.stdout, found.stdout + found.stderr
+            assert f"GROUP CREATED {home}" in found.stdout, found.stdout + found.stderr
         finally:
             actorium.shutdown()
 

@@ -24,7 +24,8 @@ class ClusterGroups:
     def __init__(self, head: HeadService) -> None:
         self.head = head
         self.groups = PlacementGroups(nodes=self._rooms, reserve=self._reserve,
-                                      release=self._release, on_created=self._share_view)
+                                      release=self._release, on_created=self._share_view,
+                                      on_change=self._save)
         head.verbs.update({
             "create_placement_group": self.groups.create,
             "wait_placement_group": self.groups.wait,
@@ -33,6 +34,14 @@ class ClusterGroups:
             "placement_group_table": self.groups.table,
             "get_placement_group": self.groups.find,
         })
+
+    def recover(self) -> None:
+        """Groups saved by a previous head (after its nodes were reloaded)."""
+        self.groups.restore(self.head.store.load_groups())
+
+    def _save(self, group: Any) -> None:
+        live = group.state.value in ("PENDING", "CREATED", "RESCHEDULING")
+        self.head.store.save_group(group.group_id, group.saved() if live else None)
 
     def node_died(self, node_id: str) -> None:
         self.groups.node_died(node_id)

@@ -66,6 +66,12 @@ class Group:
     def label(self) -> str:
         return f"placement group {self.name or self.group_id}"
 
+    def saved(self) -> dict[str, Any]:
+        """What a restarted head needs to know of the group (see ``PlacementGroups.restore``)."""
+        return {"group_id": self.group_id, "name": self.name, "strategy": self.strategy,
+                "bundles": self.bundles, "owner": self.owner, "detached": self.detached,
+                "state": self.state.value, "nodes": self.nodes}
+
     def describe(self) -> dict[str, Any]:
         """A row of ``placement_group_table()`` (lists where Ray has dicts keyed by bundle
         index: msgpack maps take only string keys here; the public API turns them back)."""
@@ -142,8 +148,10 @@ class PlacementGroups:
     def __init__(self, *, nodes: Callable[[], list[NodeRoom]],
                  reserve: Callable[[str, str, list[list[Any]]], Awaitable[bool]],
                  release: Callable[[str, str, list[int] | None], None],
-                 on_created: Callable[[], None] | None = None) -> None:
+                 on_created: Callable[[], None] | None = None,
+                 on_change: Callable[[Group], None] | None = None) -> None:
         self._nodes = nodes
+        self._on_change = on_change
         self._reserve = reserve
         self._release = release
         self._on_created = on_created
@@ -166,8 +174,28 @@ class PlacementGroups:
             raise ValueError(f"{group.label} can never be placed: "
                              f"{why_infeasible(group.bundles, strategy, nodes)}")
         self.groups[group_id] = group
+        self._changed(group)
         self._start_placing(group)
         return True
+
+    def restore(self, saved: list[dict[str, Any]]) -> None:
+        """Take back the live groups a previous head saved (a restarted head). Their
+        reserved bundles are still on the nodes; bundles of nodes that do not come back
+        are placed again when those nodes are declared dead."""
+        for record in saved:
+            state = GroupState(record["state"])
+            if state not in _LIVE:
+                continue
+            group = Group(record["group_id"], record["name"], record["strategy"],
+                          record["bundles"], record["owner"], record["detached"], state,
+                          list(record["nodes"]))
+            self.groups[group.group_id] = group
+            if state is not GroupState.CREATED:
+                self._start_placing(group)
+
+    def _changed(self, group: Group) -> None:
+        if self._on_change is not None:
+            self._on_change(group)
 
     async def wait(self, group_id: str) -> bool:
         """Until the group is created, or placed again (True); ValueError if it is removed
@@ -204,6 +232,7 @@ class PlacementGroups:
                     and node_id in group.nodes:
                 group.nodes = ["" if n == node_id else n for n in group.nodes]
                 group.state = GroupState.RESCHEDULING
+                self._changed(group)
                 self._start_placing(group)
 
     def table(self) -> list[dict[str, Any]]:
@@ -268,6 +297,7 @@ class PlacementGroups:
                 granted = [n for n, ok in zip(per_node, answers, strict=True) if ok is True]
                 if len(granted) == len(per_node) and group.state in _PLACING:
                     group.state = GroupState.CREATED
+                    self._changed(group)
                     if self._on_created is not None:
                         self._on_created()
                     self._wake(group)
@@ -286,6 +316,7 @@ class PlacementGroups:
             self._release(node_id, group.group_id, None)
         group.state = state
         group.error = why
+        self._changed(group)
         self._wake(group)
 
     @staticmethod

@@ -77,6 +77,7 @@ class HeadService:
         self.observer = ClusterObserver(self)
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
+        self.placement.recover()
 
     def _recover(self) -> None:
         nodes, actors, names = self.store.load()
