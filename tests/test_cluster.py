@@ -132,6 +132,25 @@ def test_killing_an_actor_on_another_node_frees_its_resources(driver):
     assert actorium.get(where.options(resources={"right": 1}).remote(), timeout=60)
 
 
+def test_cancelling_a_task_running_on_another_node_cancels_it(driver):
+    @actorium.remote
+    def linger(seconds: float) -> str:
+        for _ in range(int(seconds * 10)):   # short sleeps: a cancellation lands between them
+            time.sleep(0.1)
+        return "not cancelled"
+
+    for force in (False, True):
+        task = linger.options(resources={"left": 0.5}).remote(120)
+        deadline = time.monotonic() + 60
+        while not [t for t in state.list_tasks(filters=[("state", "=", "RUNNING")])
+                   if t.name.endswith("linger")]:
+            assert time.monotonic() < deadline, "the task never started"
+            time.sleep(0.2)
+        actorium.cancel(task, force=force)
+        with pytest.raises(actorium.exceptions.TaskCancelledError):
+            actorium.get(task, timeout=60)
+
+
 def test_objects_made_on_one_node_are_fetched_by_another(driver):
     @actorium.remote
     def make() -> list[int]:

@@ -48,6 +48,7 @@ from actorium.exceptions import ActorDiedError
 
 HEARTBEAT_SECONDS = 0.5
 NODE_TIMEOUT_SECONDS = 3.0
+_MAX_PENDING_KILLS = 10_000
 
 
 class HeadService:
@@ -289,6 +290,8 @@ class HeadService:
         node = self.nodes.get(bytes.fromhex(record["node_id"])) \
             if record is not None and record.get("node_id") else None
         if record is None or node is None:
+            if len(self.pending_kills) >= _MAX_PENDING_KILLS:   # kills of ids never placed
+                self.pending_kills.pop(next(iter(self.pending_kills)))
             self.pending_kills[actor_id] = no_restart
             return True
         if record.get("state") != "DEAD" and node.get("alive"):

@@ -429,6 +429,14 @@ class Node:
         return True
 
     def _verb_cancel_task(self, task_id: bytes, force: bool) -> bool:
+        forwarded = self.cluster.forwarded.get(task_id) if self.cluster is not None else None
+        if forwarded is not None:
+            # It runs (or waits) on another node: that node cancels it.
+            address = self.cluster.view.get(forwarded[0], {}).get("address")
+            if address is not None:
+                self.send(address, [Kind.REQUEST, 0, self.address, "cancel_task",
+                                    [task_id, force]])
+            return True
         self.tasks.cancel(task_id, force)
         return True
 
