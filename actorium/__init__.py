@@ -16,14 +16,16 @@ Layers (an import may only point downwards):
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
     util/                            public utilities under Ray's names (util.state)
     exceptions.py                    the one exception tree (imports nothing of ours)
-    cli.py, _cli/                    the `actorium` command (start, stop, status, list)
+    cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory)
     _cluster/                        starting node daemons, connecting drivers to a cluster
     _node/                           node daemon, worker processes, launcher, cluster link,
-                                     dashboard
+                                     supervisor trees, dashboard
+    _supervision/                    restart policy (pure logic), the Supervisor handle
     _head/                           head service: node registry, actor directory, names
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
+    _store/                          the shared-memory object store (files, budget, spilling)
 """
 
 from actorium import exceptions, util
@@ -31,7 +33,9 @@ from actorium._api import (
     RuntimeInfo,
     available_resources,
     cancel,
+    checkpoint,
     cluster_resources,
+    exit_actor,
     get,
     get_actor,
     get_runtime_context,
@@ -48,6 +52,7 @@ from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
 from actorium._core.context import RuntimeContext
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
+from actorium._supervision.supervisor import Supervisor, SupervisorStatus
 
 __version__ = "0.1.0"
 
@@ -59,11 +64,15 @@ __all__ = [
     "RemoteFunction",
     "RuntimeContext",
     "RuntimeInfo",
+    "Supervisor",
+    "SupervisorStatus",
     "__version__",
     "available_resources",
     "cancel",
+    "checkpoint",
     "cluster_resources",
     "exceptions",
+    "exit_actor",
     "get",
     "get_actor",
     "get_runtime_context",

@@ -26,12 +26,15 @@ from actorium._core.values import check_not_in_loop
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
 from actorium._observe.driver_logs import print_log_lines
 from actorium._observe.worker_stats import report_driver_objects
+from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
+from actorium.exceptions import ActorDiedError
 
 T = TypeVar("T")
 
 __all__ = [
-    "available_resources", "cancel", "cluster_resources", "get", "get_actor",
+    "available_resources", "cancel", "checkpoint", "cluster_resources", "exit_actor", "get",
+    "get_actor",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
     "shutdown", "wait",
 ]
@@ -40,7 +43,7 @@ __all__ = [
 _ACCEPTED_RAY_ARGUMENTS = frozenset({
     "configure_logging",
     "logging_level", "logging_format", "runtime_env", "local_mode", "_temp_dir",
-    "object_store_memory", "num_gpus", "_system_config", "job_config", "_plasma_directory",
+    "num_gpus", "_system_config", "job_config", "_plasma_directory",
     "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
     "_enable_object_reconstruction",
 })
@@ -70,16 +73,19 @@ class RuntimeInfo(dict[str, Any]):
 
 def init(address: str | None = None, *, num_cpus: int | None = None,
          resources: dict[str, float] | None = None, namespace: str | None = None,
-         ignore_reinit_error: bool = False, include_dashboard: bool | None = None,
-         dashboard_host: str = "127.0.0.1", dashboard_port: int | None = None,
-         log_to_driver: bool = True, **ray_options: Any) -> RuntimeInfo:
+         ignore_reinit_error: bool = False, object_store_memory: int | None = None,
+         include_dashboard: bool | None = None, dashboard_host: str = "127.0.0.1",
+         dashboard_port: int | None = None, log_to_driver: bool = True,
+         **ray_options: Any) -> RuntimeInfo:
     """Start an embedded local runtime (a node daemon and its workers) and connect to it, or
     with ``address`` ("auto", or "HOST:PORT" with the token in ``ACTORIUM_CLUSTER_TOKEN``)
     connect to a cluster started with ``actorium start`` (ConnectionError if unreachable).
 
     Blocks until the node is up (a fraction of a second); worker processes keep starting in
-    the background. ``num_cpus`` defaults to the machine's cores. Calling ``init()`` twice
-    raises unless ``ignore_reinit_error=True``.
+    the background. ``num_cpus`` defaults to the machine's cores. ``object_store_memory``
+    bounds the shared-memory object store in bytes (default: 30% of the machine's memory);
+    beyond it, idle objects spill to disk. Calling ``init()`` twice raises unless
+    ``ignore_reinit_error=True``.
 
     The dashboard is served on ``dashboard_host:dashboard_port`` (127.0.0.1:8265, or the next
     free port) unless ``include_dashboard=False`` or aiohttp is not installed; its URL is the
@@ -97,6 +103,11 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                                  or num_cpus < 1):
         raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}")
     TaskOptions.build(resources=resources or {})  # validates names and amounts
+    if object_store_memory is not None and (isinstance(object_store_memory, bool) or
+                                            not isinstance(object_store_memory, int) or
+                                            object_store_memory < 1):
+        raise ValueError(f"object_store_memory must be a positive number of bytes, got "
+                         f"{object_store_memory!r}")
     with _lock:
         runtime = context.maybe_runtime()
         if runtime is not None:
@@ -120,6 +131,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace,
                             dashboard=dashboard)
         try:
+            create_store(node.session_dir, object_store_memory)
             runtime = Runtime(role="driver", worker_id=random_id(16),
                               session_dir=node.session_dir, node_address=node.address,
                               node_id=node.node_id, namespace=namespace, token=node.token)
@@ -308,6 +320,44 @@ def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool =
     if not isinstance(object_ref, ObjectRef):
         raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
     context.current_runtime().cancel(object_ref.id[:16], force)
+
+
+def exit_actor() -> None:
+    """Inside an actor method: end this actor when the method returns (a *normal* exit).
+
+    Does not block or raise; the method's result still reaches its caller. Calls not yet
+    started fail with ``ActorDiedError``. The actor is not restarted, unless it is a
+    ``permanent`` child of a ``Supervisor``.
+    """
+    running = context.current_execution.get()
+    if running is None or running.actor_id is None:
+        raise TypeError("exit_actor() can only be called inside an actor's method")
+    runtime = context.current_runtime()
+    actor = runtime.find_actor(running.actor_id) if runtime.find_actor is not None else None
+    if actor is None:
+        return
+    actor.exit_after_this_call(ActorDiedError(
+        f"actor {actor.label} died: it exited with actorium.exit_actor()",
+        actor_id=running.actor_id.hex()))
+    runtime.notify_node("actor_exited", running.actor_id, actor.incarnation)
+
+
+def checkpoint() -> None:
+    """Inside an actor method: save the actor's state when this call returns.
+
+    The actor must define ``__actorium_checkpoint__`` (and ``__actorium_restore__`` to get the
+    state back after a restart). The save happens before the call's result is sent, so once
+    the caller has the result, the checkpoint is stored. Does not block.
+    """
+    running = context.current_execution.get()
+    if running is None or running.actor_id is None:
+        raise TypeError("checkpoint() can only be called inside an actor's method")
+    runtime = context.current_runtime()
+    actor = runtime.find_actor(running.actor_id) if runtime.find_actor is not None else None
+    if actor is None or actor.checkpointer is None:
+        raise TypeError("checkpoint() needs the actor class to define __actorium_checkpoint__ "
+                        "(returning its state) and __actorium_restore__ (taking it back)")
+    actor.checkpointer.requested = True
 
 
 def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:

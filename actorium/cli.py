@@ -11,14 +11,16 @@ import sys
 from collections.abc import Callable
 
 from actorium._cli import start, status, stop
+from actorium._store import cli as memory
 
 
 def _register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[..., int]]:  # type: ignore[type-arg]
     start.add_parser(subparsers)
     stop.add_parser(subparsers)
     status.add_parsers(subparsers)
+    memory.add_parser(subparsers)
     return {"start": start.run, "stop": stop.run, "status": status.run_status,
-            "list": status.run_list}
+            "list": status.run_list, "memory": memory.run}
 
 
 def main(argv: list[str] | None = None) -> int:

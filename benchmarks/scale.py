@@ -30,6 +30,9 @@ class Scale:
     # Large objects: size in bytes and how many puts/gets are timed.
     large_bytes: int
     large_ops: int
+    # Object store: array sizes for put/get rates, and the side of the seed example's array.
+    store_sizes: tuple[int, ...]
+    seed_array_side: int
     # Actor creation rate: actors created, capped when each actor is a process.
     create_actors: int
     create_actors_process_cap: int
@@ -58,6 +61,8 @@ FULL = Scale(
     latency_warmup=500,
     large_bytes=100 * 2**20,
     large_ops=10,
+    store_sizes=(2**10, 64 * 2**10, 2**20, 16 * 2**20, 256 * 2**20, 2**30),
+    seed_array_side=5000,
     create_actors=1000,
     create_actors_process_cap=20,
     idle_actors=100_000,
@@ -79,6 +84,8 @@ SMOKE = Scale(
     latency_warmup=10,
     large_bytes=4 * 2**20,
     large_ops=2,
+    store_sizes=(2**10, 2**20),
+    seed_array_side=300,
     create_actors=10,
     create_actors_process_cap=3,
     idle_actors=1000,

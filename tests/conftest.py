@@ -49,14 +49,24 @@ def session_root() -> str:
 
 
 def our_session_dirs() -> set[str]:
-    """Session directories created by this process (their names carry the driver's pid)."""
+    """Session directories created by this process (their names carry the driver's pid),
+    and the object stores of those sessions in /dev/shm."""
+    tag = f"-{os.getpid()}-"
+    found = set()
     root = session_root()
     try:
         names = os.listdir(root)
     except FileNotFoundError:
-        return set()
-    tag = f"-{os.getpid()}-"
-    return {os.path.join(root, n) for n in names if n.startswith("s") and tag in n}
+        names = []
+    found |= {os.path.join(root, n) for n in names if n.startswith("s") and tag in n}
+    store_prefix = f"actorium-{os.getuid()}-s"
+    try:
+        stores = os.listdir("/dev/shm")
+    except FileNotFoundError:
+        stores = []
+    found |= {os.path.join("/dev/shm", n) for n in stores
+              if n.startswith(store_prefix) and tag in n}
+    return found
 
 
 def _is_ours(process: psutil.Process) -> bool:

@@ -12,9 +12,10 @@ from actorium.exceptions import RuntimeNotInitializedError
 
 PUBLIC_API = {
     "ActorClass", "ActorHandle", "ActorMethod", "ObjectRef", "RemoteFunction", "RuntimeContext",
-    "RuntimeInfo", "__version__", "available_resources", "cancel", "cluster_resources",
-    "exceptions", "get", "get_actor", "get_runtime_context", "init", "is_initialized", "kill",
-    "method", "nodes", "put", "remote", "shutdown", "util", "wait",
+    "RuntimeInfo", "Supervisor", "SupervisorStatus", "__version__", "available_resources",
+    "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
+    "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
+    "shutdown", "util", "wait",
 }
 
 

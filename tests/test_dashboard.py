@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import time
 import urllib.parse
 
 import pytest
+from polling import eventually
 
 import actorium
 
@@ -61,17 +63,6 @@ def dashboard(start_runtime):
     assert info.dashboard_url.startswith("http://127.0.0.1:")
     assert len(info["dashboard_token"]) == 64
     return Client(info.dashboard_url), info["dashboard_token"]
-
-
-def eventually(check, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
 
 
 def test_pages_and_static_assets_are_served_without_external_resources(dashboard):
@@ -127,8 +118,17 @@ def test_kill_needs_the_token_and_then_kills(dashboard):
     assert actorium.get(device.ping.remote()) == "victim"   # still alive after refusals
     status, body = client.action(actor_id, "kill", token=token)
     assert status == 200 and body["ok"]
-    with pytest.raises(actorium.exceptions.ActorDiedError):
-        actorium.get(device.ping.remote(), timeout=20)
+
+    def call_fails():
+        # The kill travels node -> worker while our call goes straight to the worker, so a
+        # call made at once may still be served; soon every call fails.
+        try:
+            actorium.get(device.ping.remote(), timeout=20)
+        except actorium.exceptions.ActorDiedError:
+            return True
+        return False
+
+    eventually(call_fails)
     assert client.json(f"/api/actors/{actor_id}")["state"] == "DEAD"
     status, body = client.action(actor_id, "kill", token=token)
     assert status == 409
@@ -222,3 +222,20 @@ def test_bad_dashboard_options_are_rejected_before_starting(no_runtime):
     with pytest.raises(ValueError, match="dashboard_port"):
         actorium.init(dashboard_port=70000)
     assert not actorium.is_initialized()
+
+
+def test_the_head_of_a_cluster_serves_the_dashboard_and_prints_its_url(no_runtime, tmp_path):
+    from cluster_helpers import local_cluster
+
+    with local_cluster(str(tmp_path), [{"num_cpus": 1}, {"num_cpus": 1}]) as started:
+        head_output = started["outputs"][0]
+        found = re.search(r"^Dashboard: (http://127\.0\.0\.1:\d+)/\?token=([0-9a-f]{64})$",
+                          head_output, re.M)
+        assert found, head_output
+        url, token = found.groups()
+        assert "Dashboard:" not in started["outputs"][1]   # joined nodes serve none
+        client = Client(url)
+        nodes = client.json("/api/nodes")
+        assert nodes and nodes[0]["state"] == "ALIVE"
+        status, body = client.action("00" * 16, "kill", token=token)
+        assert status == 404   # authorized, and told the actor does not exist

@@ -99,6 +99,7 @@ def test_every_page_renders_and_kill_changes_the_actor_state(start_runtime):
             browser.close()
 
     with pytest.raises(actorium.exceptions.ActorDiedError):
+        # The row showed DEAD, so the node buried it and told this driver before the page did.
         actorium.get(sensors[0].read.remote(), timeout=20)
     assert actorium.get(sensors[1].read.remote()) == 21.5
     assert not problems, problems

@@ -164,6 +164,28 @@ def test_observability() -> None:
     assert families and int(families.group(1)) >= 10, out
 
 
+def test_object_store() -> None:
+    out = run_example("object_store.py", "--size", "1000")
+    assert "writable: False" in out
+    assert "ten tasks read the same copy: means match: True" in out
+    assert "objects in the store: 1," in out
+    assert "after dropping the ref: 0 objects, 0 bytes in use" in out
+    assert re.search(r"six 1 MiB objects in a 3 MiB store: 2 in memory, 4 spilled", out), out
+    assert "all restored on get: [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]" in out
+    assert "OutOfMemoryError: the object store is full" in out
+
+
+def test_supervised_twins_survive_crashes() -> None:
+    out = run_example("supervised_twins.py", "--pumps", "4", "--readings", "200", "--crashes",
+                      "3")
+    assert "pumps: 4, readings per pump: 200, crashes injected: 3" in out
+    assert re.search(r"^restarts by the supervisor: 3$", out, re.M), out
+    assert len(re.findall(r"^\s+pump-\d\d\s+readings\s+200\s", out, re.M)) == 4, out
+    assert "restored from checkpoint: yes" in out
+    assert "every twin matches its readings: yes" in out
+    assert "supervisor after the with block: stopped" in out
+
+
 @pytest.mark.multiprocess
 def test_cluster() -> None:
     out = run_example("cluster.py", "--nodes", "2", "--tasks", "300")

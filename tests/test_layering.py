@@ -12,12 +12,17 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "actorium"
 # A layer may import the layers listed for it (and itself), nothing above.
 ALLOWED = {
     "_transport": {"_transport", "exceptions"},
-    "_core": {"_core", "_transport", "exceptions"},
+    "_store": {"_store", "exceptions"},
+    "_core": {"_core", "_store", "_transport", "exceptions"},
     "_head": {"_head", "_transport", "exceptions"},
+    "_supervision": {"_supervision", "_core", "_store", "_transport", "exceptions"},
     "_observe": {"_observe", "_core", "_transport", "exceptions"},
-    "_node": {"_node", "_observe", "_head", "_core", "_transport", "exceptions"},
-    "_cluster": {"_cluster", "_node", "_head", "_core", "_transport", "exceptions"},
-    "_cli": {"_cli", "_cluster", "_node", "_head", "_core", "_transport", "exceptions"},
+    "_node": {"_node", "_supervision", "_observe", "_head", "_core", "_store", "_transport",
+              "exceptions"},
+    "_cluster": {"_cluster", "_node", "_supervision", "_head", "_core", "_store", "_transport",
+                 "exceptions"},
+    "_cli": {"_cli", "_cluster", "_node", "_supervision", "_head", "_core", "_store",
+             "_transport", "exceptions"},
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
+from polling import eventually
 
 import actorium
 from actorium._observe.log_collector import RotatingFile
@@ -30,18 +30,6 @@ class Talker:
 @actorium.remote
 def fails():
     raise KeyError("missing-key")
-
-
-def eventually(check, timeout=15.0, every=0.1):
-    """Poll ``check`` until it returns something truthy; fail with its last value."""
-    deadline = time.monotonic() + timeout
-    value = None
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
 
 
 # ---------------------------------------------------------------------- logs
@@ -231,3 +219,16 @@ def test_metrics_count_calls_errors_and_latency_in_prometheus_format(runtime):
     received = re.search(r'^actorium_messages_total\{socket="node",direction="in"\} (\d+)$', text,
                          re.M)
     assert received and int(received.group(1)) > 0
+
+
+def test_metrics_show_the_object_store_filling_and_emptying(runtime):
+    def used():
+        found = re.search(r'^actorium_object_store_bytes\{kind="used"\} (\d+)$',
+                          state.metrics_text(), re.M)
+        return int(found.group(1))
+
+    before = used()
+    big = actorium.put(b"y" * 5_000_000)
+    assert used() >= before + 5_000_000
+    del big
+    eventually(lambda: used() <= before)

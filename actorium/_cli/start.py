@@ -69,9 +69,10 @@ def run(options: argparse.Namespace) -> int:
     stops = StopRequests() if options.block else None
     try:
         if options.head:
-            dashboard = ["--no-dashboard"] if options.no_dashboard else \
-                ["--dashboard-host", options.dashboard_host]
-            if not options.no_dashboard and options.dashboard_port is not None:
+            dashboard = ["--dashboard-host", options.dashboard_host]
+            if options.no_dashboard:
+                dashboard = ["--no-dashboard"]
+            elif options.dashboard_port is not None:
                 dashboard += ["--dashboard-port", str(options.dashboard_port),
                               "--dashboard-port-given"]
             info = start_daemon(token=token, bind_host=host, num_cpus=num_cpus,

@@ -115,7 +115,11 @@ def _read_ready(fd: int, process: subprocess.Popen[bytes], log_path: str,
                 tail = log.read()[-2000:]
             raise ActoriumError(f"the actorium node did not start (see {log_path}):\n{tail}")
         data += chunk
-    return json.loads(data)  # type: ignore[no-any-return]
+    info: dict[str, Any] = json.loads(data)
+    if "error" in info:
+        process.wait(timeout=10)
+        raise ActoriumError(f"the actorium node could not start: {info['error']}")
+    return info
 
 
 class StopRequests:

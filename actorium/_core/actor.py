@@ -20,7 +20,6 @@ from actorium._core.code import ShippableCode
 from actorium._core.options import ActorOptions, MethodOptions
 from actorium._core.runtime import Runtime
 from actorium._core.signature import ArgumentCheck
-from actorium._transport import serialization
 from actorium._transport.protocol import Kind, pack
 from actorium.exceptions import ActorDiedError
 
@@ -101,14 +100,15 @@ class ActorClass(Generic[T]):
     def options(self, **options: Any) -> _BoundActorClass[T]:
         return _BoundActorClass(self, ActorOptions.build(self._options, **options))
 
-    def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any],
-                options: ActorOptions) -> ActorHandle[T]:
+    def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any], options: ActorOptions,
+                supervision: dict[str, Any] | None = None) -> ActorHandle[T]:
+        """Send CREATE_ACTOR; ``supervision`` names the supervisor and the child's spec."""
         runtime = context.current_runtime()
         if self._init_check is not None:
             self._init_check.check(args, kwargs)
         code_id, code = self._code.pickled()
-        fmt, data, buffers, refs = serialization.dumps_args(f"{self._name}.__init__", args,
-                                                            kwargs)
+        fmt, data, buffers, refs = runtime.dumps_call_args(f"{self._name}.__init__", args,
+                                                           kwargs)
         deps = runtime.deps_of(refs) if refs else []
         actor_id = runtime.ids.next_id()
         concurrency = options.max_concurrency or (
@@ -116,10 +116,17 @@ class ActorClass(Generic[T]):
         wire = options.to_wire()
         if wire["namespace"] is None:
             wire["namespace"] = runtime.namespace
+        running = context.current_execution.get()
+        # An actor created by an actor shares its fate (unless detached): the node needs the
+        # creator's id, since many actors share one process.
+        wire["owner_actor"] = running.actor_id if running is not None else None
+        if supervision:
+            wire.update(supervision)
         methods = {name: info.num_returns for name, info in self._methods.items()}
         header = [Kind.CREATE_ACTOR, actor_id, runtime.address, code_id, None, self._name,
                   fmt, data, len(buffers), deps, wire, concurrency, self._is_async, 0, methods]
         state = runtime.actor_state(actor_id, self._name)
+        state.max_task_retries = options.max_task_retries
         if options.name is not None and asyncio._get_running_loop() is None:
             # Named: ask synchronously so that a taken name fails here, as in Ray.
             header[4] = code
@@ -172,6 +179,7 @@ class ActorHandle(Generic[T]):
         methods = {name: _MethodInfo(name, n, None) for name, n in described["methods"].items()}
         state = runtime.actor_state(actor_id, described["class_name"])
         with runtime.actors_lock:
+            state.max_task_retries = described.get("max_task_retries", 0)
             if described.get("dead"):
                 state.dead = ActorDiedError(f"actor {described['class_name']} is dead: "
                                             f"{described['dead']}", actor_id=actor_id.hex())
@@ -211,16 +219,18 @@ class ActorHandle(Generic[T]):
         methods = {name: info.num_returns for name, info in self._methods.items()}
         state = self._state
         return (_rebuild_handle, (self._actor_id, self._class_name, methods, state.address,
-                                  state.incarnation))
+                                  state.incarnation, state.max_task_retries))
 
 
 def _rebuild_handle(actor_id: bytes, class_name: str, methods: dict[str, int],
-                    address: str | None, incarnation: int) -> ActorHandle[Any]:
+                    address: str | None, incarnation: int,
+                    max_task_retries: int = 0) -> ActorHandle[Any]:
     runtime = context.current_runtime()
     known = actor_id in runtime.actors
     handle = ActorHandle.from_descriptor(runtime, {
         "actor_id": actor_id, "class_name": class_name, "methods": methods,
-        "address": address, "incarnation": incarnation})
+        "address": address, "incarnation": incarnation,
+        "max_task_retries": max_task_retries})
     if not known:
         runtime.subscribe_actor(actor_id)
     return handle
@@ -252,7 +262,7 @@ class ActorMethod:
         if info.check is not None:
             info.check.check(args, kwargs)
         runtime = context.current_runtime()
-        fmt, data, buffers, refs = serialization.dumps_args(
+        fmt, data, buffers, refs = runtime.dumps_call_args(
             f"{handle._class_name}.{info.name}", args, kwargs)
         deps = runtime.deps_of(refs) if refs else []
         task_id = runtime.ids.next_id()

@@ -16,21 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 from actorium._core.ids import object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
-from actorium._core.values import INLINE_LIMIT
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
 from actorium._transport.protocol import CANCELLED_CALL, Kind, TaskStatus, pack, unpack
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 if TYPE_CHECKING:
-    pass
+    from actorium._store.segment import StoredObject
 
 
 class ActorState:
     """What a caller knows of one actor: where it lives and how its calls are numbered."""
 
     __slots__ = ("actor_id", "address", "incarnation", "seq", "buffered", "dead", "inflight",
-                 "class_name", "forward_to")
+                 "class_name", "forward_to", "max_task_retries", "sent", "retried")
 
     def __init__(self, actor_id: bytes, class_name: str) -> None:
         self.actor_id = actor_id
@@ -43,6 +42,17 @@ class ActorState:
         self.inflight: dict[bytes, int] = {}                  # task_id -> num_returns
         # Set when this handle turned out to name an existing actor (get_if_exists).
         self.forward_to: ActorState | None = None
+        # At-least-once delivery (max_task_retries != 0): the frames of every unanswered call,
+        # in submission order, so that calls lost with an incarnation go to the next one.
+        self.max_task_retries = 0
+        self.sent: dict[bytes, list[Any]] = {}
+        self.retried: dict[bytes, int] = {}                   # task_id -> resends so far
+
+    def may_resend(self, task_id: bytes) -> bool:
+        """True if a call lost with its incarnation is to be sent to the next one."""
+        limit = self.max_task_retries
+        return limit != 0 and task_id in self.sent and (
+            limit == -1 or self.retried.get(task_id, 0) < limit)
 
 
 class CallerSide:
@@ -72,6 +82,13 @@ class CallerSide:
                            buffers: Sequence[Any] = ()) -> concurrent.futures.Future[Any]:
             ...  # Runtime._start_request
 
+        def inline_form(self, entry: ObjectEntry) -> list[Any] | None:
+            ...  # StoreAccess.inline_form
+
+        def stored_from_wire(self, wire: list[Any] | None,
+                             owned: bool) -> StoredObject | None:
+            ...  # StoreAccess.stored_from_wire
+
         def accept_deps(self, deps: list[list[Any]], *,
                         pin: bool = False) -> list[tuple[bytes, ObjectEntry]]:
             ...  # ValueAccess.accept_deps
@@ -87,7 +104,7 @@ class CallerSide:
     def submit_task(self, header: list[Any], buffers: Sequence[Any],
                     deps: list[list[Any]]) -> None:
         """Send SUBMIT_TASK to the node once the deps this process owns are ready."""
-        waiting = [dep[0] for dep in deps if dep[2] and dep[3] is None
+        waiting = [dep[0] for dep in deps if dep[1] == self.address and dep[3] is None
                    and self.objects.entries[dep[0]].state == PENDING]
         if not waiting:
             self.send(self.node_address, header, buffers)
@@ -110,26 +127,38 @@ class CallerSide:
     def _inline_ready_deps(self, deps: list[list[Any]]) -> None:
         for dep in deps:
             entry = self.objects.entries.get(dep[0])
-            if dep[3] is None and entry is not None and entry.state != PENDING and \
-                    not entry.buffers and len(entry.data) <= INLINE_LIMIT:
-                dep[3] = [entry.state, entry.fmt, entry.data]
+            if dep[3] is None and entry is not None:
+                dep[3] = self.inline_form(entry)
 
     def _on_task_result(self, header: list[Any], buffers: list[Any]) -> None:
         _, task_id, status, returns, deps = header
-        if deps:
-            self.accept_deps(deps)
-        actor_id = self._inflight_actor.pop(task_id, None)
+        actor_id = self._inflight_actor.get(task_id)
         if actor_id is not None:
             state = self.actors.get(actor_id)
             if state is not None:
-                state.inflight.pop(task_id, None)
+                with self.actors_lock:
+                    if status == TaskStatus.ACTOR_DIED and state.dead is None and \
+                            state.may_resend(task_id):
+                        # The incarnation died under this call: the node's ACTOR_DIED (sent
+                        # or on its way) decides whether it goes to a restarted one.
+                        return
+                    state.inflight.pop(task_id, None)
+                    if state.sent:
+                        self._drop_resend(state, task_id)
+            self._inflight_actor.pop(task_id, None)
+        if deps:
+            self.accept_deps(deps)
         complete = self.objects.complete
         if status == TaskStatus.OK:
             position = 0
-            for index, (fmt, data, count) in enumerate(returns):
+            for index, described in enumerate(returns):
+                fmt, data, count = described[:3]
                 frames = [b.buffer for b in buffers[position:position + count]]
                 position += count
-                complete(object_id_for(task_id, index), READY, fmt, data, frames)
+                # A 4th field: the worker wrote the value into the store, for us (the owner).
+                stored = self.stored_from_wire(described[3], True) if len(described) > 3 \
+                    else None
+                complete(object_id_for(task_id, index), READY, fmt, data, frames, stored)
         else:
             fmt, data, _count = returns[0]
             for index in range(len(returns)):
@@ -162,6 +191,8 @@ class CallerSide:
                 frames = [pack(header), *buffers]
                 state.inflight[task_id] = num_returns
                 self._inflight_actor[task_id] = state.actor_id
+                if state.max_task_retries:
+                    state.sent[task_id] = frames
                 address = state.address
                 if address is None:
                     state.buffered.append((task_id, frames))
@@ -200,7 +231,10 @@ class CallerSide:
                     call = unpack(frames[0])
                     call[4] = next(state.seq)
                     call[5] = incarnation
-                    rebuffered.append((task_id, [pack(call), *frames[1:]]))
+                    renumbered = [pack(call), *frames[1:]]
+                    rebuffered.append((task_id, renumbered))
+                    if task_id in state.sent:
+                        state.sent[task_id] = renumbered
                 state.buffered = rebuffered
             state.address = address
             state.dead = None
@@ -234,14 +268,24 @@ class CallerSide:
             if restarting:
                 # Calls still held here never reached the dead incarnation: they wait for the
                 # restarted one. Calls already sent may or may not have run: they fail
-                # (at-most-once).
+                # (at-most-once), or with max_task_retries go first to the next incarnation,
+                # in their submission order (at-least-once).
                 held = {task_id for task_id, _frames in state.buffered}
                 lost = {t: n for t, n in state.inflight.items() if t not in held}
-                state.inflight = {t: n for t, n in state.inflight.items() if t in held}
+                resend = [t for t in lost if state.may_resend(t)]
+                for task_id in resend:
+                    del lost[task_id]
+                    state.retried[task_id] = state.retried.get(task_id, 0) + 1
+                state.buffered[:0] = [(t, state.sent[t]) for t in resend]
+                state.inflight = {t: n for t, n in state.inflight.items() if t not in lost}
+                for task_id in lost:
+                    state.sent.pop(task_id, None)
+                    state.retried.pop(task_id, None)
                 state.address = None
             else:
                 lost, state.inflight = state.inflight, {}
                 state.buffered = []
+                state.sent, state.retried = {}, {}
                 state.dead = error
         for task_id, num_returns in lost.items():
             self._inflight_actor.pop(task_id, None)
@@ -279,12 +323,19 @@ class CallerSide:
         with self.actors_lock:
             held = self._cancel_held_call(state, task_id)
             address = state.address
+        state.sent.pop(task_id, None)
         if held is not None:
             self._inflight_actor.pop(task_id, None)
             self._fail_call(task_id, held, TaskCancelledError(
                 f"call to {state.class_name} was cancelled before it was sent"))
         elif address is not None:
             self.send(address, [Kind.CANCEL_TASK, task_id, False, actor_id])
+
+    def _drop_resend(self, state: ActorState, task_id: bytes) -> None:
+        """A call answered after it was queued for resending must not run again."""
+        state.sent.pop(task_id, None)
+        if state.retried.pop(task_id, None) is not None:
+            self._cancel_held_call(state, task_id)
 
     def _cancel_held_call(self, state: ActorState, task_id: bytes) -> int | None:
         """Turn a call still held here into a skipped one; its num_returns, or None."""

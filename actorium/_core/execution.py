@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from actorium._core.objects import FAILED, PENDING, ObjectEntry
 from actorium._core.ref import ObjectRef
+from actorium._core.stored import INLINE_LIMIT, payload_size
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind, TaskStatus
 from actorium.exceptions import ActoriumError, TaskCancelledError, TaskError, make_task_error
@@ -124,9 +125,14 @@ def ok_result(runtime: Runtime, value: Any, num_returns: int,
     contained: list[Any] = []
     for item in values:
         fmt, data, item_buffers, refs = serialization.dumps(item)
+        contained.extend(refs)
+        if payload_size(data, item_buffers) > INLINE_LIMIT:
+            wire = runtime.store_result(data, item_buffers)
+            if wire is not None:  # in the store; named after its owner when sent
+                returns.append([fmt, b"", 0, wire])
+                continue
         returns.append([fmt, data, len(item_buffers)])
         buffers.extend(item_buffers)
-        contained.extend(refs)
     deps = runtime.deps_of(contained) if contained else []
     return TaskStatus.OK, returns, deps, buffers
 
@@ -180,4 +186,6 @@ def _repeat(returns: list[list[Any]], num_returns: int) -> list[list[Any]]:
 def send_result(runtime: Runtime, owner: str, task_id: bytes,
                 outcome: tuple[int, list[list[Any]], list[Any], list[Any]]) -> None:
     status, returns, deps, buffers = outcome
+    if status == TaskStatus.OK:
+        buffers = runtime.name_results(owner, task_id, returns, buffers)
     runtime.send(owner, [Kind.TASK_RESULT, task_id, status, returns, deps], buffers)

@@ -30,6 +30,7 @@ from actorium._transport.protocol import CANCELLED_CALL, TaskStatus
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 if TYPE_CHECKING:
+    from actorium._core.checkpoint import Checkpointer
     from actorium._core.runtime import Runtime
     from actorium._core.threads import SyncThreadPool
 
@@ -41,6 +42,7 @@ _EMPTY_QUEUE: deque[Any] = deque(maxlen=0)
 class ActorLife(Enum):
     CREATING = "creating"
     ALIVE = "alive"
+    STOPPING = "stopping"   # finishing the calls it runs; refuses and fails the others
     DEAD = "dead"
 
 
@@ -48,10 +50,10 @@ class Call:
     """One ACTOR_CALL message, decoded."""
 
     __slots__ = ("task_id", "caller", "seq", "method", "num_returns", "fmt", "data", "buffers",
-                 "deps", "entries", "task")
+                 "deps", "entries", "task", "incarnation")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
-        (_, self.task_id, _actor, self.caller, self.seq, _incarnation, self.method,
+        (_, self.task_id, _actor, self.caller, self.seq, self.incarnation, self.method,
          self.num_returns, self.fmt, self.data, _count, self.deps) = header
         self.buffers = buffers
         # The entries of the refs among the arguments, noted on the loop thread at arrival.
@@ -84,7 +86,8 @@ class HostedActor:
 
     __slots__ = ("runtime", "pool", "actor_id", "class_name", "is_async", "max_concurrency",
                  "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
-                 "_lock", "_async_calls", "_sync_threads", "calls_done", "resources")
+                 "_lock", "_async_calls", "_sync_threads", "calls_done", "resources",
+                 "checkpointer")
 
     def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
                  is_async: bool, max_concurrency: int, incarnation: int) -> None:
@@ -106,6 +109,7 @@ class HostedActor:
         self._sync_threads: dict[bytes, int] | None = None
         self.calls_done = 0
         self.resources: dict[str, float] | None = None   # what it reserved, if anything
+        self.checkpointer: Checkpointer | None = None     # if it defines checkpoint hooks
 
     def pending_calls(self) -> int:
         """Calls queued or running here (for the dashboard's queue lengths)."""
@@ -118,8 +122,8 @@ class HostedActor:
     # ------------------------------------------------------------------ arrival and order
     def deliver(self, call: Call) -> None:
         """Accept a call from the inbox (loop thread)."""
-        if self.life is ActorLife.DEAD:
-            self._fail(call, self._death_error())
+        if self.life is ActorLife.DEAD or self.life is ActorLife.STOPPING:
+            self._fail(call, self._death_error(), TaskStatus.ACTOR_DIED)
             return
         orders = self._orders
         if orders is None:
@@ -215,6 +219,17 @@ class HostedActor:
                     if self._sync_threads is not None:
                         self._sync_threads.pop(call.task_id, None)
             self.calls_done += 1
+            checkpointer = self.checkpointer
+            if checkpointer is not None:
+                instance = self.instance
+                if checkpointer.call_done() and instance is not None and not self.dead:
+                    # Saved before the result leaves: a caller that saw it knows it is saved.
+                    checkpointer.write(checkpointer.capture(instance))
+                if self.dead:
+                    # Killed while this call ran: its effect cannot be saved any more, so it
+                    # must not look done (a retrying caller sends it to the next incarnation).
+                    outcome = self._error_outcome(self._death_error(), call.num_returns,
+                                                  TaskStatus.ACTOR_DIED)
             execution.send_result(runtime, call.caller, call.task_id, outcome)
 
     async def _run_async(self, call: Call) -> None:
@@ -245,6 +260,10 @@ class HostedActor:
             if self._async_calls is not None:
                 self._async_calls.pop(call.task_id, None)
         self.calls_done += 1
+        checkpointer = self.checkpointer
+        if checkpointer is not None and checkpointer.call_done() and self.instance is not None:
+            state = checkpointer.capture(self.instance)
+            await asyncio.get_running_loop().run_in_executor(None, checkpointer.write, state)
         if self.life is not ActorLife.DEAD:
             execution.send_result(runtime, call.caller, call.task_id, outcome)
         if self._queue and self.life is ActorLife.ALIVE:
@@ -257,6 +276,45 @@ class HostedActor:
         self.life = ActorLife.ALIVE
         if self._queue:
             self._dispatch()
+
+    def stop_taking_calls(self, error: ActorDiedError) -> None:
+        """Graceful stop, first half: fail every call not yet started; running ones finish.
+
+        ``running`` tells when they have; ``die`` ends the actor (loop thread).
+        """
+        if self.life is ActorLife.DEAD:
+            return
+        with self._lock:
+            self.life = ActorLife.STOPPING
+            self.death = self.death or error
+            queued = list(self._queue)
+            self._queue.clear()
+        for order in (self._orders or {}).values():
+            queued.extend(order.held.values())
+            order.held.clear()
+        for call in queued:
+            self._fail(call, error, TaskStatus.ACTOR_DIED)
+
+    def exit_after_this_call(self, error: ActorDiedError) -> None:
+        """``exit_actor()`` from one of its calls (any thread): run no further call."""
+        with self._lock:
+            if self.life is ActorLife.DEAD:
+                return
+            self.life = ActorLife.STOPPING   # pool threads check this before the next call
+            self.death = error
+        loop = self.runtime.loop
+        if loop is not None:
+            loop.call_soon_threadsafe(self.stop_taking_calls, error)
+
+    @property
+    def dead(self) -> bool:
+        """True once the actor is dead (it may change while a pool thread runs a call)."""
+        return self.life is ActorLife.DEAD
+
+    @property
+    def running(self) -> int:
+        """How many calls are running right now."""
+        return self._running
 
     def die(self, error: ActorDiedError) -> None:
         """Mark the actor dead and fail every call it has not finished (loop thread)."""
@@ -271,11 +329,11 @@ class HostedActor:
             queued.extend(order.held.values())
             order.held.clear()
         for call in queued:
-            self._fail(call, error)
+            self._fail(call, error, TaskStatus.ACTOR_DIED)
         for call in list((self._async_calls or {}).values()):
             if call.task is not None:
                 call.task.cancel()
-            self._fail(call, error)
+            self._fail(call, error, TaskStatus.ACTOR_DIED)
         self.instance = None
 
     def cancel(self, task_id: bytes, force: bool) -> bool:
@@ -305,12 +363,14 @@ class HostedActor:
         return self.death or ActorDiedError(f"actor {self.label} is dead",
                                             actor_id=self.actor_id.hex())
 
-    def _error_outcome(self, error: BaseException,
-                       num_returns: int) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
+    def _error_outcome(self, error: BaseException, num_returns: int,
+                       status: int = TaskStatus.ERROR,
+                       ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
         data = serialization.dumps(error)[1]
-        return TaskStatus.ERROR, [[serialization.PICKLE, data, 0]] * max(num_returns, 1), [], []
+        return status, [[serialization.PICKLE, data, 0]] * max(num_returns, 1), [], []
 
-    def _fail(self, call: Call, error: BaseException) -> None:
+    def _fail(self, call: Call, error: BaseException, status: int = TaskStatus.ERROR) -> None:
+        """Answer a call with an error; ``ACTOR_DIED`` status lets a retrying caller resend."""
         call.unpin_args(self.runtime)
         execution.send_result(self.runtime, call.caller, call.task_id,
-                              self._error_outcome(error, call.num_returns))
+                              self._error_outcome(error, call.num_returns, status))

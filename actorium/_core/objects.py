@@ -14,6 +14,11 @@ An entry is dropped when no local ref, no pin (a submitted task still needing it
 or call running here whose arguments name it), and no borrower (another process holding a ref
 we sent) remains. Pins taken by running work are given back through ``unpinned``, another
 lock-free queue, because work ends on pool threads and the loop owns the drop.
+
+Refs nested in values: a ref to another process's object that comes out of an unpickled
+value (not as a counted argument) registers this process as a borrower with the owner
+(``note_unpickled``; sent from the loop before any release, so the owner hears of the new
+borrower while the enclosing value still keeps the object alive).
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from actorium._store.segment import StoredObject
 
 PENDING = 0
 READY = 1
@@ -34,7 +42,8 @@ class ObjectEntry:
     """One object's state and, once known, its serialized value."""
 
     __slots__ = ("state", "fmt", "data", "buffers", "waiters", "local_refs", "pins",
-                 "borrowers", "owned", "owner", "fetching", "received_counted", "contained")
+                 "borrowers", "owned", "owner", "fetching", "received_counted", "contained",
+                 "stored")
 
     def __init__(self, owned: bool, owner: str) -> None:
         self.state = PENDING
@@ -52,6 +61,8 @@ class ObjectEntry:
         self.received_counted = 0
         # Refs found inside the value: held here so they live as long as the value does.
         self.contained: list[Any] | None = None
+        # Set when the value lives in the shared-memory store (then data/buffers are empty).
+        self.stored: StoredObject | None = None
 
 
 class ObjectTable:
@@ -62,9 +73,14 @@ class ObjectTable:
         self.lock = threading.Lock()
         self.released: deque[bytes] = deque()
         self.unpinned: deque[bytes] = deque()
+        self.unpickled: deque[tuple[bytes, str]] = deque()
+        # Called (loop thread) to tell an owner that this process now borrows an object.
+        self.on_borrow_added: Callable[[bytes, str], None] | None = None
         self.own_address = own_address
         # Called (loop thread) when a borrowed entry is dropped: (object_id, owner, count).
         self.on_borrow_released: Callable[[bytes, str, int], None] | None = None
+        # Called (loop thread) when the value of an owned, stored object is no longer needed.
+        self.on_stored_dropped: Callable[[StoredObject], None] | None = None
 
     # --- creation -----------------------------------------------------------------------
     def expect(self, object_id: bytes) -> ObjectEntry:
@@ -100,22 +116,38 @@ class ObjectTable:
 
     # --- completion ---------------------------------------------------------------------
     def complete(self, object_id: bytes, state: int, fmt: int, data: Any,
-                 buffers: list[Any]) -> None:
-        """Fill an entry with its value (or error) and wake everybody waiting for it."""
+                 buffers: list[Any], stored: StoredObject | None = None) -> None:
+        """Fill an entry with its value (or error) and wake everybody waiting for it.
+
+        ``stored``: the value is in the shared-memory store, described there.
+        """
         entry = self.entries.get(object_id)
         if entry is None:
-            return  # nobody holds a ref any more: drop the value
+            # Nobody holds a ref any more: drop the value (and free it, if it is ours).
+            if stored is not None and stored.owned and self.on_stored_dropped is not None:
+                self.on_stored_dropped(stored)
+            return
         with self.lock:
             if entry.state != PENDING:
                 return
             entry.fmt = fmt
             entry.data = data
             entry.buffers = buffers
+            entry.stored = stored
             entry.state = state
             waiters, entry.waiters = entry.waiters, None
         if waiters:
             for waiter in waiters:
                 waiter(entry)
+
+    def replace_value(self, entry: ObjectEntry, state: int, fmt: int, data: bytes) -> None:
+        """Turn a completed entry into another outcome (a stored value whose owner died)."""
+        with self.lock:
+            entry.state = state
+            entry.fmt = fmt
+            entry.data = data
+            entry.buffers = []
+            entry.stored = None
 
     def add_waiter(self, entry: ObjectEntry, waiter: Waiter) -> bool:
         """Register ``waiter`` for a pending entry; False if it is already complete."""
@@ -139,7 +171,10 @@ class ObjectTable:
 
     def drain_released(self) -> None:
         """Apply the releases queued by ``ObjectRef.__del__`` (loop thread)."""
-        released, unpinned = self.released, self.unpinned
+        released, unpinned, unpickled = self.released, self.unpinned, self.unpickled
+        if unpickled and self.on_borrow_added is not None:
+            while unpickled:
+                self.on_borrow_added(*unpickled.popleft())
         if not released and not unpinned:
             return
         dropped: list[tuple[bytes, ObjectEntry]] = []
@@ -167,6 +202,11 @@ class ObjectTable:
         dropped.append((object_id, entry))
 
     def _notify_owners(self, dropped: list[tuple[bytes, ObjectEntry]]) -> None:
+        on_stored = self.on_stored_dropped
+        if on_stored is not None:
+            for _object_id, entry in dropped:
+                if entry.owned and entry.stored is not None:
+                    on_stored(entry.stored)
         if self.on_borrow_released is None:
             return
         for object_id, entry in dropped:
@@ -181,9 +221,22 @@ class ObjectTable:
             if entry is None:
                 return
             entry.pins += pins
-            entry.borrowers += borrowers
+            # Never below zero: a release that crossed a worker's death must not turn the
+            # next borrower's count into a zero (and free the object under its feet).
+            entry.borrowers = max(entry.borrowers + borrowers, 0)
             self._drop_if_unused(object_id, entry, dropped)
         self._notify_owners(dropped)
+
+    def note_unpickled(self, object_id: bytes, owner: str) -> None:
+        """A ref to ``owner``'s object came out of a value: borrow it, once per entry."""
+        if owner == self.own_address:
+            return
+        with self.lock:
+            entry = self._entry_or_new(object_id, owner)
+            if entry.received_counted:
+                return  # already counted with the owner while this entry lives
+            entry.received_counted = 1
+        self.unpickled.append((object_id, owner))
 
     def note_received(self, object_id: bytes, owner: str) -> None:
         """A counted copy of a borrowed ref arrived: remember to release it to the owner."""

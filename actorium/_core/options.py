@@ -49,6 +49,25 @@ def _check_strategy(value: Any) -> None:
                      f"scheduling strategy object, got {value!r}")
 
 
+def _check_backoff(value: Any) -> tuple[float, float]:
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
+            or not 0 <= value[0] <= value[1]):
+        raise ValueError("option restart_backoff must be (first, longest) delays in seconds "
+                         f"with 0 <= first <= longest, got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _check_intensity(value: Any) -> tuple[int, float]:
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or isinstance(value[0], bool) or not isinstance(value[0], int) or value[0] < 0
+            or isinstance(value[1], bool) or not isinstance(value[1], (int, float))
+            or value[1] <= 0):
+        raise ValueError("option restart_intensity must be (restarts, seconds): give up after "
+                         f"more than that many restarts within that time, got {value!r}")
+    return value[0], float(value[1])
+
+
 def _reject_unknown(kind: str, allowed: set[str], given: dict[str, Any]) -> None:
     unknown = sorted(set(given) - allowed)
     if unknown:
@@ -113,6 +132,10 @@ class ActorOptions:
     resources: dict[str, float] = field(default_factory=dict)
     max_restarts: int = 0
     max_task_retries: int = 0
+    restart_backoff: tuple[float, float] = (0.1, 5.0)
+    restart_intensity: tuple[int, float] | None = None
+    checkpoint_every: int | None = None
+    checkpoint_interval: float | None = None
     max_concurrency: int | None = None
     name: str | None = None
     namespace: str | None = None
@@ -135,6 +158,19 @@ class ActorOptions:
         for name in ("max_restarts", "max_task_retries"):
             if name in given:
                 _check_retry_count(name, given[name])
+        if "restart_backoff" in given:
+            given["restart_backoff"] = _check_backoff(given["restart_backoff"])
+        if given.get("restart_intensity") is not None:
+            given["restart_intensity"] = _check_intensity(given["restart_intensity"])
+        every = given.get("checkpoint_every")
+        if every is not None and (isinstance(every, bool) or not isinstance(every, int)
+                                  or every < 1):
+            raise ValueError(f"option checkpoint_every must be an int >= 1 (calls), got {every!r}")
+        interval = given.get("checkpoint_interval")
+        if interval is not None:
+            _check_non_negative_number("checkpoint_interval", interval)
+            if interval == 0:
+                raise ValueError("option checkpoint_interval must be > 0 seconds, got 0")
         concurrency = given.get("max_concurrency")
         if concurrency is not None and (isinstance(concurrency, bool)
                                         or not isinstance(concurrency, int) or concurrency < 1):
@@ -163,6 +199,11 @@ class ActorOptions:
             "num_gpus": self.num_gpus,
             "resources": self.resources,
             "max_restarts": self.max_restarts,
+            "max_task_retries": self.max_task_retries,
+            "restart_backoff": list(self.restart_backoff),
+            "restart_intensity": list(self.restart_intensity) if self.restart_intensity else None,
+            "checkpoint_every": self.checkpoint_every,
+            "checkpoint_interval": self.checkpoint_interval,
             "name": self.name,
             "namespace": self.namespace,
             "detached": self.lifetime == "detached",

@@ -84,4 +84,7 @@ class ObjectRef(Generic[T]):
 
 
 def _rebuild_ref(object_id: bytes, owner: str) -> ObjectRef[Any]:
-    return ObjectRef(object_id, owner, context.current_runtime().objects)
+    table = context.current_runtime().objects
+    ref: ObjectRef[Any] = ObjectRef(object_id, owner, table)
+    table.note_unpickled(object_id, owner)  # a borrower now: the owner must keep the value
+    return ref

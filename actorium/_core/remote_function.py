@@ -49,7 +49,7 @@ class RemoteFunction(Generic[P, R]):
         runtime = context.current_runtime()
         self._check.check(args, kwargs)
         code_id, code = self._code.pickled()
-        fmt, data, buffers, refs = serialization.dumps_args(self._name, args, kwargs)
+        fmt, data, buffers, refs = runtime.dumps_call_args(self._name, args, kwargs)
         deps = runtime.deps_of(refs) if refs else []
         task_id = runtime.ids.next_id()
         num_returns = options.num_returns

@@ -29,6 +29,7 @@ import asyncio
 import concurrent.futures
 import itertools
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ from actorium._core.calls import ActorState, CallerSide
 from actorium._core.ids import IdMinter
 from actorium._core.objects import FAILED, PENDING, ObjectTable
 from actorium._core.values import ValueAccess, check_not_in_loop
+from actorium._store.store import ObjectStore
 from actorium._transport import serialization
 from actorium._transport.auth import TOKEN_ENV, FrameAuth, token_from_environment
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
@@ -74,6 +76,10 @@ class Runtime(ValueAccess, CallerSide):
         self.ids = IdMinter(worker_id[:8])
         self.objects = ObjectTable(self.address)
         self.objects.on_borrow_released = self._release_borrow
+        self.objects.on_stored_dropped = self.free_stored
+        self.objects.on_borrow_added = self._add_borrow
+        self._store: ObjectStore | None = None
+        self._store_lock = threading.Lock()
         self.actors: dict[bytes, ActorState] = {}
         self.actors_lock = threading.Lock()
         self._inflight_actor: dict[bytes, bytes] = {}   # task_id -> actor_id of calls in flight
@@ -100,6 +106,8 @@ class Runtime(ValueAccess, CallerSide):
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None
+        # Workers: the HostedActor of an actor id (for exit_actor() and checkpoint()).
+        self.find_actor: Callable[[bytes], Any] | None = None
         self._drain_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -172,6 +180,8 @@ class Runtime(ValueAccess, CallerSide):
         if self.inbox is not None and self.loop_thread is None:
             self.inbox.close()
         self.outbox.close(flush_seconds)
+        if self._store is not None:
+            self._store.close()
         if flush_seconds:
             self.zmq_context.term()
         else:
@@ -179,7 +189,7 @@ class Runtime(ValueAccess, CallerSide):
 
     def _fail_all_pending(self, error: BaseException) -> None:
         data = serialization.dumps(error)[1]
-        for object_id, entry in list(self.objects.entries.items()):
+        for object_id, entry in self.objects.entries.copy().items():
             if entry.state == PENDING:
                 self.objects.complete(object_id, FAILED, serialization.PICKLE, data, [])
 
@@ -201,7 +211,12 @@ class Runtime(ValueAccess, CallerSide):
             handler = self._handlers[header[0]]
         except Exception:  # noqa: BLE001 - a malformed frame must not stop the loop
             return
-        handler(header, frames[1:])
+        try:
+            handler(header, frames[1:])
+        except Exception:  # noqa: BLE001 - nor may one failing handler stall the inbox
+            # Raising into the inbox's drain would drop the rest of its batch and leave the
+            # edge-triggered socket unread: every later message (results, ACTOR_PLACED) lost.
+            traceback.print_exc()
 
     def register_handler(self, kind: int, handler: Callable[[list[Any], list[Any]], None]) -> None:
         self._handlers[kind] = handler

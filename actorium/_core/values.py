@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from actorium._core.ids import IdMinter, object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
 from actorium._core.ref import ObjectRef
+from actorium._core.stored import INLINE_LIMIT, StoreAccess
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
 from actorium._transport.protocol import Kind, TaskStatus
@@ -29,8 +30,7 @@ from actorium.exceptions import (
 if TYPE_CHECKING:
     pass
 
-# Values up to this size travel inside the message that needs them instead of being fetched.
-INLINE_LIMIT = 100 * 1024
+__all__ = ["INLINE_LIMIT", "ValueAccess", "check_not_in_loop"]
 
 
 def check_not_in_loop(what: str) -> None:
@@ -59,7 +59,7 @@ class _CountDown:
             self.lock.release()
 
 
-class ValueAccess:
+class ValueAccess(StoreAccess):
     """Mixin of ``Runtime``: refs, values and waiting for them."""
 
     # Provided by Runtime.
@@ -87,29 +87,21 @@ class ValueAccess:
         return refs
 
     def put(self, value: Any) -> ObjectRef[Any]:
-        """Store ``value`` (serialized once, now) and return its ref."""
-        fmt, data, buffers, contained = serialization.dumps(value)
-        object_id = object_id_for(self.ids.next_id(), 0)
-        entry = self.objects.expect(object_id)
-        ref: ObjectRef[Any] = ObjectRef(object_id, self.address, self.objects)
-        self._pin_contained(entry, contained)
-        # Copy out-of-band buffers now: the caller may mutate its array after put(), and a
-        # read-only copy makes get() hand out read-only views, as Ray does.
-        self.objects.complete(object_id, READY, fmt, data, [bytes(b.raw()) for b in buffers])
-        return ref
+        """Store ``value`` (serialized once, now) and return its ref.
 
-    def _pin_contained(self, entry: ObjectEntry, contained: list[ObjectRef[Any]]) -> None:
-        # Refs stored inside a value live at least as long as the value's entry. Holding the
-        # ref objects themselves is what pins them.
-        if contained:
-            entry.contained = list(contained)
+        Large values are written into the shared-memory store; raises OutOfMemoryError if
+        the store is full even after spilling this process's idle objects.
+        """
+        fmt, data, buffers, contained = serialization.dumps(value)
+        return self.put_serialized(fmt, data, buffers, contained)
 
     def deps_of(self, refs: list[ObjectRef[Any]]) -> list[list[Any]]:
         """Describe the refs a message carries: [id, owner, counted, inline value or None].
 
-        Refs this process owns are *counted*: the receiver will release them when done, and
-        until then they stay alive here. Small ready values are inlined so the receiver does
-        not have to ask for them.
+        Every ref is *counted*: the receiver will release it when done. Refs this process owns
+        stay alive here until then; a borrowed ref passed on is announced to its owner first
+        (an added borrower), so the owner keeps it for the receiver even after this process
+        lets go. Small ready values are inlined so the receiver does not have to ask for them.
         """
         deps = []
         seen = set()
@@ -118,13 +110,16 @@ class ValueAccess:
                 continue
             seen.add(ref.id)
             inline = None
-            counted = ref.owner == self.address
-            if counted:
+            counted = True
+            if ref.owner == self.address:
                 self.objects.change_counts(ref.id, borrowers=1)
+            elif ref.owner in self._dead_peers or self.closed:
+                counted = False  # nobody to count with: the receiver will find it lost
+            else:
+                self._add_borrow(ref.id, ref.owner)
             entry = self.objects.entries.get(ref.id)
-            if entry is not None and entry.state != PENDING and not entry.buffers and \
-                    len(entry.data) <= INLINE_LIMIT:
-                inline = [entry.state, entry.fmt, entry.data]
+            if entry is not None:
+                inline = self.inline_form(entry)
             deps.append([ref.id, ref.owner, counted, inline])
         return deps
 
@@ -140,8 +135,22 @@ class ValueAccess:
             if counted and owner != self.address:
                 self.objects.note_received(object_id, owner)
             entry = self.objects.entry_for_ref(object_id, owner, pin=pin)
-            if inline is not None and entry.state == PENDING:
+            if counted and owner == self.address:
+                # Our own ref came back: the borrower count taken for it ends here. Held by
+                # a pin until the next drain, so the value that carries it can be unpickled.
+                self.objects.change_counts(object_id, pins=1, borrowers=-1)
+                self.objects.unpin_later([object_id])
+            if inline is None or entry.state != PENDING:
+                pass
+            elif len(inline) <= 3:
                 self.objects.complete(object_id, inline[0], inline[1], inline[2], [])
+            elif pin and inline[3][5] == self.store_home:
+                # Arguments of work about to run here: map the stored value directly. Refs
+                # merely passed along stay pending and are fetched from the owner on first
+                # read, so a value whose owner died is reported lost, not read from a file
+                # that is being swept.
+                stored = self.stored_from_wire(inline[3], entry.owned)
+                self.objects.complete(object_id, inline[0], inline[1], inline[2], [], stored)
             out.append((object_id, entry))
         return out
 
@@ -149,6 +158,14 @@ class ValueAccess:
         """The work whose arguments were pinned by ``accept_deps`` is over (any thread)."""
         if entries:
             self.objects.unpin_later([object_id for object_id, _ in entries])
+            # Give the borrows back now rather than at the next periodic drain: this worker
+            # may be handed its next task (and die in it) before then.
+            loop = self.loop
+            if loop is not None and not self.closed:
+                try:
+                    loop.call_soon_threadsafe(self.objects.drain_released)
+                except RuntimeError:
+                    pass  # the loop is closing
 
     def ensure_fetch(self, object_id: bytes, entry: ObjectEntry) -> None:
         """Ask the owner of a borrowed, pending object to send it (once)."""
@@ -158,7 +175,7 @@ class ValueAccess:
         if entry.owner in self._dead_peers:
             self._lose(object_id, entry, "its owner died")
             return
-        self.send(entry.owner, [Kind.GET_OBJECT, object_id, self.address])
+        self.send(entry.owner, [Kind.GET_OBJECT, object_id, self.address, self.store_home])
 
     def _lose(self, object_id: bytes, entry: ObjectEntry, why: str) -> None:
         lost = ObjectLostError(f"object {object_id.hex()} is lost: {why} ({entry.owner})")
@@ -170,12 +187,24 @@ class ValueAccess:
         _, _worker_id, address, reason = header[:4]
         self._dead_peers.add(address)
         self.outbox.forget(address)
-        for object_id, entry in list(self.objects.entries.items()):
-            if entry.owner == address and not entry.owned and entry.state == PENDING:
-                self._lose(object_id, entry, f"its owner, a worker that {reason}, died")
+        # dict.copy() is atomic under the GIL; iterating would race with caller threads
+        # adding entries (ObjectTable.expect takes no lock) and raise mid-way.
+        for object_id, entry in self.objects.entries.copy().items():
+            if entry.owner != address or entry.owned:
+                continue
+            why = f"its owner, a worker that {reason}, died"
+            if entry.state == PENDING:
+                self._lose(object_id, entry, why)
+            elif entry.stored is not None:
+                # Its file goes with its owner (the node sweeps it): fate-sharing, as in Ray.
+                lost = ObjectLostError(f"object {object_id.hex()} is lost: {why} ({address})")
+                self.objects.replace_value(entry, FAILED, serialization.PICKLE,
+                                           serialization.dumps(lost)[1])
 
     def _on_get_object(self, header: list[Any], _buffers: list[Any]) -> None:
-        _, object_id, reply_to = header
+        _, object_id, reply_to = header[:3]
+        # A requester on the same node maps the stored file; one elsewhere gets the bytes.
+        same_node = len(header) > 3 and header[3] == self.store_home
         entry = self.objects.entries.get(object_id)
         if entry is None:
             self.send(reply_to, [Kind.OBJECT_VALUE, object_id, TaskStatus.LOST, 0, b"", 0])
@@ -183,20 +212,27 @@ class ValueAccess:
 
         def reply(done: ObjectEntry) -> None:
             status = TaskStatus.OK if done.state == READY else TaskStatus.ERROR
-            self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, done.data,
-                                 len(done.buffers)], done.buffers)
+            if done.stored is not None and same_node:  # say where it is, send no bytes
+                self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, b"", 0,
+                                     done.stored.wire()])
+                return
+            data, buffers = self.serialized_of(done)
+            self.send(reply_to, [Kind.OBJECT_VALUE, object_id, status, done.fmt, bytes(data),
+                                 len(buffers)], buffers)
 
         if not self.objects.add_waiter(entry, reply):
             reply(entry)
 
     def _on_object_value(self, header: list[Any], buffers: list[Any]) -> None:
-        _, object_id, status, fmt, data, _count = header
+        _, object_id, status, fmt, data, _count = header[:6]
         entry = self.objects.entries.get(object_id)
         if entry is None:
             return
         entry.fetching = False
         if status == TaskStatus.OK:
-            self.objects.complete(object_id, READY, fmt, data, [b.buffer for b in buffers])
+            stored = self.stored_from_wire(header[6] if len(header) > 6 else None, entry.owned)
+            self.objects.complete(object_id, READY, fmt, data, [b.buffer for b in buffers],
+                                  stored)
         elif status == TaskStatus.ERROR:
             self.objects.complete(object_id, FAILED, fmt, data, [])
         else:
@@ -206,6 +242,10 @@ class ValueAccess:
         if not self.closed:
             self.send(owner, [Kind.RELEASE_OBJECT, object_id, count])
 
+    def _add_borrow(self, object_id: bytes, owner: str) -> None:
+        if not self.closed:  # a release of -1 is an added borrower
+            self.send(owner, [Kind.RELEASE_OBJECT, object_id, -1])
+
     def _on_release_object(self, header: list[Any], _buffers: list[Any]) -> None:
         _, object_id, count = header
         self.objects.change_counts(object_id, borrowers=-count)
@@ -213,9 +253,10 @@ class ValueAccess:
     # ------------------------------------------------------------------ reading values
     def value_of(self, entry: ObjectEntry) -> Any:
         """Deserialize a completed entry; raise the error it holds."""
+        data, buffers = self.serialized_of(entry)
         if entry.state == READY:
-            return serialization.loads(entry.fmt, entry.data, entry.buffers)
-        error = serialization.loads(entry.fmt, entry.data, entry.buffers)
+            return serialization.loads(entry.fmt, data, buffers)
+        error = serialization.loads(entry.fmt, data, buffers)
         raise error
 
     def _entry_of(self, ref: Any) -> ObjectEntry:

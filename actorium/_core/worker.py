@@ -17,6 +17,7 @@ from typing import Any
 
 from actorium._core import execution
 from actorium._core.affinity import allowed_cpus, pin_process
+from actorium._core.checkpoint import SAVE_HOOK, Checkpointer, CheckpointStore
 from actorium._core.code import CodeCache
 from actorium._core.context import Execution, current_execution
 from actorium._core.mailbox import ActorLife, Call, HostedActor
@@ -24,7 +25,7 @@ from actorium._core.resources import demand_of
 from actorium._core.runtime import Runtime
 from actorium._core.threads import SyncThreadPool
 from actorium._transport import serialization
-from actorium._transport.protocol import Kind
+from actorium._transport.protocol import Kind, TaskStatus
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 # How many dead actors a worker remembers, to answer late calls with the cause of death.
@@ -75,6 +76,8 @@ class WorkerExecutor:
         ):
             runtime.register_handler(kind, handler)
         runtime.on_blocking = self._tell_node_blocked
+        runtime.find_actor = self.actors.get
+        self.checkpoints = CheckpointStore(runtime.session_dir)
 
     def queue_lengths(self) -> dict[str, int]:
         """Calls queued or running per actor, for actors that have any (loop thread)."""
@@ -177,8 +180,20 @@ class WorkerExecutor:
         actor.resources = demand_of(options) or None
         self.actors[actor_id] = actor
         self.tombstones.pop(actor_id, None)
-        for call in self.early_calls.pop(actor_id, ()):
-            actor.deliver(call)
+        # Calls that overtook this creation. Only those for this incarnation: a restart can
+        # reach the worker right behind the creation it replaces (placed, killed, placed again
+        # before the worker had started), and its calls must wait for their own incarnation.
+        early = self.early_calls.pop(actor_id, [])
+        later = [call for call in early if call.incarnation > incarnation]
+        if later:
+            self.early_calls[actor_id] = later
+        for call in early:
+            if call.incarnation == incarnation:
+                actor.deliver(call)
+            elif call.incarnation < incarnation:
+                actor._fail(call, ActorDiedError(
+                    f"actor {actor.label} restarted while this call was on its way; it was "
+                    f"not run", actor_id=actor_id.hex()), TaskStatus.ACTOR_DIED)
         entries = self.runtime.accept_deps(deps, pin=True) if deps else []
         self.code.add(code_id, code)
         loop = asyncio.get_running_loop()
@@ -192,6 +207,12 @@ class WorkerExecutor:
                 args, kwargs = execution.rebuild_args(self.runtime, fmt, data, buffers,
                                                       bool(entries))
                 instance = cls(*args, **kwargs)
+                if hasattr(instance, SAVE_HOOK):
+                    actor.checkpointer = Checkpointer(
+                        self.checkpoints, actor_id, incarnation, options.get("checkpoint_every"),
+                        options.get("checkpoint_interval"))
+                    if incarnation > 0:
+                        actor.checkpointer.restore(instance)
             except BaseException as exc:  # noqa: BLE001 - reported as the actor's death
                 error = ActorDiedError(
                     f"actor {actor.label} died: its constructor raised "
@@ -207,8 +228,8 @@ class WorkerExecutor:
         self.pool.submit(construct)
 
     def _constructed(self, actor: HostedActor, instance: Any) -> None:
-        if actor.life is ActorLife.DEAD:
-            return  # killed while its constructor ran
+        if actor.life is ActorLife.DEAD or actor.life is ActorLife.STOPPING:
+            return  # killed or stopped while its constructor ran
         actor.constructed(instance)
         self.runtime.send(self.runtime.node_address,
                           [Kind.ACTOR_READY, actor.actor_id, actor.incarnation, True, None])
@@ -236,7 +257,7 @@ class WorkerExecutor:
             if header[5] < actor.incarnation:
                 actor._fail(call, ActorDiedError(
                     f"actor {actor.label} restarted while this call was on its way; "
-                    f"it was not run", actor_id=actor.actor_id.hex()))
+                    f"it was not run", actor_id=actor.actor_id.hex()), TaskStatus.ACTOR_DIED)
                 return
             if header[5] == actor.incarnation:
                 actor.deliver(call)
@@ -247,19 +268,49 @@ class WorkerExecutor:
             dead = tombstone[0]
             call.unpin_args(self.runtime)
             execution.send_result(self.runtime, call.caller, call.task_id, (
-                1, [[serialization.PICKLE, serialization.dumps(dead)[1], 0]]
+                TaskStatus.ACTOR_DIED, [[serialization.PICKLE, serialization.dumps(dead)[1], 0]]
                 * max(call.num_returns, 1), [], []))
             return
         # The call overtook the creation of its incarnation: keep it until that arrives.
         self.early_calls.setdefault(header[2], []).append(call)
 
     def on_kill_actor(self, header: list[Any], _buffers: list[Any]) -> None:
+        """Drop an actor now, or (with a grace period) once its running calls are done."""
         _, actor_id, reason = header[:3]
+        grace: float = header[3] if len(header) > 3 else 0.0
         actor = self.actors.get(actor_id)
-        if actor is None:
+        if actor is None or actor.life is ActorLife.DEAD:
+            if grace:
+                self.runtime.notify_node("actor_stopped", actor_id, -1)
             return
-        self._bury(actor, ActorDiedError(f"actor {actor.label} died: {reason}",
-                                         actor_id=actor_id.hex()))
+        error = ActorDiedError(f"actor {actor.label} died: {reason}", actor_id=actor_id.hex())
+        if not grace:
+            self._bury(actor, error)
+            return
+        asyncio.get_running_loop().create_task(self._stop_gracefully(actor, error, grace))
+
+    async def _stop_gracefully(self, actor: HostedActor, error: ActorDiedError,
+                               grace: float) -> None:
+        """Let running calls finish for up to ``grace`` s, then drop the actor; tell the node.
+
+        Polls (every 10 ms) because sync calls end on pool threads; the node kills the whole
+        process of a dedicated actor that overruns its grace period.
+        """
+        actor.stop_taking_calls(error)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while actor.running and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        hook = getattr(actor.instance, "__actorium_stop__", None)
+        if hook is not None and not actor.running:
+            # The actor's last word (flush, final checkpoint), within what is left of grace.
+            try:
+                await asyncio.wait_for(loop.run_in_executor(None, hook),
+                                       max(deadline - loop.time(), 0.05))
+            except Exception:  # noqa: BLE001 - a failing hook must not keep the actor alive
+                traceback.print_exc()
+        self._bury(actor, error)
+        self.runtime.notify_node("actor_stopped", actor.actor_id, actor.incarnation)
 
     # ------------------------------------------------------------------ cancel and stop
     def on_cancel(self, header: list[Any], _buffers: list[Any]) -> None:

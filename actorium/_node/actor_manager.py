@@ -12,11 +12,14 @@ worker directly: the node is not on the call path.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.resources import demand_of
 from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
+from actorium._supervision.policy import Backoff, Intensity, RestartHistory
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind
 from actorium.exceptions import ActorDiedError
@@ -40,7 +43,8 @@ class ActorInfo:
 
     __slots__ = ("actor_id", "owner", "class_name", "options", "is_async", "methods", "header",
                  "buffers", "status", "worker", "incarnation", "restarts", "death_reason",
-                 "subscribers", "demand", "name", "namespace")
+                 "subscribers", "demand", "name", "namespace", "history", "owner_key",
+                 "supervisor", "awaiting_supervisor", "restart_timer")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         self.actor_id: bytes = header[1]
@@ -60,6 +64,18 @@ class ActorInfo:
         self.demand = demand_of(self.options)
         self.name: str | None = self.options.get("name")
         self.namespace: str = self.options.get("namespace") or "default"
+        intensity = self.options.get("restart_intensity")
+        self.history = RestartHistory(
+            Backoff(*self.options.get("restart_backoff") or (0.1, 5.0)),
+            Intensity(int(intensity[0]), float(intensity[1])) if intensity else None)
+        # Fate sharing: a non-detached actor dies with the actor (by id) or, when created
+        # outside any actor, the process (by inbox) that created it.
+        owner_actor: bytes | None = self.options.get("owner_actor")
+        self.owner_key: bytes | str | None = None if self.options.get("detached") else (
+            owner_actor or self.owner)
+        self.supervisor: bytes | None = self.options.get("supervisor")
+        self.awaiting_supervisor = False     # dead, its supervisor decides what comes next
+        self.restart_timer: asyncio.TimerHandle | None = None
 
     @property
     def label(self) -> str:
@@ -77,6 +93,7 @@ class ActorInfo:
             "worker_id": worker.worker_id.hex() if worker else None,
             "restarts": self.restarts,
             "death_reason": self.death_reason,
+            "supervisor": self.supervisor.hex() if self.supervisor else None,
         }
 
 
@@ -89,6 +106,8 @@ class ActorManager:
         self.names: dict[tuple[str, str], bytes] = {}
         self.waiting_for_resources: list[ActorInfo] = []
         self._host_cursor = 0
+        self.owned: dict[bytes | str, set[bytes]] = {}   # owner key -> its non-detached actors
+        self._stops: dict[bytes, asyncio.Future[None]] = {}   # graceful stops under way
 
     # ------------------------------------------------------------------ creation
     def create(self, header: list[Any], buffers: list[Any]) -> dict[str, Any]:
@@ -118,8 +137,12 @@ class ActorManager:
         if not self.node.resources.feasible(info.demand):
             raise ValueError(f"actor {info.label} can never be placed on this node: it needs "
                              f"{self.node.resources.describe(info.demand)}")
+        if info.supervisor is not None and not self.node.supervisors.admit(info):
+            raise ValueError(f"actor {info.label} cannot start: its supervisor is not running")
         self.actors[info.actor_id] = info
         self.node.observer.actor_event("actor_created", info, f"actor {info.label} created")
+        if info.owner_key is not None:
+            self.owned.setdefault(info.owner_key, set()).add(info.actor_id)
         self._place(info)
         return self.handle_descriptor(info)
 
@@ -132,11 +155,15 @@ class ActorManager:
             "is_async": info.is_async,
             "address": worker.address if worker is not None else None,
             "incarnation": info.incarnation,
+            "max_task_retries": info.options.get("max_task_retries", 0),
             "dead": info.death_reason if info.status is ActorStatus.DEAD else None,
         }
 
     def _place(self, info: ActorInfo) -> None:
         node = self.node
+        info.awaiting_supervisor = False
+        info.restart_timer = None
+        info.history.alive_since = max(info.history.alive_since, time.monotonic())
         if info.options.get("dedicated"):
             if not node.resources.fits(info.demand):
                 self.waiting_for_resources.append(info)
@@ -199,7 +226,7 @@ class ActorManager:
             self.node.observer.actor_event("actor_alive", info, f"actor {info.label} is alive"
                                            + (f" (restart {info.restarts})" if info.restarts
                                               else ""))
-            if not self._may_restart(info):
+            if not self._may_restart(info) and info.supervisor is None:
                 info.header, info.buffers = [], []  # only a restart would need them again
             return
         error = serialization.loads(serialization.PICKLE, error_data) if error_data else None
@@ -208,10 +235,15 @@ class ActorManager:
 
     def worker_died(self, worker: WorkerInfo, reason: str) -> None:
         for actor_id in list(worker.actors):
+            stop = self._stops.pop(actor_id, None)
+            if stop is not None and not stop.done():
+                stop.set_result(None)
             info = self.actors.get(actor_id)
             if info is None or info.worker is not worker or info.status is ActorStatus.DEAD:
                 continue
-            self._lost(info, f"its {worker.label} {reason}")
+            self._lost(info, f"its {worker.label} {reason}", incident=worker.worker_id)
+        if worker.address is not None:
+            self.reap_owned(worker.address, f"the {worker.label} that created it {reason}")
 
     def subscribe(self, actor_id: bytes, address: str) -> dict[str, Any] | None:
         info = self.actors.get(actor_id)
@@ -228,26 +260,126 @@ class ActorManager:
         if info.worker is not None:
             self.node.send_to_worker(info.worker, [Kind.KILL_ACTOR, actor_id,
                                                    "it was killed with actorium.kill()"], [])
-        if not no_restart and self._may_restart(info):
-            self._restart(info, "it was killed with actorium.kill(no_restart=False)")
+        if not no_restart and (info.supervisor is not None or self._may_restart(info)):
+            self._lost(info, "it was killed with actorium.kill(no_restart=False)",
+                       requested=True)
         else:
             self._bury(info, "it was killed with actorium.kill()", None, stop_worker=True)
 
     def can_restart(self, info: ActorInfo) -> bool:
-        """Whether the actor has restarts left (``max_restarts``)."""
-        return self._may_restart(info)
+        """Whether ``kill(no_restart=False)`` would restart it: supervised, or restarts left."""
+        return info.supervisor is not None or self._may_restart(info)
+
+    def exited(self, actor_id: bytes, incarnation: int) -> None:
+        """The actor called ``exit_actor()``: a normal exit, never restarted unsupervised."""
+        info = self.actors.get(actor_id)
+        if info is None or info.status is ActorStatus.DEAD or info.incarnation != incarnation:
+            return
+        reason = "it exited with actorium.exit_actor()"
+        if info.worker is not None:
+            self.node.send_to_worker(info.worker, [Kind.KILL_ACTOR, actor_id, reason], [])
+        if info.supervisor is not None:
+            self._lost(info, reason, abnormal=False)
+        else:
+            self._bury(info, reason, None, stop_worker=True)
 
     def _may_restart(self, info: ActorInfo) -> bool:
         limit: int = info.options.get("max_restarts", 0)
         return limit == -1 or info.restarts < limit
 
-    def _lost(self, info: ActorInfo, reason: str) -> None:
-        if self._may_restart(info):
-            self._restart(info, reason)
-        else:
+    def _lost(self, info: ActorInfo, reason: str, *, abnormal: bool = True,
+              requested: bool = False, incident: bytes | None = None) -> None:
+        """The actor's instance is gone: restart it, hand it to its supervisor, or bury it."""
+        supervisors = self.node.supervisors
+        if info.supervisor is not None and supervisors.running(info.supervisor):
+            self.begin_restart(info, reason)
+            info.awaiting_supervisor = True
+            supervisors.child_died(info.supervisor, info.actor_id, info.incarnation, reason,
+                                   abnormal, incident)
+            return
+        if not self._may_restart(info):
             limit = info.options.get("max_restarts", 0)
             used = f"; {info.restarts}/{limit} restarts used" if limit else ""
             self._bury(info, reason + used, None, stop_worker=False)
+            return
+        delay = 0.0 if requested else info.history.next_restart()
+        if delay is None:
+            assert info.history.intensity is not None
+            self._bury(info, f"{reason}; it restarted {info.history.intensity.describe()}, so "
+                             f"it was given up on", None, stop_worker=False)
+            return
+        self.begin_restart(info, reason)
+        self.place_later(info, delay)
+
+    def begin_restart(self, info: ActorInfo, reason: str) -> None:
+        """The current incarnation is over: free its place and tell every process."""
+        self._release_placement(info, stop_worker=True)
+        info.restarts += 1
+        info.incarnation += 1
+        info.status = ActorStatus.RESTARTING
+        self.node.observer.actor_event("actor_restarting", info,
+                                       f"actor {info.label} is restarting: {reason}")
+        message = [Kind.ACTOR_DIED, info.actor_id,
+                   f"actor {info.label} is restarting: {reason}", True, None]
+        for address in self.node.everyone():
+            self.node.send(address, message)
+        if self.node.cluster is not None:
+            self.node.cluster.relay(message)
+        self.reap_owned(info.actor_id, f"the actor {info.label} that created it died")
+
+    def place_later(self, info: ActorInfo, delay: float) -> None:
+        """Place a restarting actor's next incarnation after ``delay`` s (its back-off)."""
+        if delay <= 0:
+            self._place(info)
+            return
+        incarnation = info.incarnation
+
+        def place() -> None:
+            if info.status is ActorStatus.RESTARTING and info.incarnation == incarnation \
+                    and info.worker is None:
+                self._place(info)
+
+        info.restart_timer = self.node.loop.call_later(delay, place)
+
+    async def stop(self, info: ActorInfo, grace: float, reason: str) -> None:
+        """Stop an actor gracefully: its running calls get ``grace`` s, then it is killed.
+
+        Leaves the directory entry as it was; the caller restarts or buries it next.
+        """
+        worker = info.worker
+        if worker is None or info.status is ActorStatus.DEAD:
+            return
+        future: asyncio.Future[None] = self.node.loop.create_future()
+        self._stops[info.actor_id] = future
+        self.node.send_to_worker(worker, [Kind.KILL_ACTOR, info.actor_id, reason,
+                                          max(grace, 0.001)], [])
+        try:
+            await asyncio.wait_for(asyncio.shield(future), grace + 1.0)
+        except TimeoutError:
+            # Stuck in user code: a dedicated process is ended; a shared host keeps the
+            # thread but the actor is dropped (the worker already gave up on it).
+            if worker.kind is WorkerKind.DEDICATED and worker.process is not None \
+                    and worker.process.returncode is None:
+                worker.process.kill()
+        finally:
+            self._stops.pop(info.actor_id, None)
+
+    def stopped(self, actor_id: bytes) -> None:
+        """A worker finished a graceful stop."""
+        future = self._stops.get(actor_id)
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def reap_owned(self, owner_key: bytes | str, reason: str) -> None:
+        """Fate sharing: the owner died, so do its non-detached actors and supervisors."""
+        self.node.supervisors.owner_gone(owner_key, reason)
+        for actor_id in self.owned.pop(owner_key, ()):
+            info = self.actors.get(actor_id)
+            if info is None or info.status is ActorStatus.DEAD:
+                continue
+            if info.worker is not None:
+                self.node.send_to_worker(info.worker, [Kind.KILL_ACTOR, actor_id, reason], [])
+            self._bury(info, reason, None, stop_worker=True)
 
     def _release_placement(self, info: ActorInfo, stop_worker: bool) -> None:
         worker = info.worker
@@ -266,29 +398,32 @@ class ActorManager:
             self.node.resources.release(released)
             self.resources_freed()
 
-    def _restart(self, info: ActorInfo, reason: str) -> None:
-        self._release_placement(info, stop_worker=True)
-        info.restarts += 1
-        info.incarnation += 1
-        info.status = ActorStatus.RESTARTING
-        self.node.observer.actor_event("actor_restarting", info,
-                                       f"actor {info.label} is restarting: {reason}")
-        message = [Kind.ACTOR_DIED, info.actor_id,
-                   f"actor {info.label} is restarting: {reason}", True, None]
-        for address in self.node.everyone():
-            self.node.send(address, message)
-        if self.node.cluster is not None:
-            self.node.cluster.relay(message)
-        self._place(info)
+    def bury(self, info: ActorInfo, reason: str) -> None:
+        """Give up on an actor for good (its supervisor's decision)."""
+        if info.status is ActorStatus.DEAD:
+            return
+        if info.worker is not None:
+            self.node.send_to_worker(info.worker, [Kind.KILL_ACTOR, info.actor_id, reason], [])
+        self._bury(info, reason, None, stop_worker=True)
 
     def _bury(self, info: ActorInfo, reason: str, error_data: bytes | None,
               stop_worker: bool) -> None:
+        if info.status is ActorStatus.DEAD:
+            return
         info.status = ActorStatus.DEAD
         info.death_reason = reason
         self.node.observer.actor_event("actor_died", info, f"actor {info.label} died: {reason}")
+        info.awaiting_supervisor = False
+        if info.restart_timer is not None:
+            info.restart_timer.cancel()
+            info.restart_timer = None
         self._release_placement(info, stop_worker)
         if info.name is not None and self.names.get((info.namespace, info.name)) == info.actor_id:
             del self.names[(info.namespace, info.name)]
+        if info.owner_key is not None:
+            self.owned.get(info.owner_key, set()).discard(info.actor_id)
+        if info.supervisor is not None:
+            self.node.supervisors.forget_child(info.supervisor, info.actor_id)
         if error_data is None:
             error_data = serialization.dumps(ActorDiedError(
                 f"actor {info.label} died: {reason}", actor_id=info.actor_id.hex()))[1]
@@ -297,6 +432,7 @@ class ActorManager:
             self.node.send(address, message)
         if self.node.cluster is not None:
             self.node.cluster.relay(message)
+        self.reap_owned(info.actor_id, f"the actor {info.label} that created it died")
 
     # ------------------------------------------------------------------ queries
     def in_placement_group(self, group: str, bundles: list[int] | None = None) -> list[bytes]:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from actorium._store.paths import remove_store
 from actorium._transport.auth import TOKEN_ENV, new_token
 from actorium.exceptions import ActoriumError
 
@@ -120,4 +121,5 @@ class EmbeddedNode:
         self.cleanup()
 
     def cleanup(self) -> None:
+        remove_store(self.session_dir)
         shutil.rmtree(self.session_dir, ignore_errors=True)

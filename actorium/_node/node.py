@@ -31,6 +31,7 @@ from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
 from actorium._node.bundles import NodeBundles
 from actorium._node.observer import NodeObserver
+from actorium._node.supervision import SupervisionTree
 from actorium._node.task_scheduler import TaskScheduler
 from actorium._node.workers import (
     WorkerInfo,
@@ -40,20 +41,21 @@ from actorium._node.workers import (
     spawn_worker,
     stop_workers,
 )
+from actorium._store.paths import owner_tag
+from actorium._store.store import sweep_owner
 from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
 
 NODE_SOCKET = "node.sock"
+_HEAD_ANSWER_TIMEOUT = 30.0
 # Requests that, in a cluster, are about the whole cluster: the head answers them.
 _ASKED_OF_THE_HEAD = frozenset({"nodes", "cluster_resources", "available_resources",
                                 "list_actors", "get_actor", "create_actor",
                                 "create_placement_group", "wait_placement_group",
                                 "remove_placement_group", "placement_group_table",
                                 "get_placement_group"})
-# Requests whose answer may take as long as the user wants to wait (no 30 s limit).
-_OPEN_ENDED = frozenset({"wait_placement_group"})
 
 
 class Node:
@@ -92,6 +94,7 @@ class Node:
         self.cores = CoreDealer()
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)
+        self.supervisors = SupervisionTree(self)
         # Verbs answered by the node's parts (name -> handler), beside its own _verb_*.
         self.verbs: dict[str, Callable[..., Any]] = {}
         self.bundles = NodeBundles(self)
@@ -274,6 +277,8 @@ class Node:
             worker.reserved = {}
         self.tasks.worker_died(worker, reason)
         self.actors.worker_died(worker, reason)
+        if worker.address is not None:  # its objects and half-written results go too
+            sweep_owner(self.session_dir, owner_tag(worker.address))
         if worker.address is not None:
             for address in self.everyone():
                 self.send(address, [Kind.WORKER_DIED, worker.worker_id, worker.address, reason])
@@ -298,14 +303,15 @@ class Node:
             self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
             return
         if inspect.isawaitable(result):
-            # A question the head answers: reply when it has.
-            if verb not in _OPEN_ENDED:
-                result = asyncio.wait_for(result, 30.0)
+            # A verb that takes time (a question the head answers, stopping a supervisor's
+            # children, waiting for a placement group): reply when it has an answer.
             self.loop.create_task(self._reply_later(request_id, reply_to, result))
             return
         self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
 
     async def _reply_later(self, request_id: int, reply_to: str, pending: Any) -> None:
+        # No deadline here: the head link times out its own questions, and stopping a
+        # supervisor's children takes as long as their shutdown timeouts.
         try:
             result = await pending
         except Exception as exc:  # noqa: BLE001 - sent back to the requester
@@ -316,7 +322,7 @@ class Node:
     def _cluster_verb(self, verb: str) -> Callable[..., Any]:
         cluster = self.cluster
 
-        async def ask_head(*args: Any, buffers: Any = ()) -> Any:
+        async def ask(*args: Any, buffers: Any = ()) -> Any:
             if verb == "get_actor":
                 try:
                     return self.actors.lookup(*args)
@@ -325,6 +331,10 @@ class Node:
             if verb == "create_actor":
                 return await self._create_named_in_cluster(args[0], buffers)
             return await cluster.request(verb, *args)
+
+        async def ask_head(*args: Any, buffers: Any = ()) -> Any:
+            # A head that is down must not leave the requester waiting forever.
+            return await asyncio.wait_for(ask(*args, buffers=buffers), _HEAD_ANSWER_TIMEOUT)
         return ask_head
 
     async def _create_named_in_cluster(self, header_bytes: bytes,
@@ -359,6 +369,7 @@ class Node:
         else:
             self.bundles.groups.remove_owned_by(address)
         self.observer.driver_left(address, worker_id)
+        self.actors.reap_owned(address, "the driver that created it disconnected")
         return True
 
     def _verb_subscribe_logs(self, address: str, local_only: bool = False) -> bool:
@@ -427,6 +438,29 @@ class Node:
             return True
         self.actors.kill(actor_id, no_restart)
         return True
+
+    def _verb_actor_stopped(self, actor_id: bytes, _incarnation: int) -> bool:
+        self.actors.stopped(actor_id)
+        return True
+
+    def _verb_actor_exited(self, actor_id: bytes, incarnation: int) -> bool:
+        self.actors.exited(actor_id, incarnation)
+        return True
+
+    # Supervisors: see _node/supervision.py.
+    def _verb_create_supervisor(self, sup_id: bytes, owner_key: bytes | str,
+                                spec: dict[str, Any]) -> bool:
+        self.supervisors.create(sup_id, owner_key, spec)
+        return True
+
+    def _verb_stop_supervisor(self, sup_id: bytes, reason: str) -> Any:
+        return self.supervisors.stop(sup_id, reason)
+
+    def _verb_wait_supervisor(self, sup_id: bytes) -> Any:
+        return self.supervisors.wait(sup_id)
+
+    def _verb_supervisor_status(self, sup_id: bytes) -> dict[str, Any]:
+        return self.supervisors.describe(sup_id)
 
     def _verb_cancel_task(self, task_id: bytes, force: bool) -> bool:
         forwarded = self.cluster.forwarded.get(task_id) if self.cluster is not None else None

@@ -18,6 +18,7 @@ from actorium._observe import system_usage
 from actorium._observe.events import EventLog
 from actorium._observe.log_collector import LogCollector, LogLine
 from actorium._observe.metrics import MetricsStore, PrometheusText
+from actorium._store.summary import summarize as summarize_store
 from actorium._transport.protocol import Kind
 
 if TYPE_CHECKING:
@@ -229,13 +230,17 @@ class NodeObserver:
         for summary in sources:
             if not summary:
                 continue
-            for object_id, size, state, owner, local_refs, borrowers, pins in summary["items"]:
+            for (object_id, size, state, owner, local_refs, borrowers, pins,
+                 where) in summary["items"]:
                 rows.append({"object_id": object_id, "size_bytes": size, "state": state,
                              "owner": owner or f"{summary['role']} pid={summary['pid']}",
                              "holder_pid": summary["pid"], "holder_role": summary["role"],
                              "local_refs": local_refs, "borrowers": borrowers, "pins": pins,
-                             "location": "memory"})
+                             "location": where})
         return rows
+
+    def _store_figures(self) -> dict[str, int]:
+        return _read_store(self.node.session_dir)
 
     def object_totals(self) -> dict[str, int]:
         count = size = 0
@@ -321,9 +326,14 @@ class NodeObserver:
         totals = self.object_totals()
         out.family("actorium_objects", "gauge", "Objects held in the object tables of this "
                    "node's processes.", [({}, totals["count"])])
-        out.family("actorium_object_store_bytes", "gauge",
-                   "Bytes of object values held by this node's processes.",
+        out.family("actorium_object_bytes", "gauge",
+                   "Bytes of object values held by this node's processes (any location).",
                    [({}, totals["bytes"])])
+        store = self._store_figures()
+        out.family("actorium_object_store_bytes", "gauge",
+                   "The node's shared-memory object store: capacity, bytes in memory, "
+                   "bytes spilled to disk.",
+                   [({"kind": kind}, value) for kind, value in store.items()])
         traffic = [("node", [node.inbox.received, node.inbox.received_bytes,
                              node.outbox.sent, node.outbox.sent_bytes]),
                    *self.metrics.traffic()]
@@ -345,6 +355,14 @@ class NodeObserver:
         out.family("actorium_resources_available", "gauge", "Resources not reserved.",
                    [({"resource": r}, v) for r, v in sorted(node.resources.available.items())])
         return out.text()
+
+
+def _read_store(session_dir: str) -> dict[str, int]:
+    try:
+        figures = summarize_store(session_dir)
+    except OSError:
+        return {}   # no store in this session (yet)
+    return {"capacity": figures.capacity, "used": figures.used, "spilled": figures.spilled}
 
 
 def bind_dashboard_socket(host: str, port: int, *, port_was_given: bool) -> socket.socket:

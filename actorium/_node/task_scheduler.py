@@ -209,3 +209,8 @@ class TaskScheduler:
         count = max(task.header[11], 1)
         self.node.send(task.owner, [Kind.TASK_RESULT, task.task_id, TaskStatus.ERROR,
                                     [[serialization.PICKLE, data, 0]] * count, []])
+        # The counted refs among its arguments were taken by no live worker (the task never
+        # ran, or its worker died holding them): give them back, so their objects can be freed.
+        for object_id, owner, counted, _inline in task.header[9] or ():
+            if counted:
+                self.node.send(owner, [Kind.RELEASE_OBJECT, object_id, 1])

@@ -1,7 +1,8 @@
 """What one process holds in its object table, summarized for the objects page and state API.
 
-Sizes are the serialized payload (inline data plus out-of-band buffers). With tens of
-thousands of entries only a sample is itemized; totals stay exact up to ``_EXACT_LIMIT``.
+Sizes are the serialized payload (inline data plus out-of-band buffers, or the store file).
+With tens of thousands of entries only a sample is itemized; totals stay exact up to
+``_EXACT_LIMIT``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ _STATES = {PENDING: "PENDING", FAILED: "FAILED"}
 
 
 def entry_size(entry: ObjectEntry) -> int:
+    if entry.stored is not None:
+        return int(entry.stored.size)
     size = len(entry.data) if isinstance(entry.data, (bytes, bytearray, memoryview)) else 0
     for buffer in entry.buffers:
         try:
@@ -24,6 +27,14 @@ def entry_size(entry: ObjectEntry) -> int:
         except TypeError:
             continue
     return size
+
+
+def location(entry: ObjectEntry) -> str:
+    """Where the value is: in the message that carried it, in shared memory, or on disk."""
+    stored = entry.stored
+    if stored is None:
+        return "inline"
+    return "spilled" if stored.spilled else "shared memory"
 
 
 def summarize(table: ObjectTable, role: str, pid: int) -> dict[str, Any]:
@@ -34,7 +45,7 @@ def summarize(table: ObjectTable, role: str, pid: int) -> dict[str, Any]:
     for object_id, entry in newest:
         items.append([object_id.hex(), entry_size(entry), _STATES.get(entry.state, "READY"),
                       entry.owner if not entry.owned else "", entry.local_refs,
-                      entry.borrowers, entry.pins])
+                      entry.borrowers, entry.pins, location(entry)])
     total = sum(entry_size(entry) for entry in islice(entries.values(), _EXACT_LIMIT))
     return {"role": role, "pid": pid, "count": len(entries), "bytes": total,
             "exact": len(entries) <= _EXACT_LIMIT, "items": items}

@@ -49,8 +49,8 @@ class Kind(IntEnum):
     ACTOR_DIED = 24       # actor_id, reason, restarting, error (node -> everyone concerned)
     KILL_ACTOR = 25       # actor_id, reason                    (node -> hosting worker)
     # --- objects ---
-    GET_OBJECT = 30       # object_id, reply_to                 (borrower -> owner)
-    OBJECT_VALUE = 31     # object_id, status, value(3)         (owner -> borrower)
+    GET_OBJECT = 30       # object_id, reply_to, store_dir      (borrower -> owner)
+    OBJECT_VALUE = 31     # object_id, status, value(3)[, stored object] (owner -> borrower)
     RELEASE_OBJECT = 32   # object_id, count                    (borrower -> owner)
     # --- liveness ---
     WORKER_DIED = 40      # worker_id, inbox, reason, actor_ids (node -> everyone)
@@ -75,3 +75,6 @@ class TaskStatus(IntEnum):
     ERROR = 1             # the value is a pickled TaskError (or other ActoriumError)
     PENDING = 2           # OBJECT_VALUE only: not ready yet, the owner will send it later
     LOST = 3              # OBJECT_VALUE only: the owner no longer has it
+    ACTOR_DIED = 4        # TASK_RESULT only: the call's actor died before the call finished;
+    #                       the value is the ActorDiedError. A caller with max_task_retries
+    #                       resends the call to the restarted actor instead of failing it.

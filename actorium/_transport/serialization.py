@@ -54,6 +54,10 @@ def dumps(value: Any) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]
             return RAW, _packb(value), [], []
         except (OverflowError, ValueError):
             pass  # e.g. an int beyond 64 bits: pickle handles it
+    if value_type is memoryview and value.c_contiguous:
+        # memoryview does not pickle; a PickleBuffer of it does, out of band (no copy), and
+        # reads back as a memoryview of the received (or shared) memory.
+        value = pickle.PickleBuffer(value)
     buffers: list[pickle.PickleBuffer] = []
 
     def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:

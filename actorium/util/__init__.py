@@ -1,7 +1,13 @@
-"""Ray-compatible helpers (``actorium.util``), importable as in Ray: ``util.state``,
-``util.scheduling_strategies``, and placement groups (``util.placement_group(...)``)."""
+"""Ray-compatible helpers beyond the core API, importable as in Ray.
+
+``util.state`` lists what the runtime is doing (``ray.util.state``); ``memory_summary()`` and
+``list_objects()`` describe the object store (``ray memory``); ``util.scheduling_strategies``
+holds Ray's strategy classes; ``placement_group()`` and its companions reserve resources on
+nodes together (``ray.util.placement_group``).
+"""
 
 from actorium.util import scheduling_strategies, state
+from actorium.util.memory import list_objects, memory_summary
 from actorium.util.placement_group import (
     PlacementGroup,
     get_placement_group,
@@ -10,5 +16,6 @@ from actorium.util.placement_group import (
     remove_placement_group,
 )
 
-__all__ = ["PlacementGroup", "get_placement_group", "placement_group", "placement_group_table",
-           "remove_placement_group", "scheduling_strategies", "state"]
+__all__ = ["PlacementGroup", "get_placement_group", "list_objects", "memory_summary",
+           "placement_group", "placement_group_table", "remove_placement_group",
+           "scheduling_strategies", "state"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from benchmarks.metrics import Metrics
-from benchmarks.rows import actors, objects, runtime, tasks
+from benchmarks.rows import actors, objects, runtime, store, tasks
 from benchmarks.scale import Scale
 
 RowFn = Callable[[ModuleType, Scale], Metrics]
@@ -35,6 +35,8 @@ ROWS: tuple[Row, ...] = (
     Row("put_small", objects.put_small),
     Row("get_small", objects.get_small),
     Row("put_get_large", objects.put_get_large),
+    Row("put_get_by_size", store.put_get_by_size),
+    Row("array_to_ten_tasks", store.array_to_ten_tasks),
     Row("tasks_sync", tasks.tasks_sync),
     Row("tasks_async", tasks.tasks_async),
     Row("tasks_wait_pipeline", tasks.tasks_wait_pipeline),

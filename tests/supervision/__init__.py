@@ -1,0 +1,1 @@
+"""Tests of supervision: delivery promises, restarts, supervisors, ownership, checkpoints."""
