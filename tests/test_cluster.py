@@ -528,3 +528,20 @@ def test_bundles_of_a_dead_node_are_placed_again_elsewhere(tmp_path, no_runtime)
             remove_placement_group(pg)
         finally:
             actorium.shutdown()
+
+
+def test_a_disconnecting_driver_leaves_no_shared_memory_behind(cluster, no_runtime):
+    from actorium._core import context
+    from actorium._store.paths import store_dir
+
+    actorium.init(address="auto")
+    try:
+        kept = actorium.put(bytes(3_000_000))
+        assert len(actorium.get(kept)) == 3_000_000
+        session_dir = context.current_runtime().session_dir
+        store = store_dir(session_dir)
+        assert os.path.isdir(store)   # a large put lives in this driver's store
+    finally:
+        actorium.shutdown()
+    assert not os.path.exists(store)
+    assert not os.path.exists(session_dir)
