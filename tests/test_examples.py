@@ -186,3 +186,16 @@ def test_supervised_twins_survive_crashes() -> None:
     assert "restored from checkpoint: yes" in out
     assert "every twin matches its readings: yes" in out
     assert "supervisor after the with block: stopped" in out
+
+
+@pytest.mark.multiprocess
+def test_cluster() -> None:
+    out = run_example("cluster.py", "--nodes", "2", "--tasks", "300")
+    assert re.search(r"^Started the actorium head at 127\.0\.0\.1:\d+ ", out, re.M), out
+    assert len(re.findall(r"^Started an actorium node ", out, re.M)) == 2, out
+    assert "nodes in the cluster: 3" in out
+    assert "300 tasks ran on 3 nodes:" in out
+    assert "every node ran tasks: True" in out
+    assert len(set(re.findall(r"^  hello from node ([0-9a-f]{8})$", out, re.M))) == 3, out
+    assert "alive actors per node (state API): [1, 1, 1]" in out
+    assert "Stopped 3 actorium node process(es)." in out

@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from actorium._cli.progress import finish_waiting, waiting
-from actorium._cluster.daemon import local_cluster, save_cluster, start_daemon
+from actorium._cluster.daemon import (
+    StopRequests,
+    follow,
+    local_cluster,
+    save_cluster,
+    start_daemon,
+)
 from actorium._transport.auth import TOKEN_ENV, check_bind_host, new_token, token_from_environment
 from actorium.exceptions import ActoriumError
 
@@ -27,8 +34,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--dashboard-host", default="127.0.0.1",
                         help="where the head serves the dashboard (default 127.0.0.1)")
     parser.add_argument("--dashboard-port", type=int, default=None,
-                        help="dashboard port of the head (default 8265, or the next free one)")
+                        help="dashboard port of the head (default 8265, or the next free one; "
+                             "a port you name must be free)")
     parser.add_argument("--no-dashboard", action="store_true", help="serve no dashboard")
+    parser.add_argument("--block", action="store_true",
+                        help="stay in the foreground, print the node's log and stop it on "
+                             "SIGTERM (for containers and service managers)")
     parser.add_argument("--token", default=None,
                         help=f"cluster token (default: {TOKEN_ENV}, or a new one for --head)")
 
@@ -55,6 +66,7 @@ def run(options: argparse.Namespace) -> int:
         print(f"actorium start: {exc}")
         return 2
     assert token is not None
+    stops = StopRequests() if options.block else None
     try:
         if options.head:
             dashboard = ["--dashboard-host", options.dashboard_host]
@@ -93,4 +105,7 @@ def run(options: argparse.Namespace) -> int:
         finish_waiting()
         print(f"actorium start: {exc}")
         return 1
+    if stops is not None:
+        sys.stdout.flush()
+        return follow(info, stops)
     return 0

@@ -1,4 +1,4 @@
-"""``actorium status`` and ``actorium list nodes|actors``: what the head knows, as tables."""
+"""``actorium status`` and ``actorium list nodes|actors|tasks|objects``: the cluster as tables."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore
     listing.add_argument("--format", choices=["table", "json"], default="table")
 
 
-def ask_head(address: str, *verbs: str) -> list[Any]:
-    """Answers of the head to ``verbs`` (ConnectionError if it does not answer)."""
+def ask_head(address: str, *verbs: str | tuple[Any, ...]) -> list[Any]:
+    """Answers of the head to ``verbs`` (a verb, or a tuple of a verb and its arguments);
+    ConnectionError if it does not answer."""
     head, token = resolve(address)
     session_dir = new_session_dir()
     host = head.removeprefix("tcp://").rpartition(":")[0]
@@ -33,7 +34,9 @@ def ask_head(address: str, *verbs: str) -> list[Any]:
                      node_address=head, token=token, bind_host=host.strip("[]"))
     try:
         client.start_loop_thread()
-        return [client.request(verb, timeout=_TIMEOUT, caller="cli") for verb in verbs]
+        asked = [(verb,) if isinstance(verb, str) else verb for verb in verbs]
+        return [client.request(verb, *args, timeout=_TIMEOUT, caller="cli")
+                for verb, *args in asked]
     except Exception as exc:
         raise ConnectionError(f"the head at {head} did not answer: {exc}") from exc
     finally:
@@ -74,18 +77,22 @@ def run_status(options: argparse.Namespace) -> int:
 _COLUMNS = {
     "nodes": ["NodeID", "address", "Alive", "Resources"],
     "actors": ["actor_id", "class_name", "state", "name", "namespace", "node_id", "restarts"],
+    "tasks": ["task_id", "name", "state", "node_id", "pid", "error"],
+    "objects": ["object_id", "size_bytes", "state", "node_id", "holder_role", "holder_pid",
+                "local_refs", "borrowers"],
+}
+# Nodes and actors come from the head's own tables; tasks and objects live with the nodes
+# and their owners, so the head gathers them from every node.
+_QUESTIONS: dict[str, str | tuple[Any, ...]] = {
+    "nodes": "nodes", "actors": "list_actors",
+    "tasks": ("cluster_state", "tasks", {}, 10_000),
+    "objects": ("cluster_state", "objects", {}, 10_000),
 }
 
 
 def run_list(options: argparse.Namespace) -> int:
-    if options.what not in _COLUMNS:
-        # The head keeps no task or object table (they live with their owners).
-        print(f"actorium list {options.what}: not tracked cluster-wide yet; "
-              f"see the owning driver")
-        return 2
-    verb = "nodes" if options.what == "nodes" else "list_actors"
     try:
-        (rows,) = ask_head(options.address, verb)
+        (rows,) = ask_head(options.address, _QUESTIONS[options.what])
     except ConnectionError as exc:
         print(f"actorium list: {exc}")
         return 1

@@ -17,6 +17,7 @@ from actorium._cluster.daemon import local_cluster
 from actorium._core.ids import random_id
 from actorium._core.runtime import Runtime
 from actorium._node.launcher import new_session_dir
+from actorium._store.paths import remove_store
 from actorium._transport.auth import TOKEN_ENV, token_from_environment
 from actorium.exceptions import GetTimeoutError
 
@@ -84,6 +85,7 @@ def connect(address: str, namespace: str) -> tuple[Runtime, dict[str, Any]]:
         runtime.job_id = registered["job_id"]
     except BaseException:
         runtime.close()
+        remove_store(session_dir)
         shutil.rmtree(session_dir, ignore_errors=True)
         raise
     return runtime, {"head": head, "session_dir": session_dir, "pid": os.getpid()}
@@ -96,4 +98,5 @@ def disconnect(runtime: Runtime) -> None:
     except Exception:  # noqa: BLE001 - leaving anyway
         pass
     runtime.close(flush_seconds=0.5)
+    remove_store(runtime.session_dir)   # the driver's shared-memory objects, if it made any
     shutil.rmtree(runtime.session_dir, ignore_errors=True)

@@ -82,6 +82,9 @@ def start_daemon(*, token: str, bind_host: str, num_cpus: int, resources: dict[s
         info = _read_ready(read_end, process, log_path, progress)
     finally:
         os.close(read_end)
+    if "error" in info:
+        process.wait(timeout=10)
+        raise ActoriumError(f"the actorium node did not start: {info['error']}")
     info["session_dir"] = session_dir
     write_private(os.path.join(root, "nodes", f"{process.pid}.json"), json.dumps(info))
     # The daemon lives on after this command exits; nobody here will wait for it.
@@ -119,6 +122,61 @@ def _read_ready(fd: int, process: subprocess.Popen[bytes], log_path: str,
     return info
 
 
+class StopRequests:
+    """SIGTERM / SIGINT noted from the moment ``actorium start --block`` begins, so that a
+    signal arriving while the daemon starts stops it as soon as it is up."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.pid: int | None = None
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, _signum: int, _frame: Any) -> None:
+        self.requested = True
+        self.forward()
+
+    def forward(self) -> None:
+        if self.requested and self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+
+def follow(info: dict[str, Any], stops: StopRequests, out: Any = None) -> int:
+    """Stay in the foreground with a started daemon (``actorium start --block``).
+
+    Copies its log to ``out`` (stdout) as it grows, passes SIGTERM / SIGINT on to it, and
+    returns its exit status once it has exited: what a container's main process must do.
+    """
+    out = out or sys.stdout
+    pid = int(info["pid"])
+    log_path = os.path.join(info["session_dir"], "node.log")
+    stops.pid = pid
+    stops.forward()   # a signal that came while the daemon was starting
+    status = 0
+    with open(log_path, errors="replace") as log:
+        while True:
+            chunk = log.read()
+            if chunk:
+                out.write(chunk)
+                out.flush()
+            try:
+                done, raw = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:   # not our child: watch it another way
+                done, raw = (pid, 0) if not _alive(pid) else (0, 0)
+            if done:
+                status = os.waitstatus_to_exitcode(raw) if raw else 0
+                out.write(log.read())
+                out.flush()
+                record = os.path.join(cluster_dir(), "nodes", f"{pid}.json")
+                if os.path.exists(record):
+                    os.unlink(record)
+                return status
+            time.sleep(0.2)
+
+
 def recorded_daemons() -> list[dict[str, Any]]:
     """The daemons ``actorium start`` recorded on this machine, live or not."""
     directory = os.path.join(cluster_dir(), "nodes")
@@ -139,6 +197,8 @@ def stop_daemons(timeout: float = 15.0) -> list[int]:
     daemons = recorded_daemons()
     pids = []
     for info in daemons:
+        if not isinstance(info.get("pid"), int):
+            continue   # a record of a daemon that never started
         try:
             os.kill(info["pid"], signal.SIGTERM)
             pids.append(info["pid"])

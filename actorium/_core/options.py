@@ -219,6 +219,10 @@ def _strategy_to_wire(strategy: Any) -> Any:
     node_id = getattr(strategy, "node_id", None)
     if node_id is not None:
         return {"node_id": node_id, "soft": bool(getattr(strategy, "soft", False))}
+    group = getattr(strategy, "placement_group", None)
+    if group is not None:
+        return {"placement_group": str(group.id),
+                "bundle": int(getattr(strategy, "placement_group_bundle_index", -1))}
     return None
 
 

@@ -16,20 +16,29 @@ and callers then talk to workers directly.
   (``actor_dead``); restartable actors come with their creation message, so that the head can
   re-create them on a surviving node when theirs dies, within their ``max_restarts``.
 * **Persistence.** Every change is written to sqlite (``store``); a restarted head reloads names
-  and the directory, and nodes that keep heartbeating re-register by themselves.
+  and the directory; the nodes it knew count again once they heartbeat, and are declared dead
+  (their actors restarted elsewhere) if they do not within the usual timeout.
+* **Parts.** Placement groups (``cluster_groups``) and the cluster-wide state and logs
+  (``cluster_state``) register their verbs in ``verbs``; they reach nodes with ``ask`` (an
+  answer awaited) or ``tell_nodes``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import itertools
 import os
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import msgpack
 import zmq
 
+from actorium._head.cluster_groups import ClusterGroups
+from actorium._head.cluster_state import ClusterObserver
 from actorium._head.store import HeadStore
 from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
@@ -39,6 +48,7 @@ from actorium.exceptions import ActorDiedError
 
 HEARTBEAT_SECONDS = 0.5
 NODE_TIMEOUT_SECONDS = 3.0
+_MAX_PENDING_KILLS = 10_000
 
 
 class HeadService:
@@ -56,8 +66,19 @@ class HeadService:
         self.actors: dict[bytes, dict[str, Any]] = {}
         self.specs: dict[bytes, bytes] = {}      # actor id -> packed [header, buffers]
         self.names: dict[tuple[str, str], bytes] = {}
+        # Kills of actors not placed yet (their creation is on its way to a node).
+        self.pending_kills: dict[bytes, bool] = {}
+        # The head's own requests to nodes (reserving bundles, state), by request id.
+        self._asked: dict[int, asyncio.Future[Any]] = {}
+        self._ask_ids = itertools.count(1)
+        self._replies: set[asyncio.Task[None]] = set()
+        # Verbs answered by the head's parts below (name -> handler), beside its own _verb_*.
+        self.verbs: dict[str, Callable[..., Any]] = {}
+        self.placement = ClusterGroups(self)
+        self.observer = ClusterObserver(self)
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
+        self.placement.recover()
 
     def _recover(self) -> None:
         nodes, actors, names = self.store.load()
@@ -65,7 +86,11 @@ class HeadService:
         for node_id, record in nodes.items():
             self.nodes[node_id] = record
             if record.get("alive"):
-                self.last_seen[node_id] = now   # a grace period to heartbeat again
+                # Not alive until it heartbeats again (nobody is sent to it meanwhile);
+                # dead, with its actors, if it does not within the usual timeout.
+                record["alive"] = False
+                record["recovering"] = True
+                self.last_seen[node_id] = now
         for actor_id, (record, spec) in actors.items():
             self.actors[actor_id] = record
             if spec is not None:
@@ -79,6 +104,7 @@ class HeadService:
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        self.placement.close()
         self.inbox.close()
         self.outbox.close()
         self.store.close()
@@ -94,10 +120,13 @@ class HeadService:
     def _on_message(self, frames: list[Any]) -> None:
         try:
             header = unpack(frames[0])
+            if header[0] == Kind.RESPONSE:
+                self._on_response(header)
+                return
             if header[0] != Kind.REQUEST:
                 return
             _, request_id, reply_to, verb, args = header
-            handler: Any = getattr(self, f"_verb_{verb}")
+            handler: Any = getattr(self, f"_verb_{verb}", None) or self.verbs[verb]
         except Exception:  # noqa: BLE001 - a malformed request is dropped
             return
         try:
@@ -108,7 +137,44 @@ class HeadService:
                 traceback.print_exc()
             self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
             return
+        if inspect.isawaitable(result):
+            task = self.loop.create_task(self._reply_later(request_id, reply_to, result))
+            self._replies.add(task)
+            task.add_done_callback(self._replies.discard)
+            return
         self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    async def _reply_later(self, request_id: int, reply_to: str, pending: Any) -> None:
+        try:
+            result = await pending
+        except Exception as exc:  # noqa: BLE001 - sent back to the requester
+            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
+            return
+        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+
+    def ask(self, address: str, verb: str, *args: Any, timeout: float = 10.0) -> Any:
+        """Ask a node something; an awaitable of its answer (TimeoutError if none comes)."""
+        request_id = next(self._ask_ids)
+        future: asyncio.Future[Any] = self.loop.create_future()
+        self._asked[request_id] = future
+        self.send(address, [Kind.REQUEST, request_id, self.address, verb, list(args)])
+
+        async def answer() -> Any:
+            try:
+                return await asyncio.wait_for(future, timeout)
+            finally:
+                self._asked.pop(request_id, None)
+        return answer()
+
+    def _on_response(self, header: list[Any]) -> None:
+        _, request_id, ok, result = header
+        future = self._asked.pop(request_id, None)
+        if future is None or future.done():
+            return
+        if ok:
+            future.set_result(result)
+        else:
+            future.set_exception(serialization.loads(serialization.PICKLE, result))
 
     def broadcast(self, header: list[Any], *, relay: bool) -> None:
         """Send to every live node; with ``relay`` each passes it on to all its processes."""
@@ -133,15 +199,22 @@ class HeadService:
         self.nodes[node_id] = record
         self.last_seen[node_id] = time.monotonic()
         self.store.save_node(node_id, record)
+        self.observer.node_joined(address)
         view = self.view()
         self.broadcast([Kind.CLUSTER_VIEW, view], relay=False)   # placement sees it at once
         return view
 
     def _verb_heartbeat(self, node_id: bytes, available: dict[str, float], queued: int,
-                        workers: list[str]) -> list[dict[str, Any]] | None:
+                        workers: list[str], total: dict[str, float] | None = None
+                        ) -> list[dict[str, Any]] | None:
         record = self.nodes.get(node_id)
-        if record is None or not record.get("alive"):
+        if record is None or not (record.get("alive") or record.get("recovering")):
             return None   # unknown (a new head) or declared dead: the node registers again
+        if record.pop("recovering", False):
+            record["alive"] = True   # known from before a restart of the head: back
+            self.store.save_node(node_id, record)
+        if total is not None:   # bundles of placement groups come and go
+            record["total"] = total
         record["available"] = available
         record["queued"] = queued
         record["workers"] = workers
@@ -156,16 +229,20 @@ class HeadService:
     def _check_nodes(self) -> None:
         now = time.monotonic()
         for node_id, seen in list(self.last_seen.items()):
-            if now - seen > NODE_TIMEOUT_SECONDS and self.nodes[node_id].get("alive"):
+            record = self.nodes[node_id]
+            if now - seen > NODE_TIMEOUT_SECONDS and (record.get("alive")
+                                                      or record.get("recovering")):
                 self._node_died(node_id, f"it sent no heartbeat for {NODE_TIMEOUT_SECONDS:g} s")
         self._timer = self.loop.call_later(HEARTBEAT_SECONDS, self._check_nodes)
 
     def _node_died(self, node_id: bytes, reason: str) -> None:
         record = self.nodes[node_id]
         record["alive"] = False
+        record.pop("recovering", None)
         record["death_reason"] = reason
         self.last_seen.pop(node_id, None)
         self.store.save_node(node_id, record)
+        self.placement.node_died(node_id.hex())
         label = f"node {node_id.hex()[:12]} ({record['address']})"
         self.broadcast([Kind.NODE_DIED, node_id, f"{label} died: {reason}"], relay=False)
         for worker_address in [*record.get("workers", []), record["address"]]:
@@ -187,6 +264,8 @@ class HeadService:
             spec = msgpack.packb([record.pop("spec_header"), [bytes(b) for b in buffers]])
             self.specs[actor_id] = spec
         self.store.save_actor(actor_id, record, spec)
+        if actor_id in self.pending_kills:
+            self._verb_kill_actor(actor_id, self.pending_kills.pop(actor_id))
         if record.get("incarnation", 0) > 0:
             # A restarted actor: every holder of a handle learns its new address.
             self.broadcast([Kind.ACTOR_PLACED, actor_id, record["address"],
@@ -203,6 +282,21 @@ class HeadService:
             if self.names.get(key) == actor_id:
                 del self.names[key]
                 self.store.save_name(*key, None)
+        return True
+
+    def _verb_kill_actor(self, actor_id: bytes, no_restart: bool) -> bool:
+        """Pass ``actorium.kill()`` on to the node hosting the actor (callers may not know it)."""
+        record = self.actors.get(actor_id)
+        node = self.nodes.get(bytes.fromhex(record["node_id"])) \
+            if record is not None and record.get("node_id") else None
+        if record is None or node is None:
+            if len(self.pending_kills) >= _MAX_PENDING_KILLS:   # kills of ids never placed
+                self.pending_kills.pop(next(iter(self.pending_kills)))
+            self.pending_kills[actor_id] = no_restart
+            return True
+        if record.get("state") != "DEAD" and node.get("alive"):
+            self.send(node["address"], [Kind.REQUEST, 0, self.address, "kill_actor",
+                                        [actor_id, no_restart, True]])
         return True
 
     def _verb_relay(self, origin: str, packed: bytes) -> bool:
@@ -273,6 +367,12 @@ class HeadService:
             if best is None or free > best[0]:
                 best = (free, node["address"])
         return None if best is None else best[1]
+
+    def tell_nodes(self, verb: str, *args: Any) -> None:
+        """Ask every live node something, without waiting for answers."""
+        for record in self.nodes.values():
+            if record.get("alive"):
+                self.send(record["address"], [Kind.REQUEST, 0, self.address, verb, list(args)])
 
     # ------------------------------------------------------------------ queries
     def _verb_nodes(self) -> list[dict[str, Any]]:

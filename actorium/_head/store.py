@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS actors (actor_id BLOB PRIMARY KEY, record TEXT NOT NU
                                    spec BLOB);
 CREATE TABLE IF NOT EXISTS names (namespace TEXT, name TEXT, actor_id BLOB,
                                   PRIMARY KEY (namespace, name));
+CREATE TABLE IF NOT EXISTS placement_groups (group_id TEXT PRIMARY KEY, record TEXT NOT NULL);
 """
 
 
@@ -50,6 +51,18 @@ class HeadStore:
         else:
             self._db.execute("INSERT OR REPLACE INTO names VALUES (?, ?, ?)",
                              (namespace, name, actor_id))
+
+    def save_group(self, group_id: str, record: dict[str, Any] | None) -> None:
+        """A placement group as it is now (None: forget it)."""
+        if record is None:
+            self._db.execute("DELETE FROM placement_groups WHERE group_id = ?", (group_id,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO placement_groups VALUES (?, ?)",
+                             (group_id, json.dumps(record)))
+
+    def load_groups(self) -> list[dict[str, Any]]:
+        return [json.loads(row[0])
+                for row in self._db.execute("SELECT record FROM placement_groups")]
 
     def load(self) -> tuple[dict[bytes, dict[str, Any]], dict[bytes, tuple[dict[str, Any],
                                                                           bytes | None]],

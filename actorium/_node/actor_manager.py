@@ -435,6 +435,18 @@ class ActorManager:
         self.reap_owned(info.actor_id, f"the actor {info.label} that created it died")
 
     # ------------------------------------------------------------------ queries
+    def in_placement_group(self, group: str, bundles: list[int] | None = None) -> list[bytes]:
+        """Ids of the live actors scheduled into placement group ``group`` (hex), or into
+        its ``bundles`` only."""
+        found = []
+        for actor_id, info in self.actors.items():
+            strategy = info.options.get("strategy")
+            if isinstance(strategy, dict) and strategy.get("placement_group") == group \
+                    and info.status is not ActorStatus.DEAD \
+                    and (bundles is None or strategy.get("bundle", -1) in bundles):
+                found.append(actor_id)
+        return found
+
     def lookup(self, name: str, namespace: str) -> dict[str, Any]:
         actor_id = self.names.get((namespace, name))
         info = self.actors.get(actor_id) if actor_id else None

@@ -92,8 +92,8 @@ class ClusterLink:
                     workers = [w.address for w in node.workers.values() if w.address]
                     available = {k: v for k, v in node.resources.available.items()}
                     view = await asyncio.wait_for(self.request(
-                        "heartbeat", node.node_id, available, len(node.tasks.queue), workers),
-                        HEARTBEAT_SECONDS * 4)
+                        "heartbeat", node.node_id, available, len(node.tasks.queue), workers,
+                        dict(node.resources.total)), HEARTBEAT_SECONDS * 4)
                     if view is None:   # a restarted head, or it thought we were dead
                         self.registered.clear()
                         continue

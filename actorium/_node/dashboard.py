@@ -77,7 +77,7 @@ class DashboardServer:
             web.get("/", self._index),
             web.get("/static/{name}", self._static),
             web.get("/api", self._api_index),
-            web.get("/api/summary", self._json(lambda r: self.observer.summary())),
+            web.get("/api/summary", self._summary),
             web.get("/api/stream", self._stream),
             web.get("/api/actors/{actor_id}", self._actor),
             web.get("/api/{kind}", self._table),
@@ -144,13 +144,11 @@ class DashboardServer:
                             headers={"Cache-Control": "no-cache"})
 
     # ------------------------------------------------------------------ API
-    def _json(self, produce: Callable[[web.Request], Any]) -> Handler:
-        async def handler(request: web.Request) -> web.StreamResponse:
-            return _json_response(produce(request))
-        return handler
-
     async def _api_index(self, _request: web.Request) -> web.StreamResponse:
         return _json_response(API)
+
+    async def _summary(self, _request: web.Request) -> web.StreamResponse:
+        return _json_response(await self.observer.cluster_summary())
 
     async def _table(self, request: web.Request) -> web.StreamResponse:
         kind = request.match_info["kind"]
@@ -160,14 +158,15 @@ class DashboardServer:
             for key in ("pid", "after"):
                 if key in query:
                     query[key] = int(query[key])  # type: ignore[assignment]
-            rows = self.observer.state(kind, limit=limit, **query)
+            rows = await self.observer.cluster_state(kind, limit=limit, **query)
         except (ValueError, TypeError) as exc:
             return _error(400, str(exc))
         return _json_response(rows)
 
     async def _actor(self, request: web.Request) -> web.StreamResponse:
         try:
-            return _json_response(self.observer.actor_detail(request.match_info["actor_id"]))
+            return _json_response(
+                await self.observer.cluster_actor_detail(request.match_info["actor_id"]))
         except LookupError as exc:
             return _error(404, str(exc))
 
@@ -184,6 +183,8 @@ class DashboardServer:
             return _error(400, "the actor id must be hex")
         manager = self.observer.node.actors
         info = manager.actors.get(actor_id)
+        if info is None and self.observer.node.cluster is not None:
+            return await self._remote_actor_action(actor_id, action)
         if info is None:
             return _error(404, f"no actor {actor_id.hex()} on this node")
         if info.status.value == "DEAD":
@@ -195,6 +196,21 @@ class DashboardServer:
         self.observer.events.record(f"dashboard_{action}",
                                     f"{action} of actor {info.label} asked from the dashboard",
                                     actor_id=actor_id.hex(), class_name=info.class_name)
+        return _json_response({"ok": True, "actor_id": actor_id.hex(), "action": action})
+
+    async def _remote_actor_action(self, actor_id: bytes, action: str) -> web.StreamResponse:
+        """Kill or restart an actor hosted by another node of the cluster (via the head)."""
+        try:
+            detail = await self.observer.cluster_actor_detail(actor_id.hex())
+        except LookupError as exc:
+            return _error(404, str(exc))
+        if detail["state"] == "DEAD":
+            return _error(409, f"actor {detail['class_name']}({actor_id.hex()}) is already dead")
+        self.observer.node.cluster.request("kill_actor", actor_id, action == "kill")
+        self.observer.events.record(f"dashboard_{action}",
+                                    f"{action} of actor {detail['class_name']}"
+                                    f"({actor_id.hex()}) asked from the dashboard",
+                                    actor_id=actor_id.hex(), class_name=detail["class_name"])
         return _json_response({"ok": True, "actor_id": actor_id.hex(), "action": action})
 
     async def _metrics(self, _request: web.Request) -> web.StreamResponse:
@@ -225,7 +241,11 @@ class DashboardServer:
 
     async def _tick(self, queue: asyncio.Queue[tuple[str, Any]]) -> None:
         while True:
-            _offer(queue, ("summary", self.observer.summary()))
+            try:
+                summary = await asyncio.wait_for(self.observer.cluster_summary(), 10.0)
+            except (TimeoutError, LookupError, ValueError):
+                summary = self.observer.summary()
+            _offer(queue, ("summary", summary))
             await asyncio.sleep(_SUMMARY_INTERVAL)
 
     def _on_log_lines(self, batch: list[LogLine]) -> None:

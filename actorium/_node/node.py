@@ -31,6 +31,7 @@ from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
 from actorium._node.driver_watch import TIMEOUT as DRIVER_TIMEOUT
 from actorium._node.driver_watch import DriverWatch
+from actorium._node.bundles import NodeBundles
 from actorium._node.observer import NodeObserver
 from actorium._node.supervision import SupervisionTree
 from actorium._node.task_scheduler import TaskScheduler
@@ -53,7 +54,10 @@ NODE_SOCKET = "node.sock"
 _HEAD_ANSWER_TIMEOUT = 30.0
 # Requests that, in a cluster, are about the whole cluster: the head answers them.
 _ASKED_OF_THE_HEAD = frozenset({"nodes", "cluster_resources", "available_resources",
-                                "list_actors", "get_actor", "create_actor"})
+                                "list_actors", "get_actor", "create_actor",
+                                "create_placement_group", "wait_placement_group",
+                                "remove_placement_group", "placement_group_table",
+                                "get_placement_group"})
 
 
 class Node:
@@ -74,6 +78,8 @@ class Node:
         self.auth = FrameAuth(token)
         # Set by ``ClusterLink`` when this node belongs to a cluster (None: standalone).
         self.cluster: Any = None
+        # The head service, when this node's process runs it (set by node_main).
+        self.head: Any = None
         self.pool_size = max(1, num_cpus)
         self.max_threads = max_threads
         total = {"CPU": float(num_cpus), **resources}
@@ -91,6 +97,9 @@ class Node:
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)
         self.supervisors = SupervisionTree(self)
+        # Verbs answered by the node's parts (name -> handler), beside its own _verb_*.
+        self.verbs: dict[str, Callable[..., Any]] = {}
+        self.bundles = NodeBundles(self)
         self.stopping = False
         self.stopped = asyncio.Event()
         self.token = token
@@ -161,6 +170,7 @@ class Node:
         self.drivers.close()
         await stop_workers(list(self.workers.values()), grace=2.0)
         await self.observer.close()
+        self.bundles.close()
         self.stopped.set()
 
     def close(self) -> None:
@@ -286,7 +296,7 @@ class Node:
     # ------------------------------------------------------------------ requests
     def _on_request(self, header: list[Any], buffers: list[Any]) -> None:
         _, request_id, reply_to, verb, args = header
-        handler: Any = getattr(self, f"_verb_{verb}", None)
+        handler: Any = getattr(self, f"_verb_{verb}", None) or self.verbs.get(verb)
         if self.cluster is not None and verb in _ASKED_OF_THE_HEAD:
             handler = self._cluster_verb(verb)
         try:
@@ -298,7 +308,7 @@ class Node:
             return
         if inspect.isawaitable(result):
             # A verb that takes time (a question the head answers, stopping a supervisor's
-            # children): reply when it has an answer.
+            # children, waiting for a placement group): reply when it has an answer.
             self.loop.create_task(self._reply_later(request_id, reply_to, result))
             return
         self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
@@ -359,6 +369,11 @@ class Node:
     def _verb_unregister_driver(self, address: str, worker_id: bytes | None = None) -> bool:
         self.clients.discard(address)
         self.drivers.forget(address)
+        if self.cluster is not None:
+            self.cluster.request("remove_owned_placement_groups", address)
+            self.cluster.request("unsubscribe_logs", address)
+        else:
+            self.bundles.groups.remove_owned_by(address)
         self.observer.driver_left(address, worker_id)
         self.actors.reap_owned(address, "the driver that created it disconnected")
         return True
@@ -376,16 +391,32 @@ class Node:
                                     f"{DRIVER_TIMEOUT:g} s: its non-detached actors are reaped")
         self._verb_unregister_driver(address)
 
-    def _verb_subscribe_logs(self, address: str) -> bool:
-        """Send this driver every line its workers print (``init(log_to_driver=True)``)."""
+    def _verb_subscribe_logs(self, address: str, local_only: bool = False) -> bool:
+        """Send this driver every line its workers print (``init(log_to_driver=True)``);
+        in a cluster, every node's workers (the head tells the others)."""
         self.observer.subscribe_logs(address)
+        if self.cluster is not None and not local_only:
+            self.cluster.request("subscribe_logs", address)
         return True
 
-    def _verb_state(self, kind: str, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    def _verb_unsubscribe_logs(self, address: str) -> bool:
+        self.observer.driver_left(address)
+        return True
+
+    def _verb_state(self, kind: str, query: dict[str, Any], limit: int,
+                    local_only: bool = False) -> Any:
+        """Rows of a state table; in a cluster, of every node (the head gathers them)."""
+        if self.cluster is not None and not local_only:
+            return self.cluster.request("cluster_state", kind, query, limit)
         return self.observer.state(kind, limit=limit, **query)
 
-    def _verb_summary(self) -> dict[str, Any]:
+    def _verb_summary(self, local_only: bool = False) -> Any:
+        if self.cluster is not None and not local_only:
+            return self.cluster.request("cluster_summary")
         return self.observer.summary()
+
+    def _verb_actor_detail(self, actor_id: str) -> dict[str, Any]:
+        return self.observer.actor_detail(actor_id)
 
     def _verb_metrics(self) -> str:
         return self.observer.render_metrics()
@@ -419,7 +450,11 @@ class Node:
     def _verb_subscribe_actor(self, actor_id: bytes, address: str) -> dict[str, Any] | None:
         return self.actors.subscribe(actor_id, address)
 
-    def _verb_kill_actor(self, actor_id: bytes, no_restart: bool) -> bool:
+    def _verb_kill_actor(self, actor_id: bytes, no_restart: bool, from_head: bool = False) -> bool:
+        if actor_id not in self.actors.actors and self.cluster is not None and not from_head:
+            # It lives on another node: the head knows which, and passes the kill on.
+            self.cluster.request("kill_actor", actor_id, no_restart)
+            return True
         self.actors.kill(actor_id, no_restart)
         return True
 
@@ -447,6 +482,14 @@ class Node:
         return self.supervisors.describe(sup_id)
 
     def _verb_cancel_task(self, task_id: bytes, force: bool) -> bool:
+        forwarded = self.cluster.forwarded.get(task_id) if self.cluster is not None else None
+        if forwarded is not None:
+            # It runs (or waits) on another node: that node cancels it.
+            address = self.cluster.view.get(forwarded[0], {}).get("address")
+            if address is not None:
+                self.send(address, [Kind.REQUEST, 0, self.address, "cancel_task",
+                                    [task_id, force]])
+            return True
         self.tasks.cancel(task_id, force)
         return True
 

@@ -86,6 +86,7 @@ async def _serve(options: argparse.Namespace) -> None:
         head = HeadService(address=head_address, auth=node.auth, zmq_context=node.zmq_context,
                            session_dir=options.session_dir)
         head.start()
+        node.head = head
     node.start()
     link = None
     if head_address is not None:

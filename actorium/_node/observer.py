@@ -119,6 +119,36 @@ class NodeObserver:
         rows: list[dict[str, Any]] = getattr(self, f"_rows_{kind}")(**query)
         return rows[-limit:] if kind in ("events", "logs") else rows[:limit]
 
+    # --- the whole cluster (the head gathers every node's rows); this node alone otherwise
+    async def cluster_state(self, kind: str, *, limit: int = 1000,
+                            **query: Any) -> list[dict[str, Any]]:
+        """Like ``state``, over every node of the cluster (ValueError for a bad query)."""
+        rows = self.state(kind, limit=limit, **query)   # checks the kind and the query
+        cluster = self.node.cluster
+        if cluster is None:
+            return rows
+        gathered: list[dict[str, Any]] = await cluster.request("cluster_state", kind, query,
+                                                               limit)
+        return gathered
+
+    async def cluster_summary(self) -> dict[str, Any]:
+        cluster = self.node.cluster
+        if cluster is None:
+            return self.summary()
+        summary: dict[str, Any] = await cluster.request("cluster_summary")
+        return summary
+
+    async def cluster_actor_detail(self, actor_id: str) -> dict[str, Any]:
+        """An actor's detail from whichever node hosts it (LookupError if none does)."""
+        try:
+            return self.actor_detail(actor_id)
+        except LookupError:
+            if self.node.cluster is None:
+                raise
+        detail: dict[str, Any] = await self.node.cluster.request("cluster_actor_detail",
+                                                                 actor_id)
+        return detail
+
     def _rows_nodes(self) -> list[dict[str, Any]]:
         node = self.node
         resources = node.resources
@@ -126,8 +156,8 @@ class NodeObserver:
             "node_id": node.node_id.hex(),
             "state": "ALIVE",
             "hostname": os.uname().nodename,
-            "address": "127.0.0.1",
-            "is_head": True,
+            "address": node.address if node.cluster is not None else "127.0.0.1",
+            "is_head": node.cluster is None or node.head is not None,
             "resources_total": dict(resources.total),
             "resources_available": {k: v for k, v in resources.available.items()},
             "cpu_percent": system_usage.cpu_percent(),
@@ -187,6 +217,7 @@ class NodeObserver:
     def _rows_workers(self) -> list[dict[str, Any]]:
         running = self.metrics.running_per_worker()
         return [{"worker_id": w.worker_id.hex(), "pid": w.pid, "kind": w.kind.value,
+                 "address": w.address or "",
                  "state": w.state.value, "actors": len(w.actors),
                  "running": running.get(w.worker_id, 0),
                  "rss_bytes": system_usage.rss(w.pid)}

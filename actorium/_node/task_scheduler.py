@@ -186,6 +186,13 @@ class TaskScheduler:
             self._fail(task, WorkerCrashedError(f"task {task.name} failed: {reason}; "
                                                 f"no retries left"))
 
+    def fail_infeasible(self, why: str) -> None:
+        """Fail queued tasks that can no longer ever run here (their bundle was released)."""
+        resources = self.node.resources
+        for task in [t for t in self.queue if not resources.feasible(t.demand)]:
+            self.queue.remove(task)
+            self._fail(task, ValueError(f"task {task.name} can no longer run: {why}"))
+
     def cancel(self, task_id: bytes, force: bool) -> None:
         for task in self.queue:
             if task.task_id == task_id:

@@ -54,11 +54,18 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+# The value the example Secret in deploy/kubernetes/ ships with: never a usable token.
+PLACEHOLDER_TOKEN = "REPLACE-WITH-A-RANDOM-TOKEN"
+
+
 def check_bind_host(host: str, token: str | None) -> None:
     """Refuse to listen beyond this machine without a token (ValueError naming the host)."""
     if not is_loopback(host) and not token:
         raise ValueError(f"refusing to listen on {host}: binding to a non-loopback address "
                          f"needs a cluster token (set {TOKEN_ENV} or use actorium start)")
+    if token == PLACEHOLDER_TOKEN:
+        raise ValueError("refusing the placeholder token of the example Secret: create the "
+                         "Secret with a random token (see deploy/kubernetes/token-secret.yaml)")
 
 
 class FrameAuth:

@@ -2,10 +2,20 @@
 
 ``util.state`` lists what the runtime is doing (``ray.util.state``); ``memory_summary()`` and
 ``list_objects()`` describe the object store (``ray memory``); ``util.scheduling_strategies``
-holds Ray's strategy classes.
+holds Ray's strategy classes; ``placement_group()`` and its companions reserve resources on
+nodes together (``ray.util.placement_group``).
 """
 
 from actorium.util import scheduling_strategies, state
 from actorium.util.memory import list_objects, memory_summary
+from actorium.util.placement_group import (
+    PlacementGroup,
+    get_placement_group,
+    placement_group,
+    placement_group_table,
+    remove_placement_group,
+)
 
-__all__ = ["list_objects", "memory_summary", "scheduling_strategies", "state"]
+__all__ = ["PlacementGroup", "get_placement_group", "list_objects", "memory_summary",
+           "placement_group", "placement_group_table", "remove_placement_group",
+           "scheduling_strategies", "state"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["NodeAffinitySchedulingStrategy"]
+__all__ = ["NodeAffinitySchedulingStrategy", "PlacementGroupSchedulingStrategy"]
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,29 @@ class NodeAffinitySchedulingStrategy:
     def __post_init__(self) -> None:
         if not isinstance(self.node_id, str) or not self.node_id:
             raise ValueError(f"node_id must be a node id in hex, got {self.node_id!r}")
+
+
+@dataclass(frozen=True)
+class PlacementGroupSchedulingStrategy:
+    """Run in a bundle of ``placement_group`` (``placement_group_bundle_index``; -1: any of
+    its bundles), using the resources that bundle reserved.
+
+    The task or actor asks the bundle for its own ``num_cpus`` / ``resources``; if the
+    bundle lacks one of them, scheduling fails with a ValueError naming it.
+    """
+
+    placement_group: Any
+    placement_group_bundle_index: int = -1
+    placement_group_capture_child_tasks: bool | None = None
+
+    def __post_init__(self) -> None:
+        from actorium.util.placement_group import PlacementGroup
+
+        if not isinstance(self.placement_group, PlacementGroup):
+            raise ValueError(f"placement_group must be a PlacementGroup, got "
+                             f"{self.placement_group!r}")
+        index = self.placement_group_bundle_index
+        count = self.placement_group.bundle_count
+        if isinstance(index, bool) or not isinstance(index, int) or not -1 <= index < count:
+            raise ValueError(f"placement_group_bundle_index must be -1 or in [0, {count}) for "
+                             f"{self.placement_group}, got {index!r}")
