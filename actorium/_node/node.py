@@ -29,9 +29,9 @@ from actorium._core.affinity import CoreDealer
 from actorium._core.ids import random_id
 from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
+from actorium._node.bundles import NodeBundles
 from actorium._node.driver_watch import TIMEOUT as DRIVER_TIMEOUT
 from actorium._node.driver_watch import DriverWatch
-from actorium._node.bundles import NodeBundles
 from actorium._node.observer import NodeObserver
 from actorium._node.supervision import SupervisionTree
 from actorium._node.task_scheduler import TaskScheduler
