@@ -237,5 +237,9 @@ def test_the_head_of_a_cluster_serves_the_dashboard_and_prints_its_url(no_runtim
         client = Client(url)
         nodes = client.json("/api/nodes")
         assert nodes and nodes[0]["state"] == "ALIVE"
+        # The timeline shows both nodes joining the cluster.
+        joined = eventually(lambda: [e for e in client.json("/api/events")
+                                     if e["kind"] == "node_joined"])
+        assert len({e["node_id"] for e in joined}) == 2
         status, body = client.action("00" * 16, "kill", token=token)
         assert status == 404   # authorized, and told the actor does not exist

@@ -76,6 +76,9 @@ class HeadService:
         self.verbs: dict[str, Callable[..., Any]] = {}
         self.placement = ClusterGroups(self)
         self.observer = ClusterObserver(self)
+        # Told of cluster events for the timeline: (kind, message, **fields). The head node
+        # wires it to its own event log, so the dashboard shows nodes joining and dying.
+        self.on_event: Callable[..., None] = lambda *_args, **_fields: None
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
         self.placement.recover()
@@ -200,6 +203,8 @@ class HeadService:
         self.last_seen[node_id] = time.monotonic()
         self.store.save_node(node_id, record)
         self.observer.node_joined(address)
+        self.on_event("node_joined", f"node {node_id.hex()[:12]} ({hostname}, {address}) joined",
+                      node_id=node_id.hex())
         view = self.view()
         self.broadcast([Kind.CLUSTER_VIEW, view], relay=False)   # placement sees it at once
         return view
@@ -244,6 +249,7 @@ class HeadService:
         self.store.save_node(node_id, record)
         self.placement.node_died(node_id.hex())
         label = f"node {node_id.hex()[:12]} ({record['address']})"
+        self.on_event("node_dead", f"{label} died: {reason}", node_id=node_id.hex())
         self.broadcast([Kind.NODE_DIED, node_id, f"{label} died: {reason}"], relay=False)
         for worker_address in [*record.get("workers", []), record["address"]]:
             self.broadcast([Kind.WORKER_DIED, b"", worker_address,

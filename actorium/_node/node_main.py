@@ -85,6 +85,7 @@ async def _serve(options: argparse.Namespace) -> None:
         head_address = f"tcp://{bind_host or '127.0.0.1'}:{options.head_port}"
         head = HeadService(address=head_address, auth=node.auth, zmq_context=node.zmq_context,
                            session_dir=options.session_dir)
+        head.on_event = node.observer.events.record
         head.start()
         node.head = head
     node.start()

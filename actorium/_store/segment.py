@@ -23,6 +23,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from actorium._store.parallel_copy import PARALLEL_MIN, copy_in_two
+
 ALIGN = 64
 _WRITE_CHUNK = 1 << 30  # write() moves at most ~2 GiB per call
 
@@ -125,6 +127,8 @@ def write_through(mapping: mmap.mmap, data: bytes | memoryview,
         whole[:len(data)] = memoryview(data).cast("B")
         for offset, buffer in zip(offsets, buffers, strict=True):
             flat = buffer.cast("B") if buffer.format != "B" or buffer.ndim != 1 else buffer
+            if flat.nbytes >= PARALLEL_MIN and copy_in_two(mapping, offset, flat):
+                continue
             whole[offset:offset + flat.nbytes] = flat
     finally:
         whole.release()
