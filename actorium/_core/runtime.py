@@ -44,6 +44,7 @@ from actorium._transport import serialization
 from actorium._transport.auth import TOKEN_ENV, FrameAuth, token_from_environment
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
+from actorium._transport.requests import settle
 from actorium.exceptions import (
     GetTimeoutError,
     RuntimeNotInitializedError,
@@ -256,12 +257,5 @@ class Runtime(ValueAccess, CallerSide):
         return future
 
     def _on_response(self, header: list[Any], _buffers: list[Any]) -> None:
-        _, request_id, ok, result = header
-        future = self._requests.pop(request_id, None)
-        if future is None or future.done():
-            return
-        if ok:
-            future.set_result(result)
-        else:
-            future.set_exception(serialization.loads(serialization.PICKLE, result))
+        settle(self._requests, header)
 

@@ -26,7 +26,6 @@ and callers then talk to workers directly.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import os
 import time
@@ -44,6 +43,7 @@ from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
 from actorium._transport.channel import Inbox, Outbox
 from actorium._transport.protocol import Kind, pack, unpack
+from actorium._transport.requests import answer, settle
 from actorium.exceptions import ActorDiedError
 
 HEARTBEAT_SECONDS = 0.5
@@ -132,28 +132,19 @@ class HeadService:
             handler: Any = getattr(self, f"_verb_{verb}", None) or self.verbs[verb]
         except Exception:  # noqa: BLE001 - a malformed request is dropped
             return
-        try:
-            result = handler(*args, buffers=frames[1:]) if verb == "actor_placed" \
-                else handler(*args)
-        except Exception as exc:  # noqa: BLE001 - sent back to the requester
-            if not isinstance(exc, (ValueError, LookupError)):
-                traceback.print_exc()
-            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
-            return
-        if inspect.isawaitable(result):
-            task = self.loop.create_task(self._reply_later(request_id, reply_to, result))
+        def run() -> Any:
+            try:
+                return handler(*args, buffers=frames[1:]) if verb == "actor_placed" \
+                    else handler(*args)
+            except Exception as exc:
+                if not isinstance(exc, (ValueError, LookupError)):
+                    traceback.print_exc()   # a bug in the head, not a bad question
+                raise
+
+        task = answer(self.send, reply_to, request_id, run, self.loop)
+        if task is not None:
             self._replies.add(task)
             task.add_done_callback(self._replies.discard)
-            return
-        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
-
-    async def _reply_later(self, request_id: int, reply_to: str, pending: Any) -> None:
-        try:
-            result = await pending
-        except Exception as exc:  # noqa: BLE001 - sent back to the requester
-            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
-            return
-        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
 
     def ask(self, address: str, verb: str, *args: Any, timeout: float = 10.0) -> Any:
         """Ask a node something; an awaitable of its answer (TimeoutError if none comes)."""
@@ -170,14 +161,7 @@ class HeadService:
         return answer()
 
     def _on_response(self, header: list[Any]) -> None:
-        _, request_id, ok, result = header
-        future = self._asked.pop(request_id, None)
-        if future is None or future.done():
-            return
-        if ok:
-            future.set_result(result)
-        else:
-            future.set_exception(serialization.loads(serialization.PICKLE, result))
+        settle(self._asked, header)
 
     def broadcast(self, header: list[Any], *, relay: bool) -> None:
         """Send to every live node; with ``relay`` each passes it on to all its processes."""

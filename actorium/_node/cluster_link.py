@@ -25,8 +25,8 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from actorium._head.service import HEARTBEAT_SECONDS
-from actorium._transport import serialization
 from actorium._transport.protocol import Kind, pack
+from actorium._transport.requests import settle
 
 if TYPE_CHECKING:
     from actorium._node.actor_manager import ActorInfo
@@ -66,14 +66,7 @@ class ClusterLink:
         return asyncio.wrap_future(future)
 
     def _on_response(self, header: list[Any], _buffers: list[Any]) -> None:
-        _, request_id, ok, result = header
-        future = self._requests.pop(request_id, None)
-        if future is None or future.done():
-            return
-        if ok:
-            future.set_result(result)
-        else:
-            future.set_exception(serialization.loads(serialization.PICKLE, result))
+        settle(self._requests, header)
 
     def start(self) -> None:
         self._task = self.node.loop.create_task(self._keep_in_touch())

@@ -16,7 +16,6 @@ exits when the driver's pipe to it closes, so nothing outlives the driver.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import sys
 import traceback
@@ -49,6 +48,7 @@ from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
+from actorium._transport.requests import answer
 
 NODE_SOCKET = "node.sock"
 _HEAD_ANSWER_TIMEOUT = 30.0
@@ -105,6 +105,7 @@ class Node:
         self.token = token
         self.observer = NodeObserver(self)
         self.drivers = DriverWatch(self.loop, self._driver_lost)
+        self._replies: set[asyncio.Task[None]] = set()   # answers still being worked out
         self._handlers: dict[int, Callable[[list[Any], list[Any]], Any]] = {
             Kind.REGISTER: self._on_register,
             Kind.SUBMIT_TASK: lambda h, b: self.tasks.submit(h, b),
@@ -299,29 +300,19 @@ class Node:
         handler: Any = getattr(self, f"_verb_{verb}", None) or self.verbs.get(verb)
         if self.cluster is not None and verb in _ASKED_OF_THE_HEAD:
             handler = self._cluster_verb(verb)
-        try:
+        def run() -> Any:
             if handler is None:
                 raise ValueError(f"the node does not understand request {verb!r}")
-            result = handler(*args, buffers=buffers) if verb == "create_actor" else handler(*args)
-        except Exception as exc:  # noqa: BLE001 - sent back to the requester
-            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
-            return
-        if inspect.isawaitable(result):
-            # A verb that takes time (a question the head answers, stopping a supervisor's
-            # children, waiting for a placement group): reply when it has an answer.
-            self.loop.create_task(self._reply_later(request_id, reply_to, result))
-            return
-        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+            return handler(*args, buffers=buffers) if verb == "create_actor" else handler(*args)
 
-    async def _reply_later(self, request_id: int, reply_to: str, pending: Any) -> None:
-        # No deadline here: the head link times out its own questions, and stopping a
-        # supervisor's children takes as long as their shutdown timeouts.
-        try:
-            result = await pending
-        except Exception as exc:  # noqa: BLE001 - sent back to the requester
-            self.send(reply_to, [Kind.RESPONSE, request_id, False, serialization.dumps(exc)[1]])
-            return
-        self.send(reply_to, [Kind.RESPONSE, request_id, True, result])
+        # A verb that takes time (a question the head answers, stopping a supervisor's
+        # children, waiting for a placement group) is answered when done, with no deadline
+        # here: the head link times out its own questions, and a supervisor's stop takes as
+        # long as its children's shutdown timeouts.
+        task = answer(self.send, reply_to, request_id, run, self.loop)
+        if task is not None:
+            self._replies.add(task)
+            task.add_done_callback(self._replies.discard)
 
     def _cluster_verb(self, verb: str) -> Callable[..., Any]:
         cluster = self.cluster
