@@ -43,6 +43,8 @@ class Counter:
         print("hello from the counter")
         import sys
         print("warning from the counter", file=sys.stderr)
+        import logging
+        logging.getLogger("twin").warning("logged by the counter")
         return 1
 
 @actorium.remote
@@ -67,6 +69,8 @@ def test_worker_output_reaches_the_driver_prefixed_with_its_origin(run_script):
     assert re.search(r"^\(Counter pid=\d+ node=[0-9a-f]{8}\) warning from the counter$",
                      done.stderr, re.M), done.stderr
     assert "warning from the counter" not in done.stdout
+    assert re.search(r"^\(Counter pid=\d+ node=[0-9a-f]{8}\) logged by the counter$",
+                     done.stderr, re.M), done.stderr
 
 
 def test_log_to_driver_false_keeps_worker_output_away_from_the_driver(run_script):
