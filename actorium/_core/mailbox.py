@@ -287,12 +287,17 @@ class HostedActor:
         with self._lock:
             self.life = ActorLife.STOPPING
             self.death = self.death or error
-            queued = list(self._queue)
+        self._fail_waiting_calls(error)
+
+    def _fail_waiting_calls(self, error: ActorDiedError) -> None:
+        """Fail the calls queued or held for ordering: none of them will run (loop thread)."""
+        with self._lock:
+            waiting = list(self._queue)
             self._queue.clear()
         for order in (self._orders or {}).values():
-            queued.extend(order.held.values())
+            waiting.extend(order.held.values())
             order.held.clear()
-        for call in queued:
+        for call in waiting:
             self._fail(call, error, TaskStatus.ACTOR_DIED)
 
     def exit_after_this_call(self, error: ActorDiedError) -> None:
@@ -322,14 +327,7 @@ class HostedActor:
             return
         self.life = ActorLife.DEAD
         self.death = error
-        with self._lock:
-            queued = list(self._queue)
-            self._queue.clear()
-        for order in (self._orders or {}).values():
-            queued.extend(order.held.values())
-            order.held.clear()
-        for call in queued:
-            self._fail(call, error, TaskStatus.ACTOR_DIED)
+        self._fail_waiting_calls(error)
         for call in list((self._async_calls or {}).values()):
             if call.task is not None:
                 call.task.cancel()
