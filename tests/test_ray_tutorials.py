@@ -214,3 +214,22 @@ def test_error_handling_with_ray_exception_names():
         assert "tutorial failure" in str(error)
     else:
         pytest.fail("no error raised")
+
+
+def test_a_task_given_a_list_of_refs_gets_them_itself(runtime):
+    # Ray's tree-reduce idiom: only top-level ref arguments are resolved before the call.
+    @ray.remote
+    def double(x):
+        return 2 * x
+
+    @ray.remote
+    def total(refs):
+        assert all(isinstance(ref, ray.ObjectRef) for ref in refs)
+        return sum(ray.get(refs))
+
+    @ray.remote
+    def by_name(named):
+        return ray.get(named["value"])
+
+    assert ray.get(total.remote([double.remote(i) for i in range(5)])) == 20
+    assert ray.get(by_name.remote({"value": double.remote(21)})) == 42

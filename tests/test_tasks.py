@@ -92,8 +92,17 @@ def call_actor(handle, amount):
 
 @actorium.remote
 def get_inner_ref(refs):
-    """Receives a list holding a ref (resolved) and a dict holding a ref (resolved)."""
-    return refs
+    """Receives a list holding refs (as refs, as in Ray) and gets them itself."""
+    def read(value):
+        if isinstance(value, actorium.ObjectRef):
+            return actorium.get(value)
+        if isinstance(value, (list, tuple)):
+            return type(value)(read(item) for item in value)
+        if isinstance(value, dict):
+            return {key: read(item) for key, item in value.items()}
+        return value
+    assert isinstance(refs[0], actorium.ObjectRef)
+    return read(refs)
 
 
 @actorium.remote
@@ -200,16 +209,19 @@ def test_a_ref_to_a_put_value_is_resolved():
     assert actorium.get(total.remote(actorium.put([1, 2, 3]))) == 6
 
 
-def test_refs_nested_in_lists_and_dicts_are_resolved():
+def test_refs_nested_in_lists_and_dicts_reach_the_task_as_refs():
+    # As in Ray: only refs passed directly as arguments are replaced by their values.
     ref = square.remote(4)
     put_ref = actorium.put("stored")
     result = actorium.get(get_inner_ref.remote([ref, {"key": put_ref, "plain": 1}, (ref,)]))
     assert result == [16, {"key": "stored", "plain": 1}, (16,)]
 
 
-def test_refs_in_keyword_arguments_are_resolved():
+def test_refs_in_keyword_arguments_are_resolved_at_the_top_level_only():
     args, kwargs = actorium.get(echo.remote(x=square.remote(5), items=[square.remote(6)]))
-    assert kwargs == {"x": 25, "items": [36]}
+    assert kwargs["x"] == 25
+    (inner,) = kwargs["items"]
+    assert isinstance(inner, actorium.ObjectRef) and actorium.get(inner) == 36
 
 
 def test_a_chain_of_dependent_tasks_runs_in_order():

@@ -54,19 +54,16 @@ def wait_deps_blocking(runtime: Runtime, entries: list[tuple[bytes, ObjectEntry]
 
 
 def resolve_value(runtime: Runtime, value: Any) -> Any:
-    """Replace refs at the top of ``value`` and inside lists/tuples/dicts with their values."""
-    value_type = type(value)
-    if value_type is ObjectRef:
+    """The value of a top-level ref argument; anything else as it is.
+
+    As in Ray, only refs passed directly as arguments are replaced by their values: refs inside
+    a list, tuple or dict stay refs, so a task given ``[ref1, ref2]`` can ``get`` them itself.
+    """
+    if type(value) is ObjectRef:
         entry = runtime.objects.entries[value.id]
         if entry.state == FAILED:
             raise DependencyFailed(entry)
         return runtime.value_of(entry)
-    if value_type is list:
-        return [resolve_value(runtime, item) for item in value]
-    if value_type is tuple:
-        return tuple(resolve_value(runtime, item) for item in value)
-    if value_type is dict:
-        return {key: resolve_value(runtime, item) for key, item in value.items()}
     return value
 
 
