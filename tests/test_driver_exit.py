@@ -6,8 +6,11 @@ Detached actors (``lifetime="detached"``) outlive it, whether it disconnects or 
 from __future__ import annotations
 
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from cluster_helpers import local_cluster
@@ -37,11 +40,21 @@ actorium.shutdown()
 
 
 def run_driver(env: dict[str, str], tag: str, kill: bool) -> None:
-    done = subprocess.run([sys.executable, "-c", DRIVER.format(tag=tag, kill=kill)], env=env,
-                          capture_output=True, text=True, timeout=60, check=False,
-                          cwd=os.path.dirname(__file__))
-    assert "ready" in done.stdout, done.stdout + done.stderr
-    assert done.returncode == (-9 if kill else 0), done.stderr
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER.format(tag=tag, kill=kill)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=os.path.dirname(__file__))
+    try:
+        stdout, stderr = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+        # A killed driver cannot remove its own (empty) session directory.
+        root = pathlib.Path(tempfile.gettempdir()) / f"actorium-{os.getuid()}"
+        for leftover in root.glob(f"s*-{driver.pid}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    assert "ready" in stdout, stdout + stderr
+    assert driver.returncode == (-9 if kill else 0), stderr
 
 
 def named(name: str) -> bool:
