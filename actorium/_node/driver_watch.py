@@ -4,6 +4,9 @@ A driver connected to a cluster is not the node's child, so no pipe tells the no
 died. Every driver reports to its node every two seconds (its object summary, see
 ``_observe.worker_stats.report_driver_objects``); a driver not heard from for ``TIMEOUT``
 seconds is treated as gone: its non-detached actors are reaped, as when it disconnects.
+The reports come from the driver's I/O thread, so only a driver that holds the GIL for the
+whole timeout (a long C call that does not release it) could be mistaken for a dead one;
+embedded runtimes are not watched at all (their node dies with the driver).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-TIMEOUT = 6.0
+TIMEOUT = 10.0
 _CHECK_EVERY = 1.0
 
 

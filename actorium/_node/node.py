@@ -354,7 +354,10 @@ class Node:
 
     def _verb_register_driver(self, address: str) -> dict[str, Any]:
         self.clients.add(address)
-        self.drivers.heard(address)
+        if self.cluster is not None:
+            # An embedded node is its driver's child and dies with it; only drivers that
+            # connected to a cluster need watching (a busy driver must not lose its actors).
+            self.drivers.heard(address)
         return {"node_id": self.node_id, "job_id": self.job_id, "namespace": self.namespace}
 
     def _verb_unregister_driver(self, address: str, worker_id: bytes | None = None) -> bool:
@@ -371,7 +374,8 @@ class Node:
 
     def _on_worker_stats(self, header: list[Any], buffers: list[Any]) -> None:
         payload = header[2] if len(header) > 2 else None
-        if isinstance(payload, dict) and payload.get("address") in self.clients:
+        if self.cluster is not None and isinstance(payload, dict) \
+                and payload.get("address") in self.clients:
             self.drivers.heard(payload["address"])   # a driver's periodic report
         self.observer.on_worker_stats(header, buffers)
 
