@@ -108,6 +108,7 @@ class LogCollector:
         # Called with each batch of new lines (drivers, dashboard streams).
         self.listeners: list[Callable[[list[LogLine]], None]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._readers: set[asyncio.Task[None]] = set()   # one per worker pipe, until EOF
 
     def start(self) -> None:
         self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
@@ -118,7 +119,9 @@ class LogCollector:
         loop = asyncio.get_running_loop()
         for name, reader in (("out", stdout), ("err", stderr)):
             if reader is not None:
-                loop.create_task(self._read(pid, name, reader))
+                task = loop.create_task(self._read(pid, name, reader))
+                self._readers.add(task)
+                task.add_done_callback(self._readers.discard)
 
     def file_of(self, pid: int, stream: str) -> str:
         return os.path.join(self.log_dir, f"worker-{pid}.{stream}")
@@ -184,6 +187,8 @@ class LogCollector:
     def close(self) -> None:
         if self._flusher is not None:
             self._flusher.cancel()
+        for reader in list(self._readers):
+            reader.cancel()
         self.flush()
         for file in self._files.values():
             file.close()
