@@ -49,6 +49,7 @@ from actorium._transport.auth import FrameAuth
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
 from actorium._transport.requests import answer
+from actorium._virtual.hosting import VirtualHosting
 
 NODE_SOCKET = "node.sock"
 _HEAD_ANSWER_TIMEOUT = 30.0
@@ -100,6 +101,7 @@ class Node:
         # Verbs answered by the node's parts (name -> handler), beside its own _verb_*.
         self.verbs: dict[str, Callable[..., Any]] = {}
         self.bundles = NodeBundles(self)
+        self.virtual = VirtualHosting(self, self.actors.pick_host, self.loop)
         self.stopping = False
         self.stopped = asyncio.Event()
         self.token = token
@@ -170,6 +172,7 @@ class Node:
             self.cluster.leave()
         self.drivers.close()
         await stop_workers(list(self.workers.values()), grace=2.0)
+        await self.virtual.close()
         await self.observer.close()
         self.bundles.close()
         self.stopped.set()
@@ -282,6 +285,7 @@ class Node:
             worker.reserved = {}
         self.tasks.worker_died(worker, reason)
         self.actors.worker_died(worker, reason)
+        self.virtual.worker_died(worker, reason)
         if worker.address is not None:  # its objects and half-written results go too
             sweep_owner(self.session_dir, owner_tag(worker.address))
         if worker.address is not None:

@@ -93,6 +93,7 @@ async def _serve(options: argparse.Namespace) -> None:
     if head_address is not None:
         link = ClusterLink(node, head_address)
         link.start()
+    node.virtual.start()   # alone: its reminder service (in a cluster the head runs it)
     loop = asyncio.get_running_loop()
     if options.detached:
         loop.add_signal_handler(signal.SIGTERM, lambda: _start(loop, node.shutdown()))
