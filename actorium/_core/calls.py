@@ -325,7 +325,10 @@ class CallerSide:
         while state.forward_to is not None:
             state = state.forward_to
         with self.actors_lock:
-            if no_restart:
+            if state.virtual is not None:
+                # A virtual actor is never dead: this activation ends, the next call makes one.
+                state.address = None
+            elif no_restart:
                 state.dead = ActorDiedError(
                     f"actor {state.class_name}({state.actor_id.hex()}) died: it was killed "
                     f"with actorium.kill()", actor_id=state.actor_id.hex())

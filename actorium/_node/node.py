@@ -450,6 +450,8 @@ class Node:
         return self.actors.subscribe(actor_id, address)
 
     def _verb_kill_actor(self, actor_id: bytes, no_restart: bool, from_head: bool = False) -> bool:
+        if self.virtual.verb_drop(actor_id, None):
+            return True   # a virtual actor: this activation ends (the next call activates it)
         if actor_id not in self.actors.actors and self.cluster is not None and not from_head:
             # It lives on another node: the head knows which, and passes the kill on.
             self.cluster.request("kill_actor", actor_id, no_restart)

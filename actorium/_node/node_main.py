@@ -121,6 +121,7 @@ async def _serve(options: argparse.Namespace) -> None:
     if link is not None:
         await asyncio.sleep(0.1)   # let the goodbye to the head leave
     if head is not None:
+        await head.virtual.close()
         head.close()
     node.close()
     # The session directory holds only this runtime's sockets; a driver killed with SIGKILL

@@ -63,6 +63,8 @@ class Kind(IntEnum):
     #                       (node -> host worker: claim the key, load its state, start)
     REMIND = 61           # actor_id, epoch, type_name, key, name, due, period
     #                       (node -> the worker hosting the activation: run this reminder)
+    DEACTIVATE = 62       # actor_id, epoch, save   (node -> worker: end this activation now;
+    #                       killed, or replaced by a newer one after a split brain)
     # --- observability ---
     WORKER_STATS = 50     # worker_id, stats (a msgpack map)    (worker -> node, every second)
     LOG_LINES = 51        # node_id, [[pid, origin, stream, line], ...]   (node -> drivers)

@@ -16,9 +16,11 @@ import cloudpickle
 from actorium._core import context
 from actorium._core.actor import ActorClass, ActorHandle
 from actorium._core.options import ActorOptions
+from actorium._core.values import check_not_in_loop
 from actorium._virtual.actor import BASE_NAMES, VirtualActor
 from actorium._virtual.caller import VirtualCallers
 from actorium._virtual.options import VirtualOptions
+from actorium._virtual.stores.base import Reminder
 
 T = TypeVar("T")
 
@@ -87,6 +89,22 @@ class VirtualActorClass(Generic[T]):
             VirtualCallers.of(runtime).caller(state, type_name=self.type_name, key=key,
                                               code_id=code_id, code=code, options=self._wire)
         return VirtualActorHandle(self, key, actor_id, state)
+
+    def reminders(self, key: str | None = None) -> list[Reminder]:
+        """The durable reminders of this type (of one key if given), soonest first. Blocks
+        (a question to the node, which reads the state store); not for a running event loop."""
+        check_not_in_loop(f"{self.__name__}.reminders()")
+        rows = context.current_runtime().request("virtual_reminders", self.type_name, key,
+                                                 100_000)
+        return [Reminder(**row) for row in rows]
+
+    def cancel_reminder(self, key: str, name: str) -> bool:
+        """Delete reminder ``name`` of ``key``; False if there was none. Blocks, like
+        ``reminders()``."""
+        check_not_in_loop(f"{self.__name__}.cancel_reminder()")
+        cancelled: bool = context.current_runtime().request("virtual_cancel_reminder",
+                                                            self.type_name, key, name)
+        return cancelled
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"virtual actor class {self.type_name} is not instantiated: use "
@@ -159,11 +177,11 @@ def virtual(cls: type[T] | None = None, /, **options: Any) -> Any:
     parsed = VirtualOptions.build(**options)
 
     def declare(target: type[T]) -> VirtualActorClass[T]:
-        if isinstance(target, type):
-            # Workers read the options from the class itself (also when a reminder activates
-            # a type no live process has declared).
-            target.__actorium_virtual__ = parsed   # type: ignore[attr-defined]
-        return VirtualActorClass(target, parsed)
+        declared = VirtualActorClass(target, parsed)   # checks the class first
+        # Workers read the options from the class itself (also when a reminder activates a
+        # type no live process has declared).
+        target.__actorium_virtual__ = parsed   # type: ignore[attr-defined]
+        return declared
 
     if cls is not None:
         return declare(cls)

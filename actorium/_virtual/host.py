@@ -163,6 +163,7 @@ class VirtualHost:
         self._sweep: asyncio.TimerHandle | None = None
         self.runtime.register_handler(Kind.ACTIVATE, self.on_activate)
         self.runtime.register_handler(Kind.REMIND, self.on_remind)
+        self.runtime.register_handler(Kind.DEACTIVATE, self.on_deactivate)
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -231,6 +232,13 @@ class VirtualHost:
         options = getattr(cls, OPTIONS_ATTRIBUTE, None) or VirtualOptions(type_name=type_name)
         found = self.classes[code_id] = VirtualActorClass(cls, options)
         return found
+
+    def on_deactivate(self, header: list[Any], _buffers: list[Any]) -> None:
+        _, actor_id, epoch, save = header[:4]
+        activation = self.activations.get(actor_id)
+        if activation is not None and (epoch is None or activation.epoch == epoch):
+            reason = "it was deactivated" if save else "it was killed"
+            self._spawn(self.passivate(activation, save=bool(save), reason=reason))
 
     # ------------------------------------------------------------------ self calls
     def call_self(self, activation: Activation, method: str, args: tuple[Any, ...], *,
@@ -318,9 +326,11 @@ class VirtualHost:
         for name in list(activation.timers):
             activation.cancel_timer(name)
         instance = hosted.instance
+        # A call still running asked for this (deactivate(), a refused save): let it end.
+        deadline = time.monotonic() + 10.0
+        while hosted.running and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
         if save and instance is not None:
-            while hosted.running:   # a deactivate() request from inside a call that is ending
-                await asyncio.sleep(0.005)
             try:
                 await instance.on_deactivate()
             except Exception:  # noqa: BLE001 - its state is saved all the same

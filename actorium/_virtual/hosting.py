@@ -66,7 +66,7 @@ class VirtualHosting:
         self.directory: ActivationDirectory | None = None
         self.reminders: ReminderService | None = None
         for verb in ("activate", "ready", "passivated", "resumed", "place", "list", "summary",
-                     "reminders", "cancel_reminder"):
+                     "reminders", "cancel_reminder", "drop"):
             node.verbs[f"virtual_{verb}"] = getattr(self, f"verb_{verb}")
 
     @property
@@ -178,6 +178,15 @@ class VirtualHosting:
             self.node.cluster.request(f"virtual_{what}", actor_id, epoch)
         elif self.directory is not None:
             getattr(self.directory, what)(actor_id, epoch)
+
+    def verb_drop(self, actor_id: bytes, epoch: int | None, save: bool = False) -> bool:
+        """End an activation here now (``kill()``, or a newer activation won its key)."""
+        hosted = self.active.get(actor_id)
+        if hosted is None or (epoch is not None and hosted.epoch != epoch):
+            return False
+        self.node.send_to_worker(hosted.worker, [Kind.DEACTIVATE, actor_id, hosted.epoch, save],
+                                 [])
+        return True
 
     def worker_died(self, worker: WorkerInfo, reason: str) -> None:
         for actor_id, (future, placed_in, type_name, key) in list(self.pending.items()):
