@@ -9,7 +9,9 @@ that need it; in CI (``CI`` set) it fails them, since ``.ci/run`` installs it.
 
 from __future__ import annotations
 
+import asyncio
 import glob
+import itertools
 import os
 import shutil
 import socket
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 LEAK_MARKER = "ACTORIUM_TEST_SUITE_RUN"
+_databases = itertools.count(1)
 
 
 def postgres_bin() -> str | None:
@@ -69,3 +72,20 @@ def postgres_server() -> Iterator[str]:
             run(f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def fresh_database(server_url: str) -> str:
+    """A new, empty database on the server; its URL."""
+    import asyncpg
+
+    name = f"virtual_{os.getpid()}_{next(_databases)}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(server_url)
+        try:
+            await connection.execute(f"CREATE DATABASE {name}")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    return server_url.rsplit("/", 1)[0] + "/" + name

@@ -3,17 +3,14 @@ runtime that uses one."""
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from pg_helpers import postgres_bin, postgres_server
+from pg_helpers import fresh_database, postgres_bin, postgres_server
 
-_databases = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -26,23 +23,6 @@ def postgres_url() -> Iterator[str]:
         pytest.skip("PostgreSQL is not installed here (apt-get install postgresql)")
     with postgres_server() as url:
         yield url
-
-
-def fresh_database(server_url: str) -> str:
-    """A new, empty database on the server; its URL."""
-    import asyncpg
-
-    name = f"virtual_{os.getpid()}_{next(_databases)}"
-
-    async def create() -> None:
-        connection = await asyncpg.connect(server_url)
-        try:
-            await connection.execute(f"CREATE DATABASE {name}")
-        finally:
-            await connection.close()
-
-    asyncio.run(create())
-    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
