@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) examples/digital_twins.py
+	$(PY) examples/virtual_thermostats.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -4,7 +4,7 @@
     ├── TaskError                  a task or actor method raised; also an instance of the cause
     ├── ActorError
     │   ├── ActorDiedError         the actor is dead (killed, crashed, __init__ raised, worker lost)
-    │   └── ActivationError        a virtual actor could not be activated (the next call tries again)
+    │   └── ActivationError        a virtual actor could not be activated (next call retries)
     ├── StateStoreError            the state store of virtual actors failed or is unreachable
     │   └── StaleActivationError   a newer activation owns the key: this one's write was refused
     ├── GetTimeoutError            get()/wait() ran out of time (also a builtin TimeoutError)
@@ -204,8 +204,8 @@ class ActivationError(ActorError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (ActivationError, (self.message,), {"cause": self.cause})
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.cause = state.get("cause")
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        self.cause = (state or {}).get("cause")
 
 
 class StateStoreError(ActoriumError):

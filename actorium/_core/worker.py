@@ -25,7 +25,7 @@ from actorium._core.resources import demand_of
 from actorium._core.runtime import Runtime
 from actorium._core.threads import SyncThreadPool
 from actorium._transport import serialization
-from actorium._transport.protocol import Kind, TaskStatus
+from actorium._transport.protocol import Kind
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 # How many dead actors a worker remembers, to answer late calls with the cause of death.

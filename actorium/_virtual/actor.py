@@ -128,7 +128,7 @@ class VirtualActor:
         return self._activation().cancel_timer(name)
 
     def _activation(self) -> Activation:
-        activation = self.__dict__.get("__actorium__")
+        activation: Activation | None = self.__dict__.get("__actorium__")
         if activation is None:
             raise RuntimeError(_NOT_ACTIVE)
         return activation

@@ -169,7 +169,7 @@ def _rebuild_handle(virtual_class: VirtualActorClass[Any], key: str) -> ActorHan
 
 
 def virtual(cls: type[T] | None = None, /, **options: Any) -> Any:
-    """Declare a virtual actor type: ``@actorium.virtual`` or ``@actorium.virtual(idle_timeout=30)``.
+    """Declare a virtual actor type: ``@actorium.virtual`` or ``@virtual(idle_timeout=30)``.
 
     The class must subclass ``actorium.VirtualActor``; options are those of ``VirtualOptions``
     (an unknown one is a TypeError). Returns a ``VirtualActorClass``: ``.get(key)`` for handles.

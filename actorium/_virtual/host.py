@@ -185,7 +185,7 @@ class VirtualHost:
             if old is not None:   # a stale one (its node was thought dead): the new one wins
                 await self.passivate(old, save=False, reason="a newer activation replaced it")
             claimed = await store.claim(type_name, key)
-            cls = vclass._cls
+            cls: Any = vclass._cls
             instance: Any = cls.__new__(cls)
             instance.key = key
             instance.state = {}
@@ -248,7 +248,7 @@ class VirtualHost:
         caller = activation.handle._state.virtual
         if quiet and caller is not None:
             caller.quiet.add(ref.id[:16])   # type: ignore[attr-defined]
-        future = ref.as_future()
+        future: asyncio.Future[Any] = ref.as_future()
 
         def done(finished: asyncio.Future[Any]) -> None:
             if quiet:

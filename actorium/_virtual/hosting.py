@@ -12,7 +12,7 @@ in a cluster both live in the head, and the node passes its callers' questions o
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind
@@ -21,10 +21,15 @@ from actorium._virtual.reminders import ReminderService
 from actorium._virtual.stores import STORE_ENV, StateStore, default_url, open_store
 from actorium.exceptions import ActivationError
 
-if TYPE_CHECKING:
-    from actorium._node.workers import WorkerInfo
-
 READY_TIMEOUT_SECONDS = 60.0
+
+
+class WorkerInfo(Protocol):
+    """A host worker as the node describes it (``_node.workers.WorkerInfo``)."""
+
+    address: str | None
+    actors: set[bytes]
+    code_ids: set[bytes]
 
 
 class NodeSide(Protocol):
@@ -35,8 +40,9 @@ class NodeSide(Protocol):
     cluster: Any
     verbs: dict[str, Any]
 
-    def send_to_worker(self, worker: WorkerInfo, header: list[Any],
-                       buffers: list[Any]) -> None: ...
+    def send_to_worker(self, worker: Any, header: list[Any], buffers: list[Any]) -> None: ...
+
+    def send(self, address: str, header: list[Any]) -> None: ...
 
 
 class Hosted:
@@ -90,7 +96,7 @@ class VirtualHosting:
         return self.directory
 
     def _send(self, address: str, header: list[Any]) -> None:
-        self.node.send(address, header)   # type: ignore[attr-defined]
+        self.node.send(address, header)
 
     async def close(self) -> None:
         if self.reminders is not None:
@@ -189,7 +195,7 @@ class VirtualHosting:
         return True
 
     def worker_died(self, worker: WorkerInfo, reason: str) -> None:
-        for actor_id, (future, placed_in, type_name, key) in list(self.pending.items()):
+        for future, placed_in, type_name, key in list(self.pending.values()):
             if placed_in is worker and not future.done():
                 future.set_exception(ActivationError(
                     f"virtual actor {type_name}({key!r}) could not be activated: its worker "

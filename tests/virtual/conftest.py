@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 from pg_helpers import fresh_database, postgres_bin, postgres_server
-
 
 
 @pytest.fixture(scope="session")

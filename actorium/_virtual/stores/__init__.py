@@ -2,7 +2,7 @@
 
 Which store a runtime uses is a URL, the same in every process of the runtime or cluster:
 ``ACTORIUM_STATE_STORE`` in the environment (``actorium start --state-store URL`` sets it for
-the daemons it starts, ``init(state_store=...)`` for an embedded runtime), else the sqlite file
+the daemons it starts; an embedded runtime's node and workers inherit the driver's), else the file
 ``~/.local/share/actorium/state.sqlite3``. ``open_store`` keeps one store per URL and loop.
 """
 

@@ -60,7 +60,7 @@ class PostgresStateStore(StateStore):
                     async with pool.acquire() as connection, connection.transaction():
                         await connection.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
                         await connection.execute(_SCHEMA)
-                except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
                     raise StateStoreError(f"state store {_safe(self.url)}: cannot connect: "
                                           f"{exc}") from exc
                 self._pool = pool

@@ -47,6 +47,9 @@ class SqliteStateStore(StateStore):
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="actorium-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any],
+                                str]] = []
+        self._draining = False
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -62,15 +65,50 @@ class SqliteStateStore(StateStore):
         return self._db
 
     async def _run(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on the store's thread. Operations that queue up while the thread is
+        busy run together in one transaction: a thousand activations at once cost a few
+        commits, not a thousand."""
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.append((work, future, what))
+        if not self._draining:
+            self._draining = True
+            self._thread.submit(self._drain, loop)
+        result: T = await future
+        return result
 
-        def call() -> T:
-            return work(self._connection())
-
-        try:
-            return await loop.run_in_executor(self._thread, call)
-        except sqlite3.Error as exc:
-            raise StateStoreError(f"state store {self.url}: {what} failed: {exc}") from exc
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The store's thread: run every queued operation, in batches of one transaction."""
+        while True:
+            batch, self._queue = self._queue, []
+            if not batch:
+                self._draining = False
+                if not self._queue:   # appended between the swap and the flag: go on
+                    return
+                self._draining = True
+                continue
+            outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
+            try:
+                db = self._connection()
+                if len(batch) > 1:
+                    db.execute("BEGIN IMMEDIATE")
+                for work, future, what in batch:
+                    try:
+                        outcomes.append((future, True, work(db)))
+                    except sqlite3.Error as exc:
+                        outcomes.append((future, False, StateStoreError(
+                            f"state store {self.url}: {what} failed: {exc}")))
+                if len(batch) > 1:
+                    db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                failure = StateStoreError(f"state store {self.url}: a batch of "
+                                          f"{len(batch)} operations failed: {exc}")
+                outcomes = [(future, False, failure) for _work, future, _what in batch]
+                try:
+                    self._connection().execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            loop.call_soon_threadsafe(_settle, outcomes)
 
     # ------------------------------------------------------------------ state
     async def claim(self, type_name: str, key: str) -> Claimed:
@@ -218,6 +256,16 @@ class SqliteStateStore(StateStore):
         db.executemany("INSERT OR REPLACE INTO virtual_state VALUES (?, ?, 0, 1, 'pickle', ?, ?)",
                        ((type_name, key, data, now) for key, data in rows))
         db.execute("COMMIT")
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in outcomes:
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 def _why(row: tuple[int, int] | None, epoch: int, version: int) -> str:
