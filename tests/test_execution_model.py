@@ -114,15 +114,47 @@ def test_two_cpu_bound_tasks_on_two_cores_take_about_the_time_of_one(start_runti
     pytest.fail("two CPU-bound tasks did not run in parallel: " + "; ".join(measured))
 
 
+@actorium.remote
+def meet(directory, expected, patience):
+    """Arrive at a rendezvous of ``expected`` tasks and wait up to ``patience`` s for the
+    others; returns (arrived, left) wall-clock times.
+
+    A rendezvous instead of a stopwatch: on a loaded machine starting the extra workers can
+    take longer than any fixed bound, but tasks that cannot run together never all meet.
+    """
+    arrived = time.time()
+    open(os.path.join(directory, str(os.getpid())), "w").close()
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline and len(os.listdir(directory)) < expected:
+        time.sleep(0.02)
+    return arrived, time.time()
+
+
+def most_at_once(intervals):
+    """The largest number of (start, end) intervals that overlap at one moment."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals],
+                   key=lambda edge: (edge[0], edge[1]))
+    running = peak = 0
+    for _, step in edges:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
 @pytest.mark.timeout(60)
-def test_tasks_reserving_half_a_cpu_run_two_per_cpu(start_runtime):
+def test_tasks_reserving_half_a_cpu_run_two_per_cpu(start_runtime, tmp_path):
     start_runtime(num_cpus=2)
-    warm_up(2)
-    started = time.monotonic()
-    actorium.get([nap.options(num_cpus=0.5).remote(1.0) for _ in range(4)], timeout=30)
-    elapsed = time.monotonic() - started
-    # One task per CPU would take 2 s; two per CPU take 1 s plus starting the extra workers.
-    assert elapsed < 1.8, f"4 half-CPU 1 s tasks on 2 CPUs took {elapsed:.2f} s"
+    intervals = actorium.get([meet.options(num_cpus=0.5).remote(str(tmp_path), 4, 30.0)
+                              for _ in range(4)], timeout=50)
+    assert most_at_once(intervals) == 4, f"4 half-CPU tasks on 2 CPUs: {intervals}"
+
+
+@pytest.mark.timeout(60)
+def test_tasks_reserving_a_whole_cpu_run_at_most_one_per_cpu(start_runtime, tmp_path):
+    start_runtime(num_cpus=2)
+    intervals = actorium.get([meet.options(num_cpus=1).remote(str(tmp_path), 3, 1.0)
+                              for _ in range(3)], timeout=50)
+    assert most_at_once(intervals) <= 2, f"3 one-CPU tasks on 2 CPUs: {intervals}"
 
 
 @pytest.mark.timeout(60)
