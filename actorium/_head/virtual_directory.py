@@ -114,22 +114,14 @@ class HeadVirtual:
         return True
 
     async def verb_summary(self) -> dict[str, Any]:
-        nodes = []
-        for record in self.head.nodes.values():
-            if record.get("alive"):
-                try:
-                    nodes.append(await self.head.ask(record["address"], "virtual_summary", True,
-                                                     timeout=5.0))
-                except (TimeoutError, Exception):  # noqa: BLE001 - a node that does not answer
-                    continue
+        """Every live node's activations (a node that does not answer within 5 s is left
+        out) and the store's counts of saved keys."""
+        asked = [self.head.ask(r["address"], "virtual_local", timeout=5.0)
+                 for r in self.head.nodes.values() if r.get("alive")]
+        answers = await asyncio.gather(*asked, return_exceptions=True)
+        nodes = [a for a in answers if isinstance(a, dict)]
         saved = await self.store.counts() if _store_in_use(self.url) else {}
-        node_rows = [n for n in nodes if isinstance(n, dict) and "types" in n]
-        local = [{"node_id": nid, "active": {t["type_name"]: t["per_node"].get(nid, 0)
-                                              for t in n["types"] if t["per_node"].get(nid)},
-                  "activations_total": n.get("activations_total", 0),
-                  "passivations_total": n.get("passivations_total", 0)}
-                 for n in node_rows for nid in n["per_node"]]
-        return summarize(local, saved, self.url)
+        return summarize(nodes, saved, self.url)
 
     async def verb_reminders(self, type_name: str | None, key: str | None,
                              limit: int) -> list[dict[str, Any]]:

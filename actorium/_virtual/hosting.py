@@ -72,7 +72,7 @@ class VirtualHosting:
         self.directory: ActivationDirectory | None = None
         self.reminders: ReminderService | None = None
         for verb in ("activate", "ready", "passivated", "resumed", "place", "list", "summary",
-                     "reminders", "cancel_reminder", "drop"):
+                     "reminders", "cancel_reminder", "drop", "local"):
             node.verbs[f"virtual_{verb}"] = getattr(self, f"verb_{verb}")
 
     @property
@@ -211,6 +211,10 @@ class VirtualHosting:
         return [[actor_id, h.type_name, h.key, h.epoch, h.worker.address]
                 for actor_id, h in self.active.items() if h.worker.address]
 
+    def verb_local(self) -> dict[str, Any]:
+        """This node's activations by type and its totals (the head sums every node's)."""
+        return self.local_summary()
+
     def local_summary(self) -> dict[str, Any]:
         by_type: dict[str, int] = {}
         for hosted in self.active.values():
@@ -219,9 +223,9 @@ class VirtualHosting:
                 "activations_total": self.activations_total,
                 "passivations_total": self.passivations_total}
 
-    async def verb_summary(self, local_only: bool = False) -> dict[str, Any]:
+    async def verb_summary(self) -> dict[str, Any]:
         """Types, active and passivated counts, activations per node (cluster-wide)."""
-        if self.node.cluster is not None and not local_only:
+        if self.node.cluster is not None:
             answer: dict[str, Any] = await self.node.cluster.request("virtual_summary")
             return answer
         mine = self.local_summary()

@@ -102,3 +102,70 @@ def test_one_activation_per_key_across_nodes_and_reactivation_after_node_death(
             assert node != victim_node and epoch > 1
         finally:
             actorium.shutdown()
+
+
+@actorium.virtual(type_name="Gauge", idle_timeout=600)
+class Gauge(actorium.VirtualActor):
+    async def home(self) -> tuple[str, int]:
+        return actorium.get_runtime_context().get_node_id(), self.epoch
+
+    async def remind(self, due: float) -> None:
+        await self.set_reminder("calibrate", due=due)
+
+    async def receive_reminder(self, reminder: actorium.Reminder) -> None:
+        self.state["calibrated_by"] = self.epoch
+        await self.save_state()
+
+    async def read(self) -> dict:
+        return dict(self.state)
+
+
+AFTER_RESTART = textwrap.dedent("""
+    import time
+    import actorium
+    from test_cluster_activation import Gauge
+    actorium.init(address="auto")
+    gauge = Gauge.get(KEY)
+    print("HOME", *actorium.get(gauge.home.remote(), timeout=60))
+    deadline = time.monotonic() + 60
+    while "calibrated_by" not in actorium.get(gauge.read.remote(), timeout=60):
+        assert time.monotonic() < deadline, "the reminder never fired"
+        time.sleep(0.2)
+    print("CALIBRATED", actorium.get(gauge.read.remote())["calibrated_by"])
+    actorium.shutdown()
+""")
+
+
+def test_a_restarted_head_keeps_one_activation_per_key_and_fires_reminders(
+        tmp_path, no_runtime, monkeypatch, run_script):
+    from cluster_helpers import actorium_cli
+    monkeypatch.setenv("ACTORIUM_STATE_STORE", f"sqlite:///{tmp_path}/state.sqlite3")
+    monkeypatch.setenv("PYTHONPATH", os.path.dirname(__file__) + os.pathsep +
+                       os.environ.get("PYTHONPATH", ""))
+    with local_cluster(str(tmp_path), [{"num_cpus": 1}, {"num_cpus": 1}]) as started:
+        token = started["outputs"][0].split("--token ")[1].split()[0]
+        port = started["address"].rsplit(":", 1)[1]
+        actorium.init(address="auto")
+        try:
+            head_node = actorium.nodes()[0]["NodeID"]
+            homes = {key: actorium.get(Gauge.get(key).home.remote(), timeout=60)
+                     for key in ("g0", "g1", "g2", "g3")}
+            far = next(key for key, (node, _) in homes.items() if node != head_node)
+            far_node, far_epoch = homes[far]
+            actorium.get(Gauge.get(far).remind.remote(due=6.0), timeout=60)
+            head = next(d for d in daemons(tmp_path) if d["session_dir"].endswith(
+                f"head-{port}"))
+            os.kill(head["pid"], signal.SIGKILL)
+            # While the head is down the activation keeps serving callers that know it.
+            assert tuple(actorium.get(Gauge.get(far).home.remote(), timeout=60)) == homes[far]
+            restarted = actorium_cli("start", "--head", "--port", port, "--token", token,
+                                     "--num-cpus", "1", "--no-dashboard", env=started["env"])
+            assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+        finally:
+            actorium.shutdown()
+        # A new driver asks the new head for the key: it gets the activation that survived
+        # (same node, same epoch), not a second one; the reminder fires there.
+        found = run_script(AFTER_RESTART.replace("KEY", repr(far)), timeout=150)
+        home = next(ln.split() for ln in found.stdout.splitlines() if ln.startswith("HOME"))
+        assert (home[1], int(home[2])) == (far_node, far_epoch), found.stdout + found.stderr
+        assert f"CALIBRATED {far_epoch}" in found.stdout, found.stdout + found.stderr
