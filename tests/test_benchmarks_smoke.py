@@ -40,17 +40,3 @@ def test_row_runs_at_smoke_scale(row: str) -> None:
         if metric["better"] is not None:  # compared figures must be real measurements
             assert value > 0, f"{row}.{name} = {value} {metric['unit']}"
 
-
-@pytest.mark.timeout(240)
-def test_the_virtual_actor_benchmarks_run_at_smoke_scale(tmp_path) -> None:
-    import json
-    import subprocess
-    out = tmp_path / "virtual.json"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.virtual_actors", "--scale", "smoke",
-                           "--postgres", "none", "--rows",
-                           "reactivation_sqlite,calls_vs_plain", "--json", str(out)],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=220)
-    assert done.returncode == 0, done.stdout + done.stderr
-    results = json.loads(out.read_text())["results"]
-    assert results["reactivation_sqlite"]["p50_ms"] > 0
-    assert results["calls_vs_plain"]["virtual_calls_per_s"] > 0

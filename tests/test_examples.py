@@ -202,10 +202,10 @@ def test_cluster() -> None:
 
 
 def test_virtual_thermostats_passivate_and_come_back() -> None:
-    out = run_example("virtual_thermostats.py", "--devices", "500")
-    rounds = re.findall(r"^round \d: 500 readings, (\d+) alarms$", out, re.M)
+    out = run_example("virtual_thermostats.py", "--devices", "300")
+    rounds = re.findall(r"^round \d: 300 readings, (\d+) alarms$", out, re.M)
     assert len(rounds) == 2, out
-    assert "after the quiet: active 0, passivated 500, reminders left 0" in out
+    assert "after the quiet: active 0, passivated 300, reminders left 0" in out
     back = re.search(r"^device-00000 is back \(activation (\d+)\): mean [\d.]+ C, (\d+) alarms; "
                      r"the first 50 devices were rechecked (\d+) times$", out, re.M)
     assert back is not None, out

@@ -74,7 +74,19 @@ class Activation:
         self.passivating = False
         self.deactivate_requested = False
         self._save_lock = asyncio.Lock()
-        self.handle: VirtualActorHandle[Any] = vclass.get(key)   # type: ignore[assignment]
+        self._handle: VirtualActorHandle[Any] | None = None
+
+    @property
+    def handle(self) -> VirtualActorHandle[Any]:
+        """Its own handle, for timer ticks and reminders (made on first use: most
+        activations never need one, and 100,000 of them should not pay for it)."""
+        if self._handle is None:
+            self._handle = self.vclass.get(self.key)   # type: ignore[assignment]
+            caller = self.hosted.runtime.actors[self.hosted.actor_id].virtual
+            if caller is not None and self.host.activations.get(self.hosted.actor_id) is self:
+                caller.placed_here(self.hosted.runtime.address, self.epoch)  # type: ignore[attr-defined]
+        assert self._handle is not None
+        return self._handle
 
     @property
     def label(self) -> str:
@@ -213,9 +225,9 @@ class VirtualHost:
         self.executor.adopt(hosted)
         hosted.constructed(instance)
         self.runtime.notify_node("virtual_ready", actor_id, claimed.epoch, True, None)
-        caller = self.runtime.actors[actor_id].virtual
-        if caller is not None:
-            caller.placed_here(self.runtime.address, claimed.epoch)   # type: ignore[attr-defined]
+        state = self.runtime.actors.get(actor_id)
+        if state is not None and state.virtual is not None:   # this process calls it too
+            state.virtual.placed_here(self.runtime.address, claimed.epoch)  # type: ignore[attr-defined]
         self.sweep_soon()
 
     async def _class(self, code_id: bytes, code: bytes | None, store: StateStore,
