@@ -39,4 +39,3 @@ def test_row_runs_at_smoke_scale(row: str) -> None:
         assert math.isfinite(value), f"{row}.{name} = {value}"
         if metric["better"] is not None:  # compared figures must be real measurements
             assert value > 0, f"{row}.{name} = {value} {metric['unit']}"
-
