@@ -203,7 +203,7 @@ class WorkerExecutor:
                 error = ActorDiedError(
                     f"actor {actor.label} died: its constructor raised "
                     f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
-                    actor_id=actor_id.hex(), cause=_picklable(exc))
+                    actor_id=actor_id.hex(), cause=picklable(exc))
                 loop.call_soon_threadsafe(self._constructor_failed, actor, error)
                 return
             finally:
@@ -354,7 +354,8 @@ def _retry_filter(retry_exceptions: Any) -> Any:
     return lambda exc: isinstance(exc, classes)
 
 
-def _picklable(exc: BaseException) -> BaseException | None:
+def picklable(exc: BaseException) -> BaseException | None:
+    """``exc`` if it pickles, else a RuntimeError carrying its text (to send it anywhere)."""
     try:
         serialization.dumps(exc)
     except Exception:  # noqa: BLE001

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import cloudpickle
 
 from actorium._core.mailbox import HostedActor
+from actorium._core.worker import picklable
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind, TaskStatus
 from actorium._virtual.handle import VirtualActorClass, VirtualActorHandle
@@ -217,7 +218,7 @@ class VirtualHost:
         except Exception as exc:  # noqa: BLE001 - reported to the callers waiting for it
             error = ActivationError(f"virtual actor {label} could not be activated: "
                                     f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
-                                    cause=_picklable(exc))
+                                    cause=picklable(exc))
             self.runtime.notify_node("virtual_ready", actor_id, 0, False,
                                      serialization.dumps(error)[1])
             return
@@ -369,10 +370,3 @@ class VirtualHost:
         return [[a.hosted.actor_id, a.type_name, a.key, a.epoch]
                 for a in self.activations.values() if not a.passivating]
 
-
-def _picklable(exc: BaseException) -> BaseException | None:
-    try:
-        serialization.dumps(exc)
-    except Exception:  # noqa: BLE001
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-    return exc

@@ -4,14 +4,13 @@ reactivation elsewhere when a node dies, and after the head restarts."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import textwrap
 import time
 
 import pytest
-from cluster_helpers import local_cluster
+from cluster_helpers import daemons, local_cluster
 from pg_helpers import fresh_database
 
 import actorium
@@ -28,14 +27,6 @@ class Sensor(actorium.VirtualActor):
 
     async def home(self) -> tuple[str, int]:
         return actorium.get_runtime_context().get_node_id(), self.epoch
-
-
-def daemons(cluster_dir) -> list[dict]:
-    found = []
-    for name in os.listdir(os.path.join(cluster_dir, "nodes")):
-        with open(os.path.join(cluster_dir, "nodes", name)) as file:
-            found.append(json.load(file))
-    return found
 
 
 CONTENDER = textwrap.dedent("""
