@@ -139,6 +139,10 @@ def active_many(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
             active = sum(t["active"] for t in summary["types"])
             return {"activations_per_s": count / elapsed, "active": active,
                     "bytes_per_active": (after.total - before.total) / count,
+                    # The node and its workers (what activations cost), and the caller
+                    # (its cached location and call numbering of every key it called).
+                    "runtime_bytes_per_active": (after.children - before.children) / count,
+                    "caller_bytes_per_key": (after.driver - before.driver) / count,
                     "memory_kind": after.kind, "total_mib": after.total / 2**20}
         return asyncio.run(main())
 

@@ -79,6 +79,11 @@ def test_one_activation_per_key_across_nodes_and_reactivation_after_node_death(
             doomed = next(d for d in daemons(tmp_path) if d["node_id"] == victim_node)
             os.kill(doomed["pid"], signal.SIGKILL)
             deadline = time.monotonic() + 90
+            # Until the head declares the node dead, its workers may still answer (they exit
+            # when they notice their node is gone): wait for that, as every caller does.
+            while victim_node in {n["NodeID"] for n in actorium.nodes() if n["Alive"]}:
+                assert time.monotonic() < deadline, "the killed node was never marked dead"
+                time.sleep(0.2)
             while True:
                 try:
                     count = actorium.get(sensor.record.remote(2.5), timeout=60)
