@@ -322,8 +322,14 @@ class VirtualHost:
         self.sweep_soon()
 
     def discard_soon(self, activation: Activation, reason: str) -> None:
-        """Drop a stale activation without saving (its key belongs to a newer one)."""
+        """Drop a stale activation without saving (its key belongs to a newer one).
+
+        It refuses calls at once (they go to the newer activation), before the call that
+        found out has even returned; the rest of the passivation follows."""
         if not activation.passivating:
+            activation.hosted.stop_taking_calls(ActorDiedError(
+                f"virtual actor {activation.label} activation {activation.epoch} is stale: "
+                f"{reason}", actor_id=activation.hosted.actor_id.hex()))
             self._spawn(self.passivate(activation, save=False, reason=reason))
 
     async def passivate(self, activation: Activation, *, save: bool, reason: str) -> None:
