@@ -11,6 +11,8 @@
     ├── OutOfMemoryError           the object store or a node ran out of memory
     ├── RuntimeNotInitializedError an API call needs init() first (or came after shutdown())
     ├── BlockingCallInLoopError    a blocking call was made inside a running event loop; use await
+    ├── QueueEmptyError            util.queue.Queue had no item (also the stdlib's queue.Empty)
+    ├── QueueFullError             util.queue.Queue had no room (also the stdlib's queue.Full)
     └── SerializationError         a value could not be pickled (the message names it)
 
 Every exception here crosses process boundaries, so each one pickles (``__reduce__``)
@@ -20,6 +22,7 @@ with its extra fields. Ray's names are accepted aliases: ``RayTaskError`` is ``T
 
 from __future__ import annotations
 
+import queue
 from typing import Any
 
 __all__ = [
@@ -30,6 +33,8 @@ __all__ = [
     "GetTimeoutError",
     "ObjectLostError",
     "OutOfMemoryError",
+    "QueueEmptyError",
+    "QueueFullError",
     "RayActorError",
     "RayError",
     "RayTaskError",
@@ -176,6 +181,21 @@ class BlockingCallInLoopError(ActoriumError, RuntimeError):
 
 class SerializationError(ActoriumError, TypeError):
     """A value could not be serialized to cross to another process; the message names it."""
+
+
+class QueueEmptyError(ActoriumError, queue.Empty):
+    """``util.queue.Queue.get`` found no item (at once, or within its timeout).
+
+    Ray's name for it is ``ray.util.queue.Empty``; ``except queue.Empty`` catches it too.
+    Try again later, or block with a longer timeout.
+    """
+
+
+class QueueFullError(ActoriumError, queue.Full):
+    """``util.queue.Queue.put`` found no room (at once, or within its timeout).
+
+    Ray's name for it is ``ray.util.queue.Full``; ``except queue.Full`` catches it too.
+    """
 
 
 # Ray's names, so that `import actorium as ray` programs keep their except clauses.

@@ -17,6 +17,8 @@ from actorium.exceptions import (
     GetTimeoutError,
     ObjectLostError,
     OutOfMemoryError,
+    QueueEmptyError,
+    QueueFullError,
     RuntimeNotInitializedError,
     SerializationError,
     TaskCancelledError,
@@ -26,7 +28,8 @@ from actorium.exceptions import (
 )
 
 ALL_ERRORS = [ActorDiedError, ActorError, BlockingCallInLoopError, GetTimeoutError,
-              ObjectLostError, OutOfMemoryError, RuntimeNotInitializedError, SerializationError,
+              ObjectLostError, OutOfMemoryError, QueueEmptyError, QueueFullError,
+              RuntimeNotInitializedError, SerializationError,
               TaskCancelledError, TaskError, WorkerCrashedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
