@@ -251,7 +251,7 @@ class DashboardServer:
 
     def _on_log_lines(self, batch: list[LogLine]) -> None:
         if self._streams:
-            lines = [line.as_dict() for line in batch]
+            lines = [line.as_dict() for line in batch if line.stream != "event"]
             for queue in list(self._streams):
                 _offer(queue, ("log", lines))
 
