@@ -62,6 +62,8 @@ class Bar:
                 filled = int(fraction * room)
                 return head + "\u2588" * filled + " " * (room - filled) + tail
             return (head + tail)[:width]
+        if not self.n and not self.unit:    # a wait: only how long it has lasted
+            return f"{head}{_clock(elapsed)}"[:width]
         return (f"{head}{count}{self.unit} [{_clock(elapsed)}, {rate:.2f}{self.unit}/s]")[:width]
 
 
@@ -114,7 +116,7 @@ class Terminal:
             bar = self._bars.get(key)
             if bar is None:
                 self._sequence += 1
-                bar = Bar(key, desc or "", total, unit or "it",
+                bar = Bar(key, desc or "", total, "it" if unit is None else unit,
                           (str(group), position, self._sequence))
                 self._bars[key] = bar
                 self._wrap_streams()
@@ -267,6 +269,9 @@ class progress_bar:  # noqa: N801 - used like a function: ``with progress_bar(..
         self._key = object()
         self._terminal = terminal()
         self._terminal.update(self._key, desc=desc, total=total, unit=unit, n=0)
+
+    def set_description(self, desc: str) -> None:
+        self._terminal.update(self._key, desc=desc)
 
     def set(self, n: float, *, desc: str | None = None, total: float | None = None) -> None:
         self._terminal.update(self._key, n=n, desc=desc, total=total)
