@@ -103,10 +103,10 @@ def run_status(options: argparse.Namespace) -> int:
         if options.wait_for_nodes < 1 or options.timeout < 0:
             print("actorium status: --wait-for-nodes takes N >= 1 and --timeout seconds >= 0")
             return 2
-        reached, alive = wait_for_nodes(options.address, options.wait_for_nodes,
+        reached, count = wait_for_nodes(options.address, options.wait_for_nodes,
                                         options.timeout)
         if not reached:
-            print(f"actorium status: {alive} of {options.wait_for_nodes} nodes alive after "
+            print(f"actorium status: {count} of {options.wait_for_nodes} nodes alive after "
                   f"{options.timeout:g} s")
             return 1
     try:
