@@ -57,7 +57,7 @@ class Bar:
             tail = (f"| {count}/{_count(self.total)} [{_clock(elapsed)}<"
                     f"{_clock(left) if left is not None else '?'}, {rate:.2f}{self.unit}/s]")
             head += f"{fraction * 100:3.0f}%|"
-            room = width - len(head) - len(tail)
+            room = min(width - len(head) - len(tail), 40)
             if room >= 4:
                 filled = int(fraction * room)
                 return head + "\u2588" * filled + " " * (room - filled) + tail
@@ -138,9 +138,10 @@ class Terminal:
             if bar is None:
                 return
             err = self._err or sys.stderr
+            live = self._live()
             self._clear()
-            try:
-                err.write(bar.render(_width()) + "\n")
+            try:   # a log file or pipe has no width: the whole line
+                err.write(bar.render(_width() if live else 200) + "\n")
                 err.flush()
             except (OSError, ValueError):
                 pass
