@@ -1,4 +1,4 @@
-"""The dashboard: an aiohttp app served by the node, with a JSON API behind every page.
+"""The dashboard's aiohttp application: guards, assets, the API index and the live stream.
 
 Read-only pages and ``GET /api/...`` are open to whoever can reach the port (loopback by
 default). Every state-changing endpoint (``POST``) requires the cluster token as
@@ -6,6 +6,9 @@ default). Every state-changing endpoint (``POST``) requires the cluster token as
 cannot be sent cross-site without a CORS preflight, which this server never grants, so a
 malicious page in the user's browser cannot kill actors. ``Host`` is checked on every request
 (against DNS rebinding) and ``Origin``, when present, must be this server.
+
+Each area of the API is a ``*_routes`` module with ``ROUTES`` (what ``GET /api`` lists) and
+``add_routes(server, app)``; a new area is a new module named in ``ROUTE_MODULES``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import hmac
 import json
 import socket
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from actorium._node.dashboard import state_routes
+from actorium._node.dashboard.responses import error, json_response
+from actorium._node.dashboard.static_files import StaticFiles
 
 if TYPE_CHECKING:
     from actorium._node.observer import NodeObserver
@@ -26,29 +32,18 @@ if TYPE_CHECKING:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript",
-                "style.css": "text/css"}
+ROUTE_MODULES = (state_routes,)
 _STREAM_QUEUE = 1000
 _SUMMARY_INTERVAL = 1.0
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
 
-# The JSON API, listed at GET /api (the dashboard docs page shows the same table).
-API = {
-    "GET /api/summary": "overview: nodes, resources, actors by state, task counts",
-    "GET /api/nodes": "nodes with resources used and total, CPU and memory",
-    "GET /api/actors?state=&search=": "actors (filter by state, search id/class/name)",
-    "GET /api/actors/{actor_id}": "one actor with its recent calls, log lines and events",
-    "GET /api/tasks?state=": "queued, running and failed tasks",
-    "GET /api/workers": "worker processes",
-    "GET /api/objects": "objects held by the node's processes",
-    "GET /api/logs?pid=&actor_id=&after=": "recent worker output lines",
-    "GET /api/events?after=": "timeline of actor, worker and node events",
-    "GET /api/app_metrics?name=": "application metrics (util.metrics) of every node",
+# The JSON API, listed at GET /api (the observability docs show the same table).
+API: dict[str, str] = {
+    "GET /api/ui/pages": "the dashboard's page modules (static/pages/*.js)",
     "GET /api/stream": "server-sent events: summary, log, event",
-    "POST /api/actors/{actor_id}/kill": "kill an actor for good (token required)",
-    "POST /api/actors/{actor_id}/restart": "restart an actor (token required)",
-    "GET /metrics": "Prometheus text format",
 }
+for _module in ROUTE_MODULES:
+    API.update(_module.ROUTES)
 
 
 class DashboardServer:
@@ -58,6 +53,7 @@ class DashboardServer:
         self.observer = observer
         self.token = token
         self.url = ""
+        self.static = StaticFiles()
         self._runner: web.AppRunner | None = None
         self._streams: set[asyncio.Queue[tuple[str, Any]]] = set()
         self._allowed_hosts: set[str] = set()
@@ -76,15 +72,13 @@ class DashboardServer:
         app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
         app.add_routes([
             web.get("/", self._index),
-            web.get("/static/{name}", self._static),
+            web.get("/static/{name:.+}", self._static),
             web.get("/api", self._api_index),
-            web.get("/api/summary", self._summary),
+            web.get("/api/ui/pages", self._page_modules),
             web.get("/api/stream", self._stream),
-            web.get("/api/actors/{actor_id}", self._actor),
-            web.get("/api/{kind}", self._table),
-            web.post("/api/actors/{actor_id}/{action}", self._actor_action),
-            web.get("/metrics", self._metrics),
         ])
+        for module in ROUTE_MODULES:
+            module.add_routes(self, app)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
@@ -102,10 +96,10 @@ class DashboardServer:
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         host = request.headers.get("Host", "")
         if not self._open_to_any_host and host not in self._allowed_hosts:
-            return _error(421, f"this dashboard does not serve the host {host!r}")
+            return error(421, f"this dashboard does not serve the host {host!r}")
         origin = request.headers.get("Origin")
         if origin is not None and origin != f"http://{host}":
-            return _error(403, "cross-origin requests are refused")
+            return error(403, "cross-origin requests are refused")
         response = await handler(request)
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -116,7 +110,7 @@ class DashboardServer:
             "connect-src 'self'; frame-ancestors 'none'")
         return response
 
-    def _authorized(self, request: web.Request) -> str | None:
+    def authorized(self, request: web.Request) -> str | None:
         """None when the request may change state, else why not."""
         sent = request.headers.get("Authorization", "")
         if not sent.startswith("Bearer ") or not hmac.compare_digest(
@@ -134,90 +128,21 @@ class DashboardServer:
         return self._file("index.html")
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        if name not in STATIC_FILES:
-            return _error(404, f"no static file {name!r}")
-        return self._file(name)
+        return self._file(request.match_info["name"])
 
     def _file(self, name: str) -> web.Response:
-        body = resources.files("actorium._node").joinpath("static", name).read_bytes()
-        return web.Response(body=body, content_type=STATIC_FILES[name],
+        found = self.static.read(name)
+        if found is None:
+            return error(404, f"no static file {name!r}")
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type,
                             headers={"Cache-Control": "no-cache"})
 
-    # ------------------------------------------------------------------ API
+    async def _page_modules(self, _request: web.Request) -> web.StreamResponse:
+        return json_response(self.static.page_modules())
+
     async def _api_index(self, _request: web.Request) -> web.StreamResponse:
-        return _json_response(API)
-
-    async def _summary(self, _request: web.Request) -> web.StreamResponse:
-        return _json_response(await self.observer.cluster_summary())
-
-    async def _table(self, request: web.Request) -> web.StreamResponse:
-        kind = request.match_info["kind"]
-        query = dict(request.query)
-        try:
-            limit = int(query.pop("limit", "1000"))
-            for key in ("pid", "after"):
-                if key in query:
-                    query[key] = int(query[key])  # type: ignore[assignment]
-            rows = await self.observer.cluster_state(kind, limit=limit, **query)
-        except (ValueError, TypeError) as exc:
-            return _error(400, str(exc))
-        return _json_response(rows)
-
-    async def _actor(self, request: web.Request) -> web.StreamResponse:
-        try:
-            return _json_response(
-                await self.observer.cluster_actor_detail(request.match_info["actor_id"]))
-        except LookupError as exc:
-            return _error(404, str(exc))
-
-    async def _actor_action(self, request: web.Request) -> web.StreamResponse:
-        refusal = self._authorized(request)
-        if refusal is not None:
-            return _error(403, refusal)
-        action = request.match_info["action"]
-        if action not in ("kill", "restart"):
-            return _error(404, f"unknown action {action!r}; use kill or restart")
-        try:
-            actor_id = bytes.fromhex(request.match_info["actor_id"])
-        except ValueError:
-            return _error(400, "the actor id must be hex")
-        manager = self.observer.node.actors
-        info = manager.actors.get(actor_id)
-        if info is None and self.observer.node.cluster is not None:
-            return await self._remote_actor_action(actor_id, action)
-        if info is None:
-            return _error(404, f"no actor {actor_id.hex()} on this node")
-        if info.status.value == "DEAD":
-            return _error(409, f"actor {info.label} is already dead")
-        if action == "restart" and not manager.can_restart(info):
-            return _error(409, f"actor {info.label} has no restarts left "
-                               f"(max_restarts={info.options.get('max_restarts', 0)})")
-        manager.kill(actor_id, no_restart=(action == "kill"))
-        self.observer.events.record(f"dashboard_{action}",
-                                    f"{action} of actor {info.label} asked from the dashboard",
-                                    actor_id=actor_id.hex(), class_name=info.class_name)
-        return _json_response({"ok": True, "actor_id": actor_id.hex(), "action": action})
-
-    async def _remote_actor_action(self, actor_id: bytes, action: str) -> web.StreamResponse:
-        """Kill or restart an actor hosted by another node of the cluster (via the head)."""
-        try:
-            detail = await self.observer.cluster_actor_detail(actor_id.hex())
-        except LookupError as exc:
-            return _error(404, str(exc))
-        if detail["state"] == "DEAD":
-            return _error(409, f"actor {detail['class_name']}({actor_id.hex()}) is already dead")
-        self.observer.node.cluster.request("kill_actor", actor_id, action == "kill")
-        self.observer.events.record(f"dashboard_{action}",
-                                    f"{action} of actor {detail['class_name']}"
-                                    f"({actor_id.hex()}) asked from the dashboard",
-                                    actor_id=actor_id.hex(), class_name=detail["class_name"])
-        return _json_response({"ok": True, "actor_id": actor_id.hex(), "action": action})
-
-    async def _metrics(self, _request: web.Request) -> web.StreamResponse:
-        return web.Response(text=await self.observer.cluster_metrics_text(),
-                            content_type="text/plain", charset="utf-8",
-                            headers={"X-Prometheus-Format": "0.0.4"})
+        return json_response(API)
 
     # ------------------------------------------------------------------ live stream
     async def _stream(self, request: web.Request) -> web.StreamResponse:
@@ -251,6 +176,7 @@ class DashboardServer:
 
     def _on_log_lines(self, batch: list[LogLine]) -> None:
         if self._streams:
+            # Driver events (progress bars...) travel with the lines but are not log lines.
             lines = [line.as_dict() for line in batch if line.stream != "event"]
             for queue in list(self._streams):
                 _offer(queue, ("log", lines))
@@ -266,13 +192,3 @@ def _offer(queue: asyncio.Queue[tuple[str, Any]], item: tuple[str, Any]) -> None
         queue.put_nowait(item)
     except asyncio.QueueFull:
         pass
-
-
-def _json_response(data: Any) -> web.Response:
-    return web.Response(text=json.dumps(data, default=str), content_type="application/json",
-                        headers={"Cache-Control": "no-store"})
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=json.dumps({"error": message}),
-                        content_type="application/json")
