@@ -272,8 +272,9 @@ class NodeObserver:
         return self.logs.recent(pid=pid, actor_id=actor_id, after=after, limit=2000)
 
     def _rows_app_metrics(self, name: str | None = None) -> list[dict[str, Any]]:
-        rows = self.app_metrics.rows()
-        return [row for row in rows if row["name"] == name] if name else rows
+        node_id = self.node.node_id.hex()
+        return [{**row, "node_id": node_id} for row in self.app_metrics.rows()
+                if not name or row["name"] == name]
 
     def summary(self) -> dict[str, Any]:
         """The overview page in one dict."""
