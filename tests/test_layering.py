@@ -21,8 +21,8 @@ ALLOWED = {
               "exceptions"},
     "_cluster": {"_cluster", "_node", "_supervision", "_head", "_core", "_store", "_transport",
                  "exceptions"},
-    "_cli": {"_cli", "_cluster", "_node", "_supervision", "_head", "_core", "_store",
-             "_transport", "exceptions"},
+    "_cli": {"_cli", "_cluster", "_node", "_supervision", "_head", "_observe", "_core",
+             "_store", "_transport", "exceptions"},
 }
 
 

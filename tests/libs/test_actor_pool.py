@@ -42,15 +42,7 @@ def double(actor, value):
     return actor.double.remote(value)
 
 
-# ---------------------------------------------------------------------- Ray's doc example
-def test_rays_documented_example_maps_in_order():
-    # The program of Ray's "Utility Classes: Actor Pool" page.
-    a1, a2 = Worker.remote(), Worker.remote()
-    pool = ActorPool([a1, a2])
-    gen = pool.map(lambda a, v: a.double.remote(v), [1, 2, 3, 4])
-    assert [v for v in gen] == [2, 4, 6, 8]
-
-
+# Ray's documented ActorPool programs run in test_ray_programs.py.
 def test_ray_util_path_imports_the_same_class():
     from actorium.util.actor_pool import ActorPool as FromModule
     assert FromModule is ActorPool and ray.util.ActorPool is ActorPool

@@ -17,40 +17,7 @@ from actorium.util.queue import Empty, Full, Queue
 STOP = "stop"
 
 
-# ---------------------------------------------------------------------- Ray's doc examples
-def test_rays_documented_examples(runtime):
-    # ray.util.queue.Queue's docstring example.
-    q = Queue()
-    items = list(range(10))
-    for item in items:
-        q.put(item)
-    for item in items:
-        assert item == q.get()
-    q = Queue(actor_options={"num_cpus": 1})   # the actor reserves a CPU
-    q.put("x")
-    assert q.get() == "x"
-    q.shutdown()
-
-
-@ray.remote
-def doc_consumer(id, queue):
-    # "Message passing using Ray Queue": consumers drain until a 1 s timeout.
-    got = []
-    try:
-        while True:
-            got.append(queue.get(block=True, timeout=1))
-    except Empty:
-        pass
-    return got
-
-
-def test_rays_message_passing_example(runtime):
-    queue = Queue(maxsize=100)
-    [queue.put(i) for i in range(10)]
-    consumers = [doc_consumer.remote(id, queue) for id in range(2)]
-    results = ray.get(consumers)
-    assert sorted(results[0] + results[1]) == list(range(10))
-    queue.shutdown()
+# Ray's documented Queue programs run in test_ray_programs.py (ray_programs/queue_guide.py).
 
 
 # ---------------------------------------------------------------------- the API

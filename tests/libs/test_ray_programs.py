@@ -68,6 +68,19 @@ def test_rays_program_runs_with_actorium(name):
         assert got == list(range(10)), result.stdout
 
 
+@pytest.mark.multiprocess
+def test_rays_tqdm_program_draws_both_bars_in_the_driver():
+    source = (PROGRAMS / "tqdm_guide.py").read_text()
+    source = source.replace("import actorium as ray\n", "import actorium as ray\n"
+                            "ray.init()\n", 1).replace("time.sleep(.1)", "time.sleep(.01)")
+    source += "time.sleep(1)\n"     # the bars' last states travel with the workers' output
+    result = run(sys.executable, source, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("task 1", "task 2"):
+        assert re.search(rf"^\(f pid=\d+ node=\w+\) {name}: 100%\|.*\| 100/100 ",
+                         result.stderr, re.M), result.stderr
+
+
 def as_ray(source: str) -> str:
     return source.replace("import actorium as ray", "import ray").replace(
         "from actorium.", "from ray.").replace("ray.init()", "ray.init(num_cpus=2, "
