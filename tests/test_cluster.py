@@ -307,6 +307,17 @@ def test_app_metrics_recorded_on_any_node_reach_the_heads_metrics(driver):
         actorium.kill(right)
 
 
+def test_status_waits_for_nodes_with_a_progress_bar(cluster):
+    waited = actorium_cli("status", "--wait-for-nodes", "3", env=cluster["env"])
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert re.search(r"waiting for nodes: 100%\|.*\| 3/3", waited.stderr), waited.stderr
+    assert "Nodes: 3 alive" in waited.stdout
+    short = actorium_cli("status", "--wait-for-nodes", "4", "--timeout", "1", env=cluster["env"])
+    assert short.returncode == 1
+    assert "3 of 4 nodes alive after 1 s" in short.stdout
+    assert re.search(r"waiting for nodes:  75%\|.*\| 3/4", short.stderr), short.stderr
+
+
 def test_a_connected_driver_prints_the_output_of_every_node(cluster, run_script):
     source = textwrap.dedent("""
         import actorium

@@ -274,19 +274,7 @@ def test_bars_of_tasks_and_actors_and_their_logs_share_the_drivers_terminal(no_r
 
 
 # ---------------------------------------------------------------------- the CLI's long waits
-def test_status_waits_for_nodes_with_a_bar(tmp_path, no_runtime):
-    from cluster_helpers import actorium_cli, local_cluster
-
-    with local_cluster(str(tmp_path), [{"num_cpus": 1}]) as cluster:
-        env = cluster["env"]
-        waited = actorium_cli("status", "--wait-for-nodes", "1", env=env)
-        assert waited.returncode == 0, waited.stdout + waited.stderr
-        assert re.search(r"waiting for nodes: 100%\|.*\| 1/1", waited.stderr), waited.stderr
-        assert "Nodes: 1 alive" in waited.stdout
-        short = actorium_cli("status", "--wait-for-nodes", "2", "--timeout", "1", env=env)
-        assert short.returncode == 1
-        assert "1 of 2 nodes alive after 1 s" in short.stdout
-        assert re.search(r"waiting for nodes:  50%\|.*\| 1/2", short.stderr), short.stderr
+# actorium status --wait-for-nodes is tested on the cluster of tests/test_cluster.py.
 
 
 def test_the_wait_bar_of_the_cli_shows_elapsed_time():

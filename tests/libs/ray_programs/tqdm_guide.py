@@ -10,7 +10,7 @@ from actorium.experimental.tqdm_ray import tqdm
 
 @ray.remote
 def f(name):
-    for x in tqdm(range(100), desc=name):
+    for x in tqdm(range(100), desc=name):  # noqa: B007 - Ray's program, unchanged
         time.sleep(.1)
 
 
