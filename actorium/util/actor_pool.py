@@ -197,8 +197,12 @@ class ActorPool:
         return await self._take_async(index)
 
     async def map_async(self, fn: Submit, values: Iterable[Any]) -> AsyncIterator[Any]:
-        """``map()`` for coroutines: ``async for result in pool.map_async(fn, values)``."""
-        self._discard_pending(ordered=True)
+        """``map()`` for coroutines: ``async for result in pool.map_async(fn, values)``.
+
+        Results not yet taken are dropped first without waiting for them, and values still
+        waiting for an actor are not run (``map()`` runs them, then drops their results).
+        """
+        self._drop_pending()
         for value in values:
             self.submit(fn, value)
         while self.has_next():
@@ -206,14 +210,22 @@ class ActorPool:
 
     async def map_unordered_async(self, fn: Submit,
                                   values: Iterable[Any]) -> AsyncIterator[Any]:
-        """``map_unordered()`` for coroutines."""
-        self._discard_pending(ordered=False)
+        """``map_unordered()`` for coroutines (dropping what is pending as ``map_async``)."""
+        self._drop_pending()
         for value in values:
             self.submit(fn, value)
         while self.has_next():
             yield await self.get_next_unordered_async()
 
     # ------------------------------------------------------------------ internals
+    def _drop_pending(self) -> None:
+        """Forget every result not yet taken and every waiting value, without waiting."""
+        self._waiting.clear()
+        for index in sorted(self._busy):
+            self._refs.pop(index)
+            self._idle.append(self._busy.pop(index))
+        self._next_return = self._next_index
+
     def _check_has_next(self, stop: type[Exception] = StopIteration) -> None:
         if not self.has_next():
             raise stop("No more results to get")

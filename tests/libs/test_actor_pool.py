@@ -205,6 +205,24 @@ def test_async_forms_do_not_block_the_loop():
     assert ticks > 5      # the loop kept running while results were awaited
 
 
+def test_map_async_drops_what_earlier_submissions_left_without_blocking():
+    pool = ActorPool([Worker.remote()])
+    pool.submit(lambda a, v: a.slow.remote(v, 0.5), "forgotten")
+    pool.submit(double, 100)        # waits for the actor: never runs
+
+    async def main():
+        return [x async for x in pool.map_async(double, [1, 2])]
+
+    assert asyncio.run(main()) == [2, 4]
+    assert not pool.has_next() and pool.has_free()
+
+
+def test_map_drops_results_left_by_earlier_submissions():
+    pool = ActorPool([Worker.remote()])
+    pool.submit(double, 50)
+    assert list(pool.map(double, [1])) == [2]
+
+
 def test_async_errors_free_the_actor():
     pool = ActorPool([Worker.remote()])
 
