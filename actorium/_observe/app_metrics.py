@@ -20,6 +20,7 @@ gauge, ``[bucket_counts, sum, count]`` for a histogram (one bucket per boundary,
 from __future__ import annotations
 
 import bisect
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from actorium._observe.metrics import PrometheusText
 
 COUNTER, GAUGE, HISTOGRAM = "counter", "gauge", "histogram"
+_GONE_REMEMBERED = 10_000
+_log = logging.getLogger("actorium.app_metrics")
 
 
 class _Family:
@@ -133,12 +136,18 @@ class NodeAppMetrics:
         self.latest: dict[bytes, list[list[Any]]] = {}
         self.retired: dict[str, list[list[Any]]] = {}     # name -> [family] of exited ones
         self.conflicts: set[str] = set()
+        # Processes already gone: a report of theirs that arrives late must not count twice.
+        self._gone: dict[bytes, None] = {}
 
     def ingest(self, process_id: bytes, families: list[list[Any]]) -> None:
-        self.latest[process_id] = families
+        if process_id not in self._gone:
+            self.latest[process_id] = families
 
     def process_gone(self, process_id: bytes) -> None:
         """Keep what an exited process counted (counters, histograms); drop its gauges."""
+        self._gone[process_id] = None
+        while len(self._gone) > _GONE_REMEMBERED:
+            del self._gone[next(iter(self._gone))]
         for family in self.latest.pop(process_id, ()):
             if family[1] != GAUGE:
                 self.retired.setdefault(family[0], []).append(family)
@@ -158,7 +167,10 @@ class NodeAppMetrics:
                                           "series": {}}
                 elif (merged["kind"], merged["tag_keys"], merged["boundaries"]) != (
                         kind, list(tag_keys), boundaries):
-                    self.conflicts.add(name)   # declared differently elsewhere: not mixed in
+                    if name not in self.conflicts:   # declared differently elsewhere
+                        self.conflicts.add(name)
+                        _log.warning("application metric %r is declared differently by two "
+                                     "processes; the node shows the first declaration", name)
                     continue
                 for tags, value in series:
                     _merge(merged, tuple(tags), value)
