@@ -59,7 +59,7 @@ class ProcessMetrics:
         self._changed = False
 
     def declare(self, name: str, kind: str, description: str, tag_keys: tuple[str, ...],
-                boundaries: Sequence[float] | None = None) -> None:
+                boundaries: Sequence[float] | None = None) -> str:
         """Make a family known; declaring it again with the same shape is harmless.
 
         Raises ``ValueError`` if ``name`` was declared with another kind, tag keys or
@@ -71,22 +71,28 @@ class ProcessMetrics:
             if family is None:
                 self._families[name] = _Family(name, kind, description, tag_keys, bounds)
                 self._changed = True
-            elif family.shape() != (kind, tag_keys, bounds):
+                return name
+            if family.shape() != (kind, tag_keys, bounds):
                 raise ValueError(f"metric {name!r} already exists as a {family.kind} with tag "
                                  f"keys {family.tag_keys}"
                                  + (f" and boundaries {list(family.boundaries)}"
                                     if family.boundaries else "")
                                  + "; use another name for a different metric")
+            return name
 
     def record(self, name: str, tag_values: tuple[str, ...], value: float) -> None:
         """Add to a counter, set a gauge or observe into a histogram (declared first)."""
+        family = self._families[name]
+        kind = family.kind
+        if kind == GAUGE:
+            stamped = [value, time.time()]
         with self._lock:
-            family = self._families[name]
             series = family.series
-            if family.kind == COUNTER:
+            self._changed = True
+            if kind == COUNTER:
                 series[tag_values] = series.get(tag_values, 0) + value
-            elif family.kind == GAUGE:
-                series[tag_values] = [value, time.time()]
+            elif kind == GAUGE:
+                series[tag_values] = stamped
             else:
                 assert family.boundaries is not None
                 slot = series.get(tag_values)
@@ -95,7 +101,6 @@ class ProcessMetrics:
                 slot[0][bisect.bisect_left(family.boundaries, value)] += 1
                 slot[1] += value
                 slot[2] += 1
-            self._changed = True
 
     def snapshot(self, *, only_if_changed: bool = True) -> list[list[Any]] | None:
         """Every family in wire form, or None if nothing changed since the last snapshot."""

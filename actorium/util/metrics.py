@@ -60,6 +60,7 @@ class Metric:
         self._description = description
         self._tag_keys: tuple[str, ...] = tag_keys
         self._default_tags: dict[str, str] = {}
+        self._default_values: tuple[str, ...] | None = () if not tag_keys else None
         self._declare()
 
     def _declare(self) -> None:
@@ -74,7 +75,14 @@ class Metric:
             raise TypeError(f"default tags are a dict, got {type(default_tags).__name__}")
         self._check_tags(default_tags)
         self._default_tags = dict(default_tags)
+        self._default_values = self._values_of(self._default_tags)
         return self
+
+    def _values_of(self, tags: dict[str, str]) -> tuple[str, ...] | None:
+        """The tag values in ``tag_keys`` order, or None if one is missing."""
+        if any(key not in tags for key in self._tag_keys):
+            return None
+        return tuple(tags[key] for key in self._tag_keys)
 
     def _check_tags(self, tags: dict[str, str]) -> None:
         for key, value in tags.items():
@@ -86,17 +94,18 @@ class Metric:
                                 f"{key!r}")
 
     def _record(self, value: float, tags: dict[str, str] | None) -> None:
+        values = self._default_values
         if tags:
             self._check_tags(tags)
             final = {**self._default_tags, **tags}
+            values = self._values_of(final)
         else:
             final = self._default_tags
-        missing = [key for key in self._tag_keys if key not in final]
-        if missing:
+        if values is None:
+            missing = [key for key in self._tag_keys if key not in final]
             raise ValueError(f"Missing value for tag key(s): {','.join(missing)} (metric "
                              f"{self._name!r})")
-        process_metrics().record(self._name, tuple(final[key] for key in self._tag_keys),
-                                 value)
+        process_metrics().record(self._name, values, value)
 
     @property
     def info(self) -> dict[str, Any]:
@@ -117,7 +126,8 @@ class Metric:
 def _rebuild(cls: type[Metric], arguments: tuple[Any, ...],
              default_tags: dict[str, str]) -> Metric:
     metric = cls(*arguments)
-    metric._default_tags = dict(default_tags)
+    if default_tags:
+        metric.set_default_tags(default_tags)
     return metric
 
 
