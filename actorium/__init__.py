@@ -25,7 +25,10 @@ Layers (an import may only point downwards):
     _node/                           node daemon, worker processes, launcher, cluster link,
                                      supervisor trees, dashboard
     _supervision/                    restart policy (pure logic), the Supervisor handle
-    _head/                           head service: node registry, actor directory, names
+    _head/                           head service: node registry, actor directory, names,
+                                     the cluster's activation directory of virtual actors
+    _virtual/                        virtual actors: handles by key, activation directory,
+                                     passivation, state stores (sqlite, PostgreSQL), reminders
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
     _transport/                      ZeroMQ sockets, message framing, serialization
@@ -57,6 +60,10 @@ from actorium._core.context import RuntimeContext
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
 from actorium._supervision.supervisor import Supervisor, SupervisorStatus
+from actorium._virtual.actor import VirtualActor
+from actorium._virtual.handle import VirtualActorClass, virtual
+from actorium._virtual.options import VirtualOptions
+from actorium._virtual.stores.base import Reminder
 
 __version__ = "0.1.0"
 
@@ -65,11 +72,15 @@ __all__ = [
     "ActorHandle",
     "ActorMethod",
     "ObjectRef",
+    "Reminder",
     "RemoteFunction",
     "RuntimeContext",
     "RuntimeInfo",
     "Supervisor",
     "SupervisorStatus",
+    "VirtualActor",
+    "VirtualActorClass",
+    "VirtualOptions",
     "__version__",
     "available_resources",
     "cancel",
@@ -89,5 +100,6 @@ __all__ = [
     "remote",
     "shutdown",
     "util",
+    "virtual",
     "wait",
 ]

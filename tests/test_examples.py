@@ -245,3 +245,15 @@ def test_the_libraries_page_shows_each_example_as_it_is() -> None:
     for name in ("actor_pool.py", "work_queue.py", "app_metrics.py", "dag_pipeline.py",
                  "progress_bars.py"):
         assert (EXAMPLES / name).read_text() in blocks, f"docs/libraries.md misses {name}"
+
+
+def test_virtual_thermostats_passivate_and_come_back() -> None:
+    out = run_example("virtual_thermostats.py", "--devices", "300")
+    rounds = re.findall(r"^round \d: 300 readings, (\d+) alarms$", out, re.M)
+    assert len(rounds) == 2, out
+    assert "after the quiet: active 0, passivated 300, reminders left 0" in out
+    back = re.search(r"^device-00000 is back \(activation (\d+)\): mean [\d.]+ C, (\d+) alarms; "
+                     r"the first 50 devices were rechecked (\d+) times$", out, re.M)
+    assert back is not None, out
+    assert int(back.group(1)) >= 2          # a new activation, from the saved state
+    assert int(back.group(3)) >= 1          # reminders fired while they were passivated

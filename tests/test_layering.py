@@ -14,15 +14,16 @@ ALLOWED = {
     "_transport": {"_transport", "exceptions"},
     "_store": {"_store", "exceptions"},
     "_core": {"_core", "_store", "_transport", "exceptions"},
-    "_head": {"_head", "_transport", "exceptions"},
+    "_virtual": {"_virtual", "_core", "_store", "_transport", "exceptions"},
+    "_head": {"_head", "_virtual", "_core", "_store", "_transport", "exceptions"},
     "_supervision": {"_supervision", "_core", "_store", "_transport", "exceptions"},
     "_observe": {"_observe", "_core", "_transport", "exceptions"},
-    "_node": {"_node", "_supervision", "_observe", "_head", "_core", "_store", "_transport",
-              "exceptions"},
-    "_cluster": {"_cluster", "_node", "_supervision", "_head", "_core", "_store", "_transport",
-                 "exceptions"},
-    "_cli": {"_cli", "_cluster", "_node", "_supervision", "_head", "_observe", "_core",
-             "_store", "_transport", "exceptions"},
+    "_node": {"_node", "_supervision", "_observe", "_head", "_virtual", "_core", "_store",
+              "_transport", "exceptions"},
+    "_cluster": {"_cluster", "_node", "_supervision", "_head", "_virtual", "_core", "_store",
+                 "_transport", "exceptions"},
+    "_cli": {"_cli", "_cluster", "_node", "_supervision", "_head", "_virtual", "_observe",
+             "_core", "_store", "_transport", "exceptions"},
 }
 
 

@@ -110,6 +110,8 @@ class Runtime(ValueAccess, CallerSide):
         # Workers: the HostedActor of an actor id (for exit_actor() and checkpoint()).
         self.find_actor: Callable[[bytes], Any] | None = None
         self._drain_timer: asyncio.TimerHandle | None = None
+        # Per-process state of the packages above the core, by name (virtual actors' callers).
+        self.extensions: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -177,7 +177,7 @@ class ActorManager:
                     self.waiting_for_resources.append(info)
                     return
                 node.resources.acquire(info.demand)
-            worker = self._pick_host()
+            worker = self.pick_host()
         info.worker = worker
         worker.actors.add(info.actor_id)
         header = list(info.header)
@@ -186,7 +186,8 @@ class ActorManager:
         if worker.address is not None:
             self._announce(info)
 
-    def _pick_host(self) -> WorkerInfo:
+    def pick_host(self) -> WorkerInfo:
+        """The host worker for one more lightweight actor (started if none has room)."""
         node = self.node
         hosts = [w for w in node.workers.values()
                  if w.kind is WorkerKind.HOST and w.state is not WorkerState.DEAD]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from actorium._node.dashboard import state_routes
+from actorium._node.dashboard import state_routes, virtual_routes
 from actorium._node.dashboard.responses import error, json_response
 from actorium._node.dashboard.static_files import StaticFiles
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-ROUTE_MODULES = (state_routes,)
+ROUTE_MODULES = (state_routes, virtual_routes)
 _STREAM_QUEUE = 1000
 _SUMMARY_INTERVAL = 1.0
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
