@@ -14,7 +14,11 @@
 Layers (an import may only point downwards):
 
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
-    util/                            public utilities under Ray's names (util.state)
+    util/, dag/, experimental/       public utilities under Ray's names: util.state, and Ray's
+                                     libraries (ActorPool, Queue, metrics, DAGs, tqdm_ray),
+                                     built only on the public API (_api, the core's classes).
+                                     The core's bind() methods hand off to dag/ (a lazy
+                                     import: the one arrow that points up, by design)
     exceptions.py                    the one exception tree (imports nothing of ours)
     cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory)
     _cluster/                        starting node daemons, connecting drivers to a cluster

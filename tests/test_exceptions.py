@@ -18,6 +18,8 @@ from actorium.exceptions import (
     GetTimeoutError,
     ObjectLostError,
     OutOfMemoryError,
+    QueueEmptyError,
+    QueueFullError,
     RuntimeNotInitializedError,
     SerializationError,
     StaleActivationError,
@@ -29,9 +31,10 @@ from actorium.exceptions import (
 )
 
 ALL_ERRORS = [ActivationError, ActorDiedError, ActorError, BlockingCallInLoopError,
-              GetTimeoutError, ObjectLostError, OutOfMemoryError, RuntimeNotInitializedError,
-              SerializationError, StaleActivationError, StateStoreError, TaskCancelledError,
-              TaskError, WorkerCrashedError]
+              GetTimeoutError, ObjectLostError, OutOfMemoryError, QueueEmptyError,
+              QueueFullError, RuntimeNotInitializedError, SerializationError,
+              StaleActivationError, StateStoreError, TaskCancelledError, TaskError,
+              WorkerCrashedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
 
