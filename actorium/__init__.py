@@ -20,6 +20,8 @@ Layers (an import may only point downwards):
                                      The core's bind() methods hand off to dag/ (a lazy
                                      import: the one arrow that points up, by design)
     exceptions.py                    the one exception tree (imports nothing of ours)
+    mypy_plugin.py                   loaded by mypy only (plugins = ["actorium.mypy_plugin"]);
+                                     imports nothing of ours, names our classes as strings
     cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory)
     _cluster/                        starting node daemons, connecting drivers to a cluster
     _node/                           node daemon, worker processes, launcher, cluster link,

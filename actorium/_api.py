@@ -10,8 +10,8 @@ import atexit
 import importlib.util
 import os
 import threading
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, overload
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from actorium._cluster.connect import connect, disconnect
 from actorium._core import context
@@ -21,6 +21,7 @@ from actorium._core.ids import random_id
 from actorium._core.options import ActorOptions, TaskOptions
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
+from actorium._core.remote_types import ManyReturns, RemoteDecorator, ShapedDecorator
 from actorium._core.runtime import Runtime
 from actorium._core.values import check_not_in_loop
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
@@ -31,6 +32,8 @@ from actorium._transport.protocol import Kind
 from actorium.exceptions import ActorDiedError
 
 T = TypeVar("T")
+P = ParamSpec("P")
+RefT = TypeVar("RefT", bound=ObjectRef[Any])
 
 __all__ = [
     "available_resources", "cancel", "checkpoint", "cluster_resources", "exit_actor", "get",
@@ -209,12 +212,24 @@ def shutdown() -> None:
 
 
 # ---------------------------------------------------------------------- remote
+# The overloads are what type checkers see (docs/typing.md): a class gives ActorClass[C], a
+# function RemoteFunction[P, R] with R what .remote() returns, options a decorator of those.
 @overload
-def remote(function_or_class: type[T]) -> ActorClass[T]: ...  # type: ignore[overload-overlap]
+def remote(function_or_class: type[T], /) -> ActorClass[T]: ...  # type: ignore[overload-overlap]
 @overload
-def remote(function_or_class: Callable[..., T]) -> RemoteFunction[..., T]: ...
+def remote(function_or_class: Callable[P, Coroutine[Any, Any, T]], /,
+           ) -> RemoteFunction[P, ObjectRef[T]]: ...
 @overload
-def remote(**options: Any) -> Callable[[Any], Any]: ...
+def remote(function_or_class: Callable[P, T], /) -> RemoteFunction[P, ObjectRef[T]]: ...
+@overload
+def remote(*, num_returns: Literal[1] = ..., **options: Any) -> RemoteDecorator: ...
+@overload
+def remote(*, num_returns: Literal[0], **options: Any) -> ShapedDecorator[None]: ...
+@overload
+def remote(*, num_returns: ManyReturns, **options: Any,
+           ) -> ShapedDecorator[list[ObjectRef[Any]]]: ...
+@overload
+def remote(*, num_returns: int | str, **options: Any) -> ShapedDecorator[Any]: ...
 
 
 def remote(function_or_class: Any = None, **options: Any) -> Any:
@@ -238,6 +253,13 @@ def _make_remote(target: Any, options: dict[str, Any]) -> Any:
 
 
 # ---------------------------------------------------------------------- objects
+@overload
+def get(object_refs: ObjectRef[T], *, timeout: float | None = None) -> T: ...
+@overload
+def get(object_refs: list[ObjectRef[T]] | tuple[ObjectRef[T], ...], *,
+        timeout: float | None = None) -> list[T]: ...
+
+
 def get(object_refs: Any, *, timeout: float | None = None) -> Any:
     """Block until the value(s) are ready and return them (a list for a list of refs).
 
@@ -256,16 +278,15 @@ def get(object_refs: Any, *, timeout: float | None = None) -> Any:
                     f"{type(object_refs).__name__}")
 
 
-def put(value: Any) -> ObjectRef[Any]:
+def put(value: T) -> ObjectRef[T]:
     """Store ``value`` once and return a ref to pass to any number of tasks and actors."""
     if isinstance(value, ObjectRef):
         raise TypeError("put() of an ObjectRef is not allowed: pass the ref itself")
     return context.current_runtime().put(value)
 
 
-def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
-         timeout: float | None = None, fetch_local: bool = True) -> tuple[list[ObjectRef[Any]],
-                                                                          list[ObjectRef[Any]]]:
+def wait(object_refs: Sequence[RefT], *, num_returns: int = 1, timeout: float | None = None,
+         fetch_local: bool = True) -> tuple[list[RefT], list[RefT]]:
     """Block until ``num_returns`` refs are ready or ``timeout`` passes.
 
     Returns ``(ready, not_ready)``, each in the order of ``object_refs``; ``ready`` holds at
@@ -286,8 +307,8 @@ def wait(object_refs: Sequence[ObjectRef[Any]], *, num_returns: int = 1,
     check_not_in_loop("actorium.wait()")
     entries = [runtime._entry_of(ref) for ref in refs]
     runtime.wait_entries(refs, entries, num_returns, timeout, raise_on_timeout=False)
-    ready: list[ObjectRef[Any]] = []
-    not_ready: list[ObjectRef[Any]] = []
+    ready: list[RefT] = []
+    not_ready: list[RefT] = []
     from actorium._core.objects import PENDING
     for ref, entry in zip(refs, entries, strict=True):
         if entry.state != PENDING and len(ready) < num_returns:

@@ -40,7 +40,7 @@ def fibonacci(n: int) -> int:
     return a
 
 
-def make_app(counter: actorium.ActorHandle) -> web.Application:
+def make_app(counter: actorium.ActorHandle[VisitCounter]) -> web.Application:
     async def page(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         count = await counter.visit.remote(name)

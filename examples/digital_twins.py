@@ -25,6 +25,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from typing import Any
 
 import actorium
 
@@ -53,7 +54,7 @@ class AlertHub:
 class DeviceTwin:
     """The live state of one device, updated by its telemetry."""
 
-    def __init__(self, device: str, hub: actorium.ActorHandle) -> None:
+    def __init__(self, device: str, hub: actorium.ActorHandle[AlertHub]) -> None:
         self.device = device
         self.hub = hub
         self.messages = 0
@@ -85,7 +86,7 @@ class DeviceTwin:
                 self.raised.discard(kind)
         return raised
 
-    async def state(self) -> dict[str, object]:
+    async def state(self) -> dict[str, Any]:
         return {"device": self.device, "messages": self.messages,
                 "ewma_temp": self.ewma_temp, "peak_temp": self.peak_temp,
                 "battery_pct": self.last.get("battery_pct"),
@@ -97,7 +98,7 @@ class SimulatedFleet:
     """The physical devices, simulated: each has its own deterministic random stream."""
 
     def __init__(self, count: int, seed: int) -> None:
-        self.devices = []
+        self.devices: list[dict[str, Any]] = []
         for index in range(count):
             rng = random.Random(f"{seed}-{index}")
             self.devices.append({

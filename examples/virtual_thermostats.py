@@ -18,6 +18,7 @@ import random
 import shutil
 import tempfile
 import time
+from typing import Any
 
 import actorium
 
@@ -44,7 +45,7 @@ class Thermostat(actorium.VirtualActor):
         self.state["checks"] += 1
         await self.save_state()
 
-    async def summary(self) -> dict:
+    async def summary(self) -> dict[str, Any]:
         readings = self.state["readings"]
         return {"mean": sum(readings) / len(readings), "alarms": self.state["alarms"],
                 "checks": self.state["checks"], "epoch": self.epoch}

@@ -27,7 +27,7 @@ def produce(queue: Queue, name: str, jobs: int) -> int:
 
 @actorium.remote
 def consume(queue: Queue) -> tuple[int, list[tuple[str, int]]]:
-    taken = []
+    taken: list[tuple[str, int]] = []
     while True:
         try:
             job = queue.get(timeout=1)

@@ -98,3 +98,9 @@ def test_the_core_reaches_up_to_the_dag_only_from_bind_methods():
 
 def test_the_exception_tree_imports_nothing_of_actorium():
     assert actorium_imports(PACKAGE / "exceptions.py") == set()
+
+
+def test_the_mypy_plugin_imports_nothing_of_actorium():
+    # mypy imports it in its own process: importing actorium there would be a cost and a cycle.
+    assert actorium_imports(PACKAGE / "mypy_plugin.py") == set()
+    assert "mypy_plugin" not in (PACKAGE / "__init__.py").read_text().split('"""')[2]

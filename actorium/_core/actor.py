@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from actorium._core import context
 from actorium._core.calls import ActorState
@@ -23,17 +23,28 @@ from actorium._core.signature import ArgumentCheck
 from actorium._transport.protocol import Kind, pack
 from actorium.exceptions import ActorDiedError
 
+if TYPE_CHECKING:
+    from actorium._core.ref import ObjectRef
+    from actorium._core.remote_types import ManyReturns
+
 T = TypeVar("T")
+P = ParamSpec("P")
+# What a method's .remote() returns: ObjectRef[T], or a list of refs, None... (remote_types.py).
+R = TypeVar("R", covariant=True)
+F = TypeVar("F", bound=Callable[..., Any])
 
 METHOD_OPTIONS_ATTRIBUTE = "__actorium_method_options__"
 _DEFAULT_ASYNC_CONCURRENCY = 1000
 
 
-def method(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate an actor method with options, e.g. ``@actorium.method(num_returns=2)``."""
+def method(**options: Any) -> Callable[[F], F]:
+    """Decorate an actor method with options, e.g. ``@actorium.method(num_returns=2)``.
+
+    The method itself is unchanged (it keeps its type; the mypy plugin reads ``num_returns``
+    from this decorator to type the handle's calls)."""
     parsed = MethodOptions.build(**options)
 
-    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+    def decorate(function: F) -> F:
         setattr(function, METHOD_OPTIONS_ATTRIBUTE, parsed)
         return function
 
@@ -65,7 +76,11 @@ def _is_async_class(cls: type) -> bool:
 
 
 class ActorClass(Generic[T]):
-    """A class whose instances live in workers; create one with ``.remote(...)``."""
+    """A class whose instances live in workers; create one with ``.remote(...)``.
+
+    To a type checker it is ``ActorClass[C]`` for instances of ``C``, and ``.remote()``
+    returns ``ActorHandle[C]`` (with the mypy plugin, checked against ``C.__init__``).
+    """
 
     def __init__(self, cls: type[T], options: ActorOptions) -> None:
         self._cls = cls
@@ -89,9 +104,10 @@ class ActorClass(Generic[T]):
         self.__module__ = cls.__module__
         self.__doc__ = cls.__doc__
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(f"actor class {self._name} cannot be instantiated directly; "
-                        f"use {self._name}.remote(...) to create an actor")
+    if not TYPE_CHECKING:  # instantiating it is always an error, so type checkers say so
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            raise TypeError(f"actor class {self._name} cannot be instantiated directly; "
+                            f"use {self._name}.remote(...) to create an actor")
 
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle[T]:
         """Create the actor; returns its handle at once (construction happens remotely)."""
@@ -180,7 +196,10 @@ class ActorHandle(Generic[T]):
     """A reference to a live actor: ``handle.method.remote(...)`` calls it.
 
     Calls from one caller run in the order they were made. If the actor dies, pending and
-    later calls fail with ``ActorDiedError`` (they never hang).
+    later calls fail with ``ActorDiedError`` (they never hang). To a type checker it is
+    ``ActorHandle[C]``; with the mypy plugin ``handle.method`` is ``ActorMethod[P, R]`` typed
+    from ``C.method`` (and a name that is not a method of ``C`` is an error), without it
+    ``ActorMethod[..., Any]``.
     """
 
     def __init__(self, actor_id: bytes, class_name: str, methods: dict[str, _MethodInfo],
@@ -189,7 +208,7 @@ class ActorHandle(Generic[T]):
         self._class_name = class_name
         self._methods = methods
         self._state = state
-        self._bound: dict[str, ActorMethod] = {}
+        self._bound: dict[str, ActorMethod[..., Any]] = {}
 
     @classmethod
     def from_descriptor(cls, runtime: Runtime, described: dict[str, Any]) -> ActorHandle[Any]:
@@ -206,7 +225,7 @@ class ActorHandle(Generic[T]):
                 state.incarnation = described["incarnation"]
         return cls(actor_id, described["class_name"], methods, state)
 
-    def __getattr__(self, name: str) -> ActorMethod:
+    def __getattr__(self, name: str) -> ActorMethod[..., Any]:
         if name.startswith("_"):
             raise AttributeError(name)
         bound = self._bound.get(name)
@@ -254,8 +273,11 @@ def _rebuild_handle(actor_id: bytes, class_name: str, methods: dict[str, int],
     return handle
 
 
-class ActorMethod:
-    """``handle.method``: call it with ``.remote(...)``."""
+class ActorMethod(Generic[P, R]):
+    """``handle.method``: call it with ``.remote(...)``.
+
+    To a type checker it is ``ActorMethod[P, R]``: ``.remote()`` takes the method's
+    parameters ``P`` and returns ``R`` (``ObjectRef[T]`` for a method returning ``T``)."""
 
     __slots__ = ("_handle", "_info", "_num_returns")
 
@@ -265,11 +287,25 @@ class ActorMethod:
         self._info = info
         self._num_returns = info.num_returns if num_returns is None else num_returns
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(f"actor method {self._handle._class_name}.{self._info.name} cannot be "
-                        f"called directly; use .{self._info.name}.remote(...)")
+    if not TYPE_CHECKING:  # calling it is always an error, so type checkers say so
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            raise TypeError(f"actor method {self._handle._class_name}.{self._info.name} cannot "
+                            f"be called directly; use .{self._info.name}.remote(...)")
 
-    def options(self, **options: Any) -> ActorMethod:
+    @overload
+    def options(self: ActorMethod[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
+                **options: Any) -> ActorMethod[P, ObjectRef[Any]]: ...
+    @overload
+    def options(self, *, num_returns: Literal[1] = ..., **options: Any) -> ActorMethod[P, R]: ...
+    @overload
+    def options(self, *, num_returns: Literal[0], **options: Any) -> ActorMethod[P, None]: ...
+    @overload
+    def options(self, *, num_returns: ManyReturns, **options: Any,
+                ) -> ActorMethod[P, list[ObjectRef[Any]]]: ...
+    @overload
+    def options(self, *, num_returns: int | str, **options: Any) -> ActorMethod[P, Any]: ...
+
+    def options(self, **options: Any) -> ActorMethod[P, Any]:
         parsed = MethodOptions.build(MethodOptions(num_returns=self._num_returns), **options)
         return ActorMethod(self._handle, self._info, parsed.num_returns)
 
@@ -284,7 +320,7 @@ class ActorMethod:
         from actorium.dag.class_node import bind_handle_method  # the DAG layer builds on this
         return bind_handle_method(self, self._info.name, self._num_returns, args, kwargs)
 
-    def remote(self, *args: Any, **kwargs: Any) -> Any:
+    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Send the call; returns its ObjectRef (a list if ``num_returns`` > 1) at once."""
         info = self._info
         handle = self._handle
@@ -299,8 +335,9 @@ class ActorMethod:
         returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
         runtime.call_actor(handle._state, task_id, info.name, num_returns, fmt, data, buffers,
                            deps)
+        # R is what num_returns makes of the result (remote_types.py), unknown in here.
         if num_returns == 1:
-            return returns[0]
+            return returns[0]  # type: ignore[return-value]
         if num_returns == 0:
-            return None
-        return returns
+            return None  # type: ignore[return-value]
+        return returns  # type: ignore[return-value]

@@ -19,7 +19,9 @@ from actorium._transport.serialization import serialization_context
 if TYPE_CHECKING:
     from actorium._core.objects import ObjectTable
 
-T = TypeVar("T")
+# Covariant: a ref to an int is a ref to a number (refs are read-only), so lists of refs to
+# different types join to a ref of their common base instead of to ``object``.
+T = TypeVar("T", covariant=True)
 
 
 class ObjectRef(Generic[T]):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from actorium._core import context
 from actorium._core.code import ShippableCode
@@ -17,34 +17,59 @@ from actorium._core.signature import ArgumentCheck
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind
 
+if TYPE_CHECKING:
+    from actorium._core.ref import ObjectRef
+    from actorium._core.remote_types import ManyReturns
+
 P = ParamSpec("P")
-R = TypeVar("R")
+# What .remote() returns: ObjectRef[T], or a list of refs, None... (_core/remote_types.py).
+R = TypeVar("R", covariant=True)
 
 
 class RemoteFunction(Generic[P, R]):
-    """A function that runs as a task on a worker when called with ``.remote()``."""
+    """A function that runs as a task on a worker when called with ``.remote()``.
 
-    def __init__(self, function: Callable[P, R], options: TaskOptions) -> None:
+    To a type checker it is ``RemoteFunction[P, R]``: ``.remote()`` takes the function's
+    parameters ``P`` and returns ``R``, e.g. ``ObjectRef[int]`` for a function returning int.
+    """
+
+    def __init__(self, function: Callable[P, Any], options: TaskOptions) -> None:
         self._function = function
         self._options = options
         self._name = getattr(function, "__qualname__", repr(function))
         self._code = ShippableCode(function)
         self._check = ArgumentCheck(function, self._name)
-        functools.update_wrapper(self, function)
+        functools.update_wrapper(self, function)  # type: ignore[arg-type]  # (no __call__)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(f"remote function {self._name} cannot be called directly; "
-                        f"use {self._name}.remote(...) to run it as a task")
+    if not TYPE_CHECKING:  # calling it is always an error, so type checkers say so
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            raise TypeError(f"remote function {self._name} cannot be called directly; "
+                            f"use {self._name}.remote(...) to run it as a task")
 
-    def remote(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Submit the task; returns ObjectRef (a list of them if ``num_returns`` > 1)."""
-        return self._submit(args, kwargs, self._options)
+        returned: R = self._submit(args, kwargs, self._options)
+        return returned
 
-    def options(self, **options: Any) -> _BoundFunction[P, R]:
+    @overload
+    def options(self: RemoteFunction[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
+                **options: Any) -> _BoundFunction[P, ObjectRef[Any]]: ...
+    @overload
+    def options(self, *, num_returns: Literal[1] = ..., **options: Any,
+                ) -> _BoundFunction[P, R]: ...
+    @overload
+    def options(self, *, num_returns: Literal[0], **options: Any) -> _BoundFunction[P, None]: ...
+    @overload
+    def options(self, *, num_returns: ManyReturns, **options: Any,
+                ) -> _BoundFunction[P, list[ObjectRef[Any]]]: ...
+    @overload
+    def options(self, *, num_returns: int | str, **options: Any) -> _BoundFunction[P, Any]: ...
+
+    def options(self, **options: Any) -> _BoundFunction[P, Any]:
         """The same function with options overridden for the calls made through the result."""
         return _BoundFunction(self, TaskOptions.build(self._options, **options))
 
-    def bind(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A DAG node that runs this function as a task each time its DAG executes.
 
         Runs nothing now; the arguments (values or other DAG nodes) are checked against the
@@ -86,17 +111,32 @@ class RemoteFunction(Generic[P, R]):
 class _BoundFunction(Generic[P, R]):
     """``f.options(...)``: calls ``f`` with different options."""
 
-    def __init__(self, function: RemoteFunction[P, R], options: TaskOptions) -> None:
+    def __init__(self, function: RemoteFunction[P, Any], options: TaskOptions) -> None:
         self._function = function
         self._options = options
 
-    def remote(self, *args: P.args, **kwargs: P.kwargs) -> Any:
-        return self._function._submit(args, kwargs, self._options)
+    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        returned: R = self._function._submit(args, kwargs, self._options)
+        return returned
 
-    def options(self, **options: Any) -> _BoundFunction[P, R]:
+    @overload
+    def options(self: _BoundFunction[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
+                **options: Any) -> _BoundFunction[P, ObjectRef[Any]]: ...
+    @overload
+    def options(self, *, num_returns: Literal[1] = ..., **options: Any,
+                ) -> _BoundFunction[P, R]: ...
+    @overload
+    def options(self, *, num_returns: Literal[0], **options: Any) -> _BoundFunction[P, None]: ...
+    @overload
+    def options(self, *, num_returns: ManyReturns, **options: Any,
+                ) -> _BoundFunction[P, list[ObjectRef[Any]]]: ...
+    @overload
+    def options(self, *, num_returns: int | str, **options: Any) -> _BoundFunction[P, Any]: ...
+
+    def options(self, **options: Any) -> _BoundFunction[P, Any]:
         return _BoundFunction(self._function, TaskOptions.build(self._options, **options))
 
-    def bind(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
         """``RemoteFunction.bind`` with these options."""
         function = self._function
         function._check.check(args, kwargs)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
 
 import cloudpickle
 
@@ -166,6 +167,12 @@ class VirtualActorHandle(ActorHandle[T]):
 
 def _rebuild_handle(virtual_class: VirtualActorClass[Any], key: str) -> ActorHandle[Any]:
     return virtual_class.get(key)
+
+
+@overload
+def virtual(cls: type[T], /) -> VirtualActorClass[T]: ...
+@overload
+def virtual(**options: Any) -> Callable[[type[T]], VirtualActorClass[T]]: ...
 
 
 def virtual(cls: type[T] | None = None, /, **options: Any) -> Any:

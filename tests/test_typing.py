@@ -1,0 +1,213 @@
+"""Type checkers see actorium's types as docs/typing.md says (the files of tests/typing/).
+
+``tests/typing/pass/*.py`` (and ``examples/*.py``) must check cleanly under ``mypy --strict``
+with the plugin, and under pyright in strict mode. In ``tests/typing/fail/*.py`` every line
+marked ``# E: <fragment>`` must get a mypy error containing the fragment, every line marked
+``# E-pyright: <fragment>`` a pyright error containing it, and no other line an error. A file
+whose first line is ``# checked by: mypy`` is not given to pyright (its subject, the methods
+of handles, needs the mypy plugin). The ``python`` blocks of docs/typing.md are checked by mypy
+like the fail files (a block without markers must be clean).
+
+Each checker runs once over all the files (a fresh mypy cache in a temporary directory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TYPING = ROOT / "tests" / "typing"
+PASS = sorted((TYPING / "pass").glob("*.py"))
+FAIL = sorted((TYPING / "fail").glob("*.py"))
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+DOC = ROOT / "docs" / "typing.md"
+MARKER = re.compile(r"# (E|E-pyright): (.*?)(?=\s+# E(?:-pyright)?: |$)")
+
+MYPY_CONFIG = """\
+[mypy]
+python_version = 3.11
+strict = True
+plugins = actorium.mypy_plugin
+mypy_path = {root}
+show_error_codes = True
+# actorium is checked by `make typecheck`; here it is only the library under test.
+[mypy-actorium.*]
+follow_imports = silent
+[mypy-msgpack.*,cloudpickle.*,uvloop.*,asyncpg.*]
+ignore_missing_imports = True
+"""
+
+class Errors(defaultdict[tuple[str, int], list[str]]):
+    """(file, line) -> the checker's messages there; ``doc_blocks``: docs/typing.md's code."""
+
+    doc_blocks: list[pathlib.Path]
+
+
+def _checked_by(path: pathlib.Path) -> set[str]:
+    first = path.read_text().splitlines()[0]
+    if first.startswith("# checked by:"):
+        return {name.strip() for name in first.split(":", 1)[1].split(",")}
+    return {"mypy", "pyright"}
+
+
+def _expected(path: pathlib.Path, checker: str) -> dict[int, str]:
+    """Line number -> the fragment its marker expects in ``checker``'s message."""
+    kind = "E" if checker == "mypy" else "E-pyright"
+    found = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        for marker, fragment in MARKER.findall(line):
+            if marker == kind:
+                found[number] = fragment.strip()
+    return found
+
+
+@pytest.fixture(scope="module")
+def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> Errors:
+    pytest.importorskip("mypy", reason="mypy is in the test extra: pip install -e '.[test]'")
+    work = tmp_path_factory.mktemp("mypy")
+    config = work / "mypy.ini"
+    config.write_text(MYPY_CONFIG.format(root=ROOT))
+    files = [str(p) for p in (*PASS, *FAIL, *EXAMPLES) if "mypy" in _checked_by(p)]
+    files += [str(p) for p in _doc_blocks(work)]
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir",
+         str(work / "cache"), "--no-pretty", "--no-color-output", "--hide-error-context",
+         *files], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    errors = Errors(list)
+    errors.doc_blocks = [pathlib.Path(f) for f in files if "doc_block_" in f]
+    for line in done.stdout.splitlines():
+        match = re.match(r"(.+?):(\d+): error: (.*)", line)
+        if match:
+            errors[(str(pathlib.Path(match[1]).resolve()), int(match[2]))].append(match[3])
+    assert done.returncode in (0, 1) and (done.returncode == 0 or errors), \
+        f"mypy failed to run:\n{done.stdout}\n{done.stderr}"
+    return errors
+
+
+def _doc_blocks(into: pathlib.Path) -> list[pathlib.Path]:
+    """The ``python`` blocks of docs/typing.md, as files ``doc_block_<n>.py`` in ``into``
+    (the same names every run, so a test can find them)."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    paths = []
+    for number, block in enumerate(blocks, start=1):
+        path = into / f"doc_block_{number}.py"
+        path.write_text(block)
+        paths.append(path)
+    return paths
+
+
+def _pyright() -> list[str]:
+    """How to run pyright, or a skip (a failure in CI, where it must run)."""
+    reason = None
+    if shutil.which("node") is None:
+        reason = "pyright needs Node.js (node on PATH)"
+    else:
+        try:
+            import pyright  # noqa: F401
+        except ImportError:
+            reason = "pyright is in the test extra: pip install -e '.[test]'"
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; the pyright checks must run in CI")
+        pytest.skip(reason)
+    return [sys.executable, "-m", "pyright"]
+
+
+@pytest.fixture(scope="module")
+def pyright_errors(tmp_path_factory: pytest.TempPathFactory) -> Errors:
+    command = _pyright()
+    work = tmp_path_factory.mktemp("pyright")
+    files = [str(p) for p in (*PASS, *FAIL) if "pyright" in _checked_by(p)]
+    config = {"extraPaths": [str(ROOT)], "typeCheckingMode": "strict", "pythonVersion": "3.11"}
+    (work / "pyrightconfig.json").write_text(json.dumps(config))
+    # The package's own node is used (PATH); never let the wrapper fetch one.
+    env = {**os.environ, "PYRIGHT_PYTHON_GLOBAL_NODE": "1", "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
+    done = subprocess.run([*command, "--outputjson", "-p", str(work / "pyrightconfig.json"),
+                           "--pythonpath", sys.executable, *files], cwd=work, capture_output=True,
+                          text=True, timeout=600, env=env)
+    try:
+        report = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"pyright failed to run:\n{done.stdout}\n{done.stderr}")
+    errors = Errors(list)
+    for item in report["generalDiagnostics"]:
+        if item["severity"] == "error":
+            key = (str(pathlib.Path(item["file"]).resolve()), item["range"]["start"]["line"] + 1)
+            errors[key].append(item["message"])
+    assert report["summary"]["filesAnalyzed"] == len(files), report["summary"]
+    return errors
+
+
+def _in(errors: Errors, path: pathlib.Path) -> dict[int, list[str]]:
+    name = str(path.resolve())
+    return {line: messages for (file, line), messages in errors.items() if file == name}
+
+
+def _check_clean(errors: Errors, path: pathlib.Path) -> None:
+    found = _in(errors, path)
+    assert not found, f"{path.name}: a correct program was refused: {found}"
+
+
+def _check_marked(errors: Errors, path: pathlib.Path, checker: str) -> None:
+    expected = _expected(path, checker)
+    found = _in(errors, path)
+    missed = {line: fragment for line, fragment in expected.items()
+              if not any(fragment in message for message in found.get(line, []))}
+    unexpected = {line: messages for line, messages in found.items() if line not in expected}
+    assert not missed, f"{path.name}: not reported (line: expected fragment): {missed}; " \
+                       f"reported there: { {n: found.get(n) for n in missed} }"
+    assert not unexpected, f"{path.name}: unmarked lines reported: {unexpected}"
+
+
+def _ids(paths: list[pathlib.Path]) -> list[str]:
+    return [p.name for p in paths]
+
+
+@pytest.mark.parametrize("path", [*PASS, *EXAMPLES], ids=_ids([*PASS, *EXAMPLES]))
+def test_mypy_accepts_the_correct_programs(mypy_errors: Errors, path: pathlib.Path) -> None:
+    _check_clean(mypy_errors, path)
+
+
+@pytest.mark.parametrize("path", FAIL, ids=_ids(FAIL))
+def test_mypy_reports_every_marked_line_and_nothing_else(mypy_errors: Errors,
+                                                         path: pathlib.Path) -> None:
+    assert _expected(path, "mypy"), f"{path.name} marks no line"
+    _check_marked(mypy_errors, path, "mypy")
+
+
+PYRIGHT_PASS = [p for p in PASS if "pyright" in _checked_by(p)]
+PYRIGHT_FAIL = [p for p in FAIL if "pyright" in _checked_by(p)]
+
+
+@pytest.mark.parametrize("path", PYRIGHT_PASS, ids=_ids(PYRIGHT_PASS))
+def test_pyright_accepts_the_correct_programs(pyright_errors: Errors,
+                                              path: pathlib.Path) -> None:
+    _check_clean(pyright_errors, path)
+
+
+@pytest.mark.parametrize("path", PYRIGHT_FAIL, ids=_ids(PYRIGHT_FAIL))
+def test_pyright_reports_every_marked_line_and_nothing_else(pyright_errors: Errors,
+                                                            path: pathlib.Path) -> None:
+    assert _expected(path, "pyright"), f"{path.name} marks no line for pyright"
+    _check_marked(pyright_errors, path, "pyright")
+
+
+def test_the_typing_guide_s_blocks_check_as_marked(mypy_errors: Errors) -> None:
+    blocks = mypy_errors.doc_blocks
+    assert len(blocks) >= 2
+    for block in blocks:
+        _check_marked(mypy_errors, block, "mypy")
+
+
+def test_the_markers_are_read() -> None:
+    line = 'f()  # E: Missing "x"  # E-pyright: Argument missing'
+    assert MARKER.findall(line) == [("E", 'Missing "x"'), ("E-pyright", "Argument missing")]
