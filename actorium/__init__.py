@@ -14,7 +14,7 @@
 Layers (an import may only point downwards):
 
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
-    util/                            public utilities under Ray's names (util.state)
+    util/, runtime_env/              public modules under Ray's names (util.state, RuntimeEnv)
     exceptions.py                    the one exception tree (imports nothing of ours)
     cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory)
     _cluster/                        starting node daemons, connecting drivers to a cluster
@@ -24,11 +24,12 @@ Layers (an import may only point downwards):
     _head/                           head service: node registry, actor directory, names
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
+    _runtime_env/                    runtime_env: validation, packages, virtualenvs, env cache
     _transport/                      ZeroMQ sockets, message framing, serialization
     _store/                          the shared-memory object store (files, budget, spilling)
 """
 
-from actorium import exceptions, util
+from actorium import exceptions, runtime_env, util
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -83,6 +84,7 @@ __all__ = [
     "nodes",
     "put",
     "remote",
+    "runtime_env",
     "shutdown",
     "util",
     "wait",

@@ -15,7 +15,7 @@ PUBLIC_API = {
     "RuntimeInfo", "Supervisor", "SupervisorStatus", "__version__", "available_resources",
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
-    "shutdown", "util", "wait",
+    "runtime_env", "shutdown", "util", "wait",
 }
 
 

@@ -17,6 +17,7 @@ from actorium.exceptions import (
     GetTimeoutError,
     ObjectLostError,
     OutOfMemoryError,
+    RuntimeEnvSetupError,
     RuntimeNotInitializedError,
     SerializationError,
     TaskCancelledError,
@@ -26,8 +27,8 @@ from actorium.exceptions import (
 )
 
 ALL_ERRORS = [ActorDiedError, ActorError, BlockingCallInLoopError, GetTimeoutError,
-              ObjectLostError, OutOfMemoryError, RuntimeNotInitializedError, SerializationError,
-              TaskCancelledError, TaskError, WorkerCrashedError]
+              ObjectLostError, OutOfMemoryError, RuntimeEnvSetupError, RuntimeNotInitializedError,
+              SerializationError, TaskCancelledError, TaskError, WorkerCrashedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
 

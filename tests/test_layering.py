@@ -13,16 +13,18 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "actorium"
 ALLOWED = {
     "_transport": {"_transport", "exceptions"},
     "_store": {"_store", "exceptions"},
-    "_core": {"_core", "_store", "_transport", "exceptions"},
-    "_head": {"_head", "_transport", "exceptions"},
-    "_supervision": {"_supervision", "_core", "_store", "_transport", "exceptions"},
+    "_runtime_env": {"_runtime_env", "exceptions"},
+    "_core": {"_core", "_store", "_transport", "_runtime_env", "exceptions"},
+    "_head": {"_head", "_transport", "_runtime_env", "exceptions"},
+    "_supervision": {"_supervision", "_core", "_store", "_transport", "_runtime_env",
+                     "exceptions"},
     "_observe": {"_observe", "_core", "_transport", "exceptions"},
     "_node": {"_node", "_supervision", "_observe", "_head", "_core", "_store", "_transport",
-              "exceptions"},
+              "_runtime_env", "exceptions"},
     "_cluster": {"_cluster", "_node", "_supervision", "_head", "_core", "_store", "_transport",
-                 "exceptions"},
+                 "_runtime_env", "exceptions"},
     "_cli": {"_cli", "_cluster", "_node", "_supervision", "_head", "_core", "_store",
-             "_transport", "exceptions"},
+             "_transport", "_runtime_env", "exceptions"},
 }
 
 

@@ -38,6 +38,7 @@ import zmq
 
 from actorium._head.cluster_groups import ClusterGroups
 from actorium._head.cluster_state import ClusterObserver
+from actorium._head.packages import HeadPackages
 from actorium._head.store import HeadStore
 from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
@@ -76,6 +77,7 @@ class HeadService:
         self.verbs: dict[str, Callable[..., Any]] = {}
         self.placement = ClusterGroups(self)
         self.observer = ClusterObserver(self)
+        self.packages = HeadPackages(self, session_dir)
         # Told of cluster events for the timeline: (kind, message, **fields). The head node
         # wires it to its own event log, so the dashboard shows nodes joining and dying.
         self.on_event: Callable[..., None] = lambda *_args, **_fields: None
