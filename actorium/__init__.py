@@ -16,10 +16,13 @@ Layers (an import may only point downwards):
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
     util/, runtime_env/              public modules under Ray's names (util.state, RuntimeEnv)
     exceptions.py                    the one exception tree (imports nothing of ours)
-    cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory)
+    job_submission/                  the job SDK (JobSubmissionClient), over the job REST API
+    cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory,
+                                     job)
     _cluster/                        starting node daemons, connecting drivers to a cluster
     _node/                           node daemon, worker processes, launcher, cluster link,
                                      supervisor trees, dashboard
+    _jobs/                           jobs: records, supervisor process, manager, REST routes
     _supervision/                    restart policy (pure logic), the Supervisor handle
     _head/                           head service: node registry, actor directory, names
     _observe/                        logs, metrics, events, object summaries (node-agnostic)

@@ -24,6 +24,7 @@ from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
 from actorium._core.runtime import Runtime
 from actorium._core.values import check_not_in_loop
+from actorium._jobs import ADDRESS_ENV
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
 from actorium._observe.driver_logs import print_log_lines
 from actorium._observe.worker_stats import report_driver_objects
@@ -52,9 +53,6 @@ _ACCEPTED_RAY_ARGUMENTS = frozenset({
     "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
     "_enable_object_reconstruction",
 })
-
-# Set for the driver of a submitted job: the cluster to connect to when init() names none.
-ADDRESS_ENV = "ACTORIUM_ADDRESS"
 
 _lock = threading.Lock()
 _embedded: EmbeddedNode | None = None

@@ -19,12 +19,13 @@ ALLOWED = {
     "_supervision": {"_supervision", "_core", "_store", "_transport", "_runtime_env",
                      "exceptions"},
     "_observe": {"_observe", "_core", "_transport", "exceptions"},
-    "_node": {"_node", "_supervision", "_observe", "_head", "_core", "_store", "_transport",
-              "_runtime_env", "exceptions"},
-    "_cluster": {"_cluster", "_node", "_supervision", "_head", "_core", "_store", "_transport",
-                 "_runtime_env", "exceptions"},
-    "_cli": {"_cli", "_cluster", "_node", "_supervision", "_head", "_core", "_store",
-             "_transport", "_runtime_env", "exceptions"},
+    "_jobs": {"_jobs", "_runtime_env", "_transport", "exceptions"},
+    "_node": {"_node", "_jobs", "_supervision", "_observe", "_head", "_core", "_store",
+              "_transport", "_runtime_env", "exceptions"},
+    "_cluster": {"_cluster", "_node", "_jobs", "_supervision", "_head", "_core", "_store",
+                 "_transport", "_runtime_env", "exceptions"},
+    "_cli": {"_cli", "_cluster", "_node", "_jobs", "_supervision", "_head", "_core", "_store",
+             "_transport", "_runtime_env", "exceptions", "job_submission"},
 }
 
 

@@ -360,6 +360,11 @@ class HeadService:
                 best = (free, node["address"])
         return None if best is None else best[1]
 
+    def _verb_owner_gone(self, owner: str, reason: str) -> bool:
+        """A driver left the cluster: every node reaps what it owned there (fate sharing)."""
+        self.tell_nodes("reap_owner", owner, reason)
+        return True
+
     def tell_nodes(self, verb: str, *args: Any) -> None:
         """Ask every live node something, without waiting for answers."""
         for record in self.nodes.values():

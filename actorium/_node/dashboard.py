@@ -47,15 +47,20 @@ API = {
     "POST /api/actors/{actor_id}/kill": "kill an actor for good (token required)",
     "POST /api/actors/{actor_id}/restart": "restart an actor (token required)",
     "GET /metrics": "Prometheus text format",
+    "GET|POST|DELETE /api/jobs/...": "the job API, Ray's routes (token required on every "
+                                     "route; see docs/jobs.md)",
 }
 
 
 class DashboardServer:
     """Serves the pages, the JSON API, the live stream and /metrics for one node."""
 
-    def __init__(self, observer: NodeObserver, token: str) -> None:
+    def __init__(self, observer: NodeObserver, token: str,
+                 extensions: list[Callable[[web.Application], None]] | None = None) -> None:
         self.observer = observer
         self.token = token
+        # Route providers of other parts (the job API), added before the generic routes.
+        self.extensions = list(extensions or [])
         self.url = ""
         self._runner: web.AppRunner | None = None
         self._streams: set[asyncio.Queue[tuple[str, Any]]] = set()
@@ -73,6 +78,8 @@ class DashboardServer:
         self._allowed_hosts = {f"{name}:{port}" for name in (*_LOOPBACK, shown)}
         self.url = f"http://{shown}:{port}"
         app = web.Application(middlewares=[self._guard], client_max_size=64 * 1024)
+        for extend in self.extensions:
+            extend(app)
         app.add_routes([
             web.get("/", self._index),
             web.get("/static/{name}", self._static),

@@ -105,6 +105,9 @@ class Node:
         self.packages = PackageStore(os.path.join(session_dir, "packages"))
         self.envs = EnvManager(self._fetch_package,
                                f"node {self.node_id.hex()[:12]} on {socket.gethostname()}")
+        # Jobs: the manager runs on the head node (set by node_main); drivers by job.
+        self.jobs: Any = None
+        self.job_drivers: dict[str, set[str]] = {}
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)
         self.supervisors = SupervisionTree(self)
@@ -231,6 +234,8 @@ class Node:
         if self.cluster is not None:
             self.cluster.leave()
         self.drivers.close()
+        if self.jobs is not None:
+            await self.jobs.close()
         self.envs.close()
         await stop_workers(list(self.workers.values()), grace=2.0)
         await self.observer.close()
@@ -353,6 +358,8 @@ class Node:
         self.actors.worker_died(worker, reason)
         if worker.address is not None:  # its objects and half-written results go too
             sweep_owner(self.session_dir, owner_tag(worker.address))
+            self.tasks.reap_owned(worker.address, f"the {worker.label} that submitted it "
+                                                  f"{reason}")
         if worker.address is not None:
             for address in self.everyone():
                 self.send(address, [Kind.WORKER_DIED, worker.worker_id, worker.address, reason])
@@ -422,8 +429,11 @@ class Node:
                                  f"{namespace!r}")
         return self._verb_create_actor(header_bytes, buffers=buffers)
 
-    def _verb_register_driver(self, address: str) -> dict[str, Any]:
+    def _verb_register_driver(self, address: str,
+                              submission_id: str | None = None) -> dict[str, Any]:
         self.clients.add(address)
+        if submission_id:
+            self.job_drivers.setdefault(submission_id, set()).add(address)
         if self.cluster is not None:
             # An embedded node is its driver's child and dies with it; only drivers that
             # connected to a cluster need watching (a busy driver must not lose its actors).
@@ -439,8 +449,27 @@ class Node:
         else:
             self.bundles.groups.remove_owned_by(address)
         self.observer.driver_left(address, worker_id)
-        self.actors.reap_owned(address, "the driver that created it disconnected")
+        self.reap_owner(address, "the driver that created it disconnected")
+        if self.cluster is not None:   # what it owns on other nodes goes too
+            self.cluster.request("owner_gone", address, "the driver that created it "
+                                 "disconnected")
         return True
+
+    def reap_owner(self, owner: str, reason: str) -> None:
+        """Fate sharing: the process at ``owner`` is gone; its non-detached actors and its
+        tasks (queued or running) on this node go with it."""
+        self.actors.reap_owned(owner, reason)
+        self.tasks.reap_owned(owner, reason)
+
+    def _verb_reap_owner(self, owner: str, reason: str) -> bool:
+        self.reap_owner(owner, reason)
+        return True
+
+    def job_ended(self, submission_id: str) -> None:
+        """A submitted job ended (or was stopped): its drivers are gone, and what they own."""
+        for address in self.job_drivers.pop(submission_id, set()):
+            if address in self.clients:
+                self._verb_unregister_driver(address)
 
     def _on_worker_stats(self, header: list[Any], buffers: list[Any]) -> None:
         payload = header[2] if len(header) > 2 else None
@@ -572,6 +601,18 @@ class Node:
         if self.cluster is not None:
             return self.cluster.request("has_package", uri)
         return self.packages.has(uri)
+
+    def add_job_routes(self, app: Any) -> None:
+        """The job API and package uploads, on this node's dashboard (aiohttp app)."""
+        from actorium._jobs.routes import JobRoutes
+
+        JobRoutes(self.jobs, self.packages, self.put_package, self.token).add_to(app)
+
+    async def put_package(self, uri: str, data: bytes) -> None:
+        """Keep an uploaded package (the job API's upload) here and at the head."""
+        await asyncio.to_thread(self.packages.write, uri, data)
+        if self.cluster is not None:
+            await self.cluster.request("put_package", uri, data)
 
     def _verb_put_package(self, uri: str, data: bytes) -> Any:
         """Keep a package here, and at the head so that every node can fetch it."""

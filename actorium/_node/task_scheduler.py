@@ -219,6 +219,19 @@ class TaskScheduler:
             self._fail(task, WorkerCrashedError(f"task {task.name} failed: {reason}; "
                                                 f"no retries left"))
 
+    def reap_owned(self, owner: str, reason: str) -> None:
+        """The process that submitted these tasks is gone: queued ones never run, running
+        ones are stopped (their workers ended; no retry), as Ray does for a dead owner."""
+        for task in [t for t in self.queue if t.owner == owner]:
+            self.queue.remove(task)
+            self._fail(task, TaskCancelledError(f"task {task.name} was cancelled: {reason}"))
+        for task in [t for t in self.running.values() if t.owner == owner]:
+            worker = task.worker
+            task.cancelled = True
+            if worker is not None and worker.process is not None \
+                    and worker.process.returncode is None:
+                worker.process.kill()
+
     def env_failed(self, env_hash: str, error: BaseException) -> None:
         """The runtime environment could not be set up: its queued tasks fail (no retry)."""
         for task in [t for t in self.queue if t.env_hash == env_hash]:
