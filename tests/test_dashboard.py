@@ -70,14 +70,20 @@ def test_pages_and_static_assets_are_served_without_external_resources(dashboard
     status, headers, body = client.request("GET", "/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     page = body.decode()
-    assert "/static/app.js" in page and "/static/style.css" in page
+    assert "/static/main.js" in page and "/static/style.css" in page
     assert "http://" not in page and "https://" not in page  # no CDN: works offline
-    for name in ("app.js", "style.css"):
-        status, _headers, asset = client.request("GET", f"/static/{name}")
-        assert status == 200 and len(asset) > 1000
-        assert b"https://" not in asset
+    modules = client.json("/api/ui/pages")
+    assert {"/static/pages/actors.js", "/static/pages/overview.js"} <= set(modules)
+    for path in ("/static/main.js", "/static/core/router.js", "/static/style.css", *modules):
+        status, headers_of, asset = client.request("GET", path)
+        assert status == 200 and len(asset) > 500, path
+        assert b"https://" not in asset and b"http://" not in asset, path
+        if path.endswith(".js"):   # ES modules need a JavaScript MIME type
+            assert headers_of["Content-Type"].startswith("text/javascript"), path
     assert "default-src 'self'" in headers["Content-Security-Policy"]
     assert client.request("GET", "/static/../../etc/passwd")[0] == 404
+    assert client.request("GET", "/static/core/../../observer.py")[0] == 404
+    assert client.request("GET", "/static/pages/nothing.js")[0] == 404
 
 
 def test_the_json_api_describes_actors_with_detail(dashboard):

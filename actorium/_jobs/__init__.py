@@ -4,8 +4,9 @@
     store.py       records and logs on disk (a job's status survives its dashboard)
     supervisor.py  the process that runs one job's entrypoint and records how it ended
     manager.py     the head's job manager: submit, stop, delete, list, follow logs
-    routes.py      the REST API under the dashboard (/api/jobs/, Ray's routes, token-only)
-    client.py      JobSubmissionClient (HTTP; actorium.job_submission re-exports it)
+
+The REST API is an area of the dashboard (``_node/dashboard/job_routes.py``), the client
+``actorium.job_submission`` and the command ``actorium job`` (``_cli/job.py``).
 """
 
 # Variables a job's driver is started with (read by init() and by connect()).

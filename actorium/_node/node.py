@@ -602,12 +602,6 @@ class Node:
             return self.cluster.request("has_package", uri)
         return self.packages.has(uri)
 
-    def add_job_routes(self, app: Any) -> None:
-        """The job API and package uploads, on this node's dashboard (aiohttp app)."""
-        from actorium._jobs.routes import JobRoutes
-
-        JobRoutes(self.jobs, self.packages, self.put_package, self.token).add_to(app)
-
     async def put_package(self, uri: str, data: bytes) -> None:
         """Keep an uploaded package (the job API's upload) here and at the head."""
         await asyncio.to_thread(self.packages.write, uri, data)

@@ -79,7 +79,6 @@ async def _serve(options: argparse.Namespace) -> None:
             node.close()
             return
         node.observer.dashboard_socket = listener
-        node.observer.dashboard_extensions.append(node.add_job_routes)
         host, port = listener.getsockname()[:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         dashboard_url = f"http://{shown}:{port}"

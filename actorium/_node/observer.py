@@ -43,7 +43,6 @@ class NodeObserver:
         self.log_subscribers: set[str] = set()
         self.logs.listeners.append(self._forward_logs)
         self.dashboard: Any = None      # a DashboardServer once started
-        self.dashboard_extensions: list[Any] = []   # route providers (the job API)
         self.dashboard_socket: socket.socket | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -60,7 +59,7 @@ class NodeObserver:
         # the driver's first requests meanwhile (init() waits for those, not for this).
         module = await asyncio.get_running_loop().run_in_executor(
             None, importlib.import_module, "actorium._node.dashboard")
-        self.dashboard = module.DashboardServer(self, token, self.dashboard_extensions)
+        self.dashboard = module.DashboardServer(self, token)
         await self.dashboard.start(self.dashboard_socket)
 
     async def close(self) -> None:

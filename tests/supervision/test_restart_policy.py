@@ -74,9 +74,10 @@ class CrashLoop:
         """Never runs."""
 
 
-def _cpu_seconds(process: psutil.Process) -> float:
+def _cpu_seconds(process: psutil.Process, *, children: bool = True) -> float:
     times = process.cpu_times()
-    return times.user + times.system + times.children_user + times.children_system
+    own = times.user + times.system
+    return own + times.children_user + times.children_system if children else own
 
 
 @pytest.mark.timeout(90)
@@ -86,10 +87,12 @@ def test_a_crash_looping_actor_backs_off_and_costs_little_cpu(start_runtime, tmp
     time.sleep(1.0)                                               # the task worker's start-up
     log = tmp_path / "starts"
     cpu_before, wall_before = _cpu_seconds(node), time.monotonic()
+    node_cpu_before = _cpu_seconds(node, children=False)
     actor = actorium.remote(CrashLoop).options(
         max_restarts=-1, restart_backoff=(0.1, 2.0)).remote(str(log))
     time.sleep(6.0)
     cpu = _cpu_seconds(node) - cpu_before
+    node_cpu = _cpu_seconds(node, children=False) - node_cpu_before
     wall = time.monotonic() - wall_before
     actorium.kill(actor)
     starts = [float(line) for line in log.read_text().split()]
@@ -100,8 +103,12 @@ def test_a_crash_looping_actor_backs_off_and_costs_little_cpu(start_runtime, tmp
     # Without back-off the node would start a worker process after another for 6 s (a busy
     # core); with it a handful of restarts happen. The bound is generous for a loaded machine.
     assert 3 <= len(starts) <= 12, gaps
-    assert cpu < 0.5 * wall, f"node and its workers used {cpu:.2f} s CPU in {wall:.2f} s"
-    print(f"crash loop: {len(starts)} starts in {wall:.1f} s, {cpu:.2f} s CPU; gaps {gaps}")
+    # Between restarts the node idles, not spins. (The workers' own CPU is what starting a
+    # Python process costs, which on a loaded machine varies too much for a bound of its own.)
+    assert node_cpu < 0.25 * wall, f"the node used {node_cpu:.2f} s CPU in {wall:.2f} s"
+    assert cpu < 0.9 * wall, f"node and its workers used {cpu:.2f} s CPU in {wall:.2f} s"
+    print(f"crash loop: {len(starts)} starts in {wall:.1f} s, {cpu:.2f} s CPU "
+          f"({node_cpu:.2f} s in the node); gaps {gaps}")
 
 
 # ---------------------------------------------------------------------- intensity of one actor

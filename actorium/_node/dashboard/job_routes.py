@@ -1,16 +1,5 @@
 """The job REST API under the dashboard, with Ray's routes; every route needs the token.
 
-    GET    /api/version                         the API version
-    GET    /api/packages/{protocol}/{name}      200 if the package was uploaded, else 404
-    PUT    /api/packages/{protocol}/{name}      upload a package (the body is the zip)
-    POST   /api/jobs/                           submit: JobSubmitRequest -> {submission_id}
-    GET    /api/jobs/                           every job (JobDetails)
-    GET    /api/jobs/{id}                       one job
-    POST   /api/jobs/{id}/stop                  {"stopped": bool}
-    DELETE /api/jobs/{id}                       {"deleted": bool}
-    GET    /api/jobs/{id}/logs?offset=          {"logs": str, "offset": int}
-    GET    /api/jobs/{id}/logs/tail             websocket: the log as it grows
-
 A job runs arbitrary commands on the cluster, so reading counts as much as writing: the
 cluster token is required as ``Authorization: Bearer <token>`` on every route (checked in
 constant time; a wrong or missing token gets the same answer, with no hint). A request a
@@ -23,16 +12,36 @@ from __future__ import annotations
 
 import hmac
 import importlib.metadata
-import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from actorium._jobs.manager import JobManager
 from actorium._jobs.models import JobSubmitRequest
+from actorium._node.dashboard.responses import error, json_response
 from actorium._runtime_env.packaging import PackageStore, package_name
 
+if TYPE_CHECKING:
+    from actorium._node.dashboard.server import DashboardServer
+
+ROUTES = {
+    "GET /api/version": "the job API's version (token required, as on every job route)",
+    "GET /api/packages/pkg/{hash}.zip": "200 if that package was uploaded, else 404",
+    "PUT /api/packages/pkg/{hash}.zip": "upload a working_dir / py_modules package (zip body)",
+    "POST /api/jobs/": "submit a job: {entrypoint, runtime_env, ...} -> {submission_id}",
+    "GET /api/jobs/": "every job (JobDetails)",
+    "GET /api/jobs/{id}": "one job",
+    "POST /api/jobs/{id}/stop": "stop a job -> {stopped}",
+    "DELETE /api/jobs/{id}": "forget a job that ended -> {deleted}",
+    "GET /api/jobs/{id}/logs?offset=": "its output -> {logs, offset}",
+    "GET /api/jobs/{id}/logs/tail": "websocket: its output as it grows",
+}
 API_VERSION = "1"
+
+
+def add_routes(server: DashboardServer, app: web.Application) -> None:
+    node = server.observer.node
+    JobRoutes(node.jobs, node.packages, node.put_package, server.token).add_to(app)
 REFUSED = "unauthorized"
 MAX_PACKAGE_UPLOAD = 512 * 1024 * 1024
 
@@ -70,11 +79,11 @@ class JobRoutes:
         sent = request.headers.get("Authorization", "")
         given = sent[len("Bearer "):] if sent.startswith("Bearer ") else ""
         if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return _error(401, REFUSED)
+            return error(401, REFUSED)
         if request.headers.get("Sec-Fetch-Site") not in (None, "same-origin", "none"):
-            return _error(403, "cross-site requests are refused")
+            return error(403, "cross-site requests are refused")
         if body is not None and request.content_type != body:
-            return _error(415, f"this request must send a {body} body")
+            return error(415, f"this request must send a {body} body")
         return None
 
     def _jobs(self) -> JobManager:
@@ -87,7 +96,7 @@ class JobRoutes:
         refused = self._refusal(request)
         if refused is not None:
             return refused
-        return _json({"version": API_VERSION, "ray_version": self.version,
+        return json_response({"version": API_VERSION, "ray_version": self.version,
                       "actorium_version": self.version, "ray_commit": "",
                       "session_name": ""})
 
@@ -97,10 +106,10 @@ class JobRoutes:
             return refused
         uri = _package_uri(request)
         if uri is None:
-            return _error(400, "package names are <hash>.zip under the pkg protocol")
+            return error(400, "package names are <hash>.zip under the pkg protocol")
         if self.packages.has(uri):
             return web.Response()
-        return _error(404, f"Package {uri} does not exist")
+        return error(404, f"Package {uri} does not exist")
 
     async def _upload_package(self, request: web.Request) -> web.StreamResponse:
         refused = self._refusal(request, body="application/zip")
@@ -108,17 +117,17 @@ class JobRoutes:
             return refused
         uri = _package_uri(request)
         if uri is None:
-            return _error(400, "package names are <hash>.zip under the pkg protocol")
+            return error(400, "package names are <hash>.zip under the pkg protocol")
         # Read here, not with request.read(): the dashboard's body limit is for small JSON.
         data = bytearray()
         async for chunk in request.content.iter_chunked(1 << 20):
             data += chunk
             if len(data) > MAX_PACKAGE_UPLOAD:
-                return _error(413, f"a package may hold at most {MAX_PACKAGE_UPLOAD >> 20} MiB")
+                return error(413, f"a package may hold at most {MAX_PACKAGE_UPLOAD >> 20} MiB")
         try:
             await self._put_package(uri, bytes(data))
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
         return web.Response()
 
     async def _submit(self, request: web.Request) -> web.StreamResponse:
@@ -131,15 +140,15 @@ class JobRoutes:
         except _Unavailable as exc:
             return exc.response()
         except (TypeError, ValueError) as exc:
-            return _error(400, str(exc))
-        return _json({"job_id": submission_id, "submission_id": submission_id})
+            return error(400, str(exc))
+        return json_response({"job_id": submission_id, "submission_id": submission_id})
 
     async def _list(self, request: web.Request) -> web.StreamResponse:
         refused = self._refusal(request)
         if refused is not None:
             return refused
         try:
-            return _json(self._jobs().list())
+            return json_response(self._jobs().list())
         except _Unavailable as exc:
             return exc.response()
 
@@ -152,32 +161,32 @@ class JobRoutes:
         except _Unavailable as exc:
             return exc.response()
         if record is None:
-            return _error(404, f"Job {request.match_info['id']} does not exist")
-        return _json(record)
+            return error(404, f"Job {request.match_info['id']} does not exist")
+        return json_response(record)
 
     async def _stop(self, request: web.Request) -> web.StreamResponse:
         refused = self._refusal(request, body="application/json")
         if refused is not None:
             return refused
         try:
-            return _json({"stopped": self._jobs().stop(request.match_info["id"])})
+            return json_response({"stopped": self._jobs().stop(request.match_info["id"])})
         except _Unavailable as exc:
             return exc.response()
         except LookupError as exc:
-            return _error(404, str(exc.args[0]))
+            return error(404, str(exc.args[0]))
 
     async def _delete(self, request: web.Request) -> web.StreamResponse:
         refused = self._refusal(request)
         if refused is not None:
             return refused
         try:
-            return _json({"deleted": self._jobs().delete(request.match_info["id"])})
+            return json_response({"deleted": self._jobs().delete(request.match_info["id"])})
         except _Unavailable as exc:
             return exc.response()
         except LookupError as exc:
-            return _error(404, str(exc.args[0]))
+            return error(404, str(exc.args[0]))
         except ValueError as exc:
-            return _error(400, str(exc))
+            return error(400, str(exc))
 
     async def _logs(self, request: web.Request) -> web.StreamResponse:
         refused = self._refusal(request)
@@ -191,10 +200,10 @@ class JobRoutes:
         except _Unavailable as exc:
             return exc.response()
         except LookupError as exc:
-            return _error(404, str(exc.args[0]))
+            return error(404, str(exc.args[0]))
         except ValueError as exc:
-            return _error(400, str(exc))
-        return _json({"logs": text, "offset": end})
+            return error(400, str(exc))
+        return json_response({"logs": text, "offset": end})
 
     async def _tail(self, request: web.Request) -> web.StreamResponse:
         refused = self._refusal(request)
@@ -207,7 +216,7 @@ class JobRoutes:
         except _Unavailable as exc:
             return exc.response()
         except LookupError as exc:
-            return _error(404, str(exc.args[0]))
+            return error(404, str(exc.args[0]))
         socket = web.WebSocketResponse(heartbeat=30)
         await socket.prepare(request)
         try:
@@ -223,7 +232,7 @@ class JobRoutes:
 
 class _Unavailable(Exception):
     def response(self) -> web.Response:
-        return _error(503, "job submission needs a cluster head (actorium start --head); this "
+        return error(503, "job submission needs a cluster head (actorium start --head); this "
                            "dashboard belongs to an embedded runtime")
 
 
@@ -236,13 +245,3 @@ def _package_uri(request: web.Request) -> str | None:
     except ValueError:
         return None
     return uri
-
-
-def _json(data: Any) -> web.Response:
-    return web.Response(text=json.dumps(data, default=str), content_type="application/json",
-                        headers={"Cache-Control": "no-store"})
-
-
-def _error(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=json.dumps({"error": message}),
-                        content_type="application/json")

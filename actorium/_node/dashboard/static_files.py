@@ -1,0 +1,46 @@
+"""The dashboard's assets: every file under ``_node/static/``, served as it is (no build step).
+
+The page is plain ES modules: ``main.js`` loads ``core/*.js`` and every module in ``pages/``,
+each of which registers its page with the router. Adding a page is adding a file to
+``static/pages/`` (the node lists them at ``GET /api/ui/pages``). Only files that exist in the
+package are served, so no request path can reach outside it.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+CONTENT_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css",
+                 ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json"}
+
+
+def _walk(folder: Traversable, prefix: str) -> dict[str, Traversable]:
+    found: dict[str, Traversable] = {}
+    for item in folder.iterdir():
+        name = f"{prefix}{item.name}"
+        if item.is_dir():
+            found.update(_walk(item, f"{name}/"))
+        elif any(item.name.endswith(suffix) for suffix in CONTENT_TYPES):
+            found[name] = item
+    return found
+
+
+class StaticFiles:
+    """The asset tree, listed once; files are read on each request (they are small)."""
+
+    def __init__(self) -> None:
+        self.files = _walk(resources.files("actorium._node").joinpath("static"), "")
+
+    def read(self, name: str) -> tuple[bytes, str] | None:
+        """(content, content type) of one asset, or None if there is no such file."""
+        item = self.files.get(name)
+        if item is None:
+            return None
+        suffix = name[name.rfind("."):]
+        return item.read_bytes(), CONTENT_TYPES[suffix]
+
+    def page_modules(self) -> list[str]:
+        """URLs of the page modules, in file-name order (each page says where it goes)."""
+        return [f"/static/{name}" for name in sorted(self.files)
+                if name.startswith("pages/") and name.endswith(".js")]
