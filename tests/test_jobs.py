@@ -37,8 +37,10 @@ def cluster(tmp_path_factory):
     cache = root / "env-cache"
     previous = os.environ.get("ACTORIUM_RUNTIME_ENV_DIR")
     os.environ["ACTORIUM_RUNTIME_ENV_DIR"] = str(cache)   # the nodes inherit it
+    # The other node keeps its environments apart, as a node on another machine would.
+    nodes = [NODES[0], {**NODES[1], "env": {"ACTORIUM_RUNTIME_ENV_DIR": str(root / "other")}}]
     try:
-        with local_cluster(str(root / "cluster"), NODES) as started:
+        with local_cluster(str(root / "cluster"), nodes) as started:
             url = re.search(r"Dashboard: (http://\S+)/\?token=(\w+)", started["outputs"][0])
             assert url, started["outputs"][0]
             started["url"], started["token"] = url.group(1), url.group(2)
@@ -324,10 +326,10 @@ SHIPPED = """
 
 
 @actorium.remote(resources={"other": 1})
-def on_the_other_node() -> tuple[str, str, str]:
+def on_the_other_node() -> tuple[str, str, str, str]:
     import shipped_module
     return (shipped_module.VALUE, actorium.get_runtime_context().get_node_id(),
-            open("note.txt").read())
+            open("note.txt").read(), os.getcwd())
 
 
 def test_working_dir_reaches_another_node_through_the_head(cluster, no_runtime, tmp_path):
@@ -336,14 +338,16 @@ def test_working_dir_reaches_another_node_through_the_head(cluster, no_runtime, 
     write(project, "note.txt", "a note")
     actorium.init(address="auto", runtime_env={"working_dir": str(project)})
     try:
-        value, node, note = actorium.get(on_the_other_node.remote(), timeout=60)
+        value, node, note, cwd = actorium.get(on_the_other_node.remote(), timeout=60)
         head = actorium.get_runtime_context().get_node_id()
     finally:
         actorium.shutdown()
     assert (value, note) == ("shipped to the other node", "a note") and node != head
+    assert cwd.startswith(str(cluster["root"] / "other"))   # unpacked there, by that node
     cluster_dir = cluster["root"] / "cluster"
-    fetched = [p for p in cluster_dir.glob("node-*/packages/*.zip")]
-    assert fetched, "the other node did not fetch the package from the head"
+    fetched = list(cluster_dir.glob("node-*/packages/*.zip"))
+    assert fetched, ("the other node did not fetch the package from the head: "
+                     f"{sorted(str(p) for p in cluster_dir.rglob('*'))}")
 
 
 # ---------------------------------------------------------------------- a head restart
