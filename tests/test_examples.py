@@ -199,3 +199,17 @@ def test_cluster() -> None:
     assert len(set(re.findall(r"^  hello from node ([0-9a-f]{8})$", out, re.M))) == 3, out
     assert "alive actors per node (state API): [1, 1, 1]" in out
     assert "Stopped 3 actorium node process(es)." in out
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 30)
+def test_jobs() -> None:
+    out = run_example("jobs.py")
+    assert re.search(r"^Started the actorium head at 127\.0\.0\.1:\d+ ", out, re.M), out
+    assert re.search(r"^  \| 2 files, 24 words$", out, re.M), out     # streamed from the job
+    assert "  | most common: the 4, a 3, actor 2" in out
+    assert "  | language: en (greeting: hello)" in out                 # job and task env merged
+    assert "status: SUCCEEDED, exit code 0" in out
+    assert "its working_dir travelled as pkg://" in out
+    assert re.search(r"^stopping actoriumsubmit_\w+: True$", out, re.M), out
+    assert "status: STOPPED" in out
+    assert "jobs on the cluster: ['STOPPED', 'SUCCEEDED']" in out

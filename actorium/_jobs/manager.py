@@ -238,7 +238,7 @@ class JobManager:
             self.store.directory, "--submission-id", submission_id,
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL, env=variables,
-            cwd=prepared.cwd if prepared is not None and prepared.cwd else None,
+            cwd=prepared.cwd if prepared is not None and prepared.cwd else self.store.directory,
             start_new_session=True)
 
     async def _follow(self, submission_id: str, pid: int) -> None:
