@@ -38,7 +38,7 @@ def test_a_requirements_file_is_read_where_it_is_given(tmp_path):
     ({"env_vars": {"A": 1}}, "env_vars"),
     ({"env_vars": ["A"]}, "env_vars"),
     ({"working_dir": "/no/such/dir"}, "not an existing directory"),
-    ({"working_dir": "s3://bucket/x.zip"}, "only local directories"),
+    ({"working_dir": "s3://bucket/x.zip"}, "only local paths"),
     ({"py_modules": "/tmp"}, "must be a list"),
     ({"py_modules": ["/no/such/module"]}, "not an existing"),
     ({"pip": ["a"], "uv": ["b"]}, "not both"),

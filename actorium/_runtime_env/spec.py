@@ -233,20 +233,25 @@ def _env_vars(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _working_dir(value: Any) -> str:
+def _path_or_uri(field: str, value: Any) -> tuple[str, bool]:
+    """(absolute local path or package URI, is it a URI) of a working_dir / py_modules entry."""
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str) or not value:
-        raise TypeError(f"runtime_env['working_dir'] must be a path or a pkg:// URI, got "
-                        f"{value!r}")
+        raise TypeError(f"runtime_env[{field!r}] takes local paths or {PACKAGE_SCHEME} URIs, "
+                        f"got {value!r}")
     if is_package_uri(value):
-        _check_package_uri("working_dir", value)
-        return value
+        _check_package_uri(field, value)
+        return value, True
     if "://" in value:
-        raise ValueError(f"runtime_env['working_dir'] {value!r}: only local directories, "
-                         f".zip files and {PACKAGE_SCHEME} URIs are supported")
-    path = os.path.abspath(os.path.expanduser(value))
-    if os.path.isdir(path) or (os.path.isfile(path) and path.endswith(".zip")):
+        raise ValueError(f"runtime_env[{field!r}] {value!r}: only local paths (uploaded for "
+                         f"you) and {PACKAGE_SCHEME} URIs are supported")
+    return os.path.abspath(os.path.expanduser(value)), False
+
+
+def _working_dir(value: Any) -> str:
+    path, is_uri = _path_or_uri("working_dir", value)
+    if is_uri or os.path.isdir(path) or (os.path.isfile(path) and path.endswith(".zip")):
         return path
     raise ValueError(f"runtime_env['working_dir'] {value!r} is not an existing directory or "
                      f".zip file")
@@ -259,19 +264,10 @@ def _py_modules(value: Any) -> list[str]:
     for item in value:
         if isinstance(item, types.ModuleType):
             item = _module_location(item)
-        if isinstance(item, os.PathLike):
-            item = os.fspath(item)
-        if not isinstance(item, str) or not item:
-            raise TypeError(f"runtime_env['py_modules'] entries must be paths, modules or "
-                            f"{PACKAGE_SCHEME} URIs, got {item!r}")
-        if is_package_uri(item):
-            _check_package_uri("py_modules", item)
-            modules.append(item)
+        path, is_uri = _path_or_uri("py_modules", item)
+        if is_uri:
+            modules.append(path)
             continue
-        if "://" in item:
-            raise ValueError(f"runtime_env['py_modules'] entry {item!r}: only local paths, "
-                             f"modules and {PACKAGE_SCHEME} URIs are supported")
-        path = os.path.abspath(os.path.expanduser(item))
         if path.endswith(".whl"):
             raise ValueError(f"runtime_env['py_modules'] entry {item!r}: install wheels with "
                              f"'pip': [{item!r}]")

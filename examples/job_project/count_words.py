@@ -7,8 +7,9 @@ Run by examples/jobs.py as ``python count_words.py`` in this directory's copy on
 import collections
 import os
 
+from text_tools import words_of  # shipped with the job: it sits next to this file
+
 import actorium
-from text_tools import words_of   # shipped with the job: it sits next to this file
 
 actorium.init()
 

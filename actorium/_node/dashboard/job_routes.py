@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hmac
 import importlib.metadata
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -37,23 +38,29 @@ ROUTES = {
     "GET /api/jobs/{id}/logs/tail": "websocket: its output as it grows",
 }
 API_VERSION = "1"
+REFUSED = "unauthorized"
+MAX_PACKAGE_UPLOAD = 512 * 1024 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def add_routes(server: DashboardServer, app: web.Application) -> None:
     node = server.observer.node
     JobRoutes(node.jobs, node.packages, node.put_package, server.token).add_to(app)
-REFUSED = "unauthorized"
-MAX_PACKAGE_UPLOAD = 512 * 1024 * 1024
+
+
+class _Unavailable(Exception):
+    """This dashboard belongs to an embedded runtime: there is no head to run jobs."""
 
 
 class JobRoutes:
     """The job API of one dashboard; ``manager`` is None where no head runs (embedded)."""
 
     def __init__(self, manager: JobManager | None, packages: PackageStore,
-                 put_package: Any, token: str) -> None:
+                 put_package: Callable[[str, bytes], Awaitable[None]], token: str) -> None:
         self.manager = manager
         self.packages = packages
-        self._put_package = put_package   # async (uri, data): keep here and at the head
+        self._put_package = put_package   # keeps it here and at the head
         self.token = token
         try:
             self.version = importlib.metadata.version("actorium")
@@ -61,30 +68,43 @@ class JobRoutes:
             self.version = "unknown"
 
     def add_to(self, app: web.Application) -> None:
+        json_body, zip_body = "application/json", "application/zip"
         app.add_routes([
-            web.get("/api/version", self._version),
-            web.get("/api/packages/{protocol}/{name}", self._has_package),
-            web.put("/api/packages/{protocol}/{name}", self._upload_package),
-            web.post("/api/jobs/", self._submit),
-            web.get("/api/jobs/", self._list),
-            web.get("/api/jobs/{id}", self._get),
-            web.post("/api/jobs/{id}/stop", self._stop),
-            web.delete("/api/jobs/{id}", self._delete),
-            web.get("/api/jobs/{id}/logs", self._logs),
-            web.get("/api/jobs/{id}/logs/tail", self._tail),
+            web.get("/api/version", self._guarded(self._version)),
+            web.get("/api/packages/{protocol}/{name}", self._guarded(self._has_package)),
+            web.put("/api/packages/{protocol}/{name}",
+                    self._guarded(self._upload_package, zip_body)),
+            web.post("/api/jobs/", self._guarded(self._submit, json_body)),
+            web.get("/api/jobs/", self._guarded(self._list)),
+            web.get("/api/jobs/{id}", self._guarded(self._get)),
+            web.post("/api/jobs/{id}/stop", self._guarded(self._stop, json_body)),
+            web.delete("/api/jobs/{id}", self._guarded(self._delete)),
+            web.get("/api/jobs/{id}/logs", self._guarded(self._logs)),
+            web.get("/api/jobs/{id}/logs/tail", self._guarded(self._tail)),
         ])
 
     # ------------------------------------------------------------------ guard
-    def _refusal(self, request: web.Request, *, body: str | None = None) -> web.Response | None:
-        sent = request.headers.get("Authorization", "")
-        given = sent[len("Bearer "):] if sent.startswith("Bearer ") else ""
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return error(401, REFUSED)
-        if request.headers.get("Sec-Fetch-Site") not in (None, "same-origin", "none"):
-            return error(403, "cross-site requests are refused")
-        if body is not None and request.content_type != body:
-            return error(415, f"this request must send a {body} body")
-        return None
+    def _guarded(self, handler: Handler, body: str | None = None) -> Handler:
+        """``handler`` behind the token and cross-site checks; its errors as answers."""
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            sent = request.headers.get("Authorization", "")
+            given = sent[len("Bearer "):] if sent.startswith("Bearer ") else ""
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                return error(401, REFUSED)
+            if request.headers.get("Sec-Fetch-Site") not in (None, "same-origin", "none"):
+                return error(403, "cross-site requests are refused")
+            if body is not None and request.content_type != body:
+                return error(415, f"this request must send a {body} body")
+            try:
+                return await handler(request)
+            except _Unavailable:
+                return error(503, "job submission needs a cluster head (actorium start "
+                                  "--head); this dashboard belongs to an embedded runtime")
+            except LookupError as exc:
+                return error(404, str(exc.args[0]))
+            except (TypeError, ValueError) as exc:
+                return error(400, str(exc))
+        return guarded
 
     def _jobs(self) -> JobManager:
         if self.manager is None:
@@ -92,131 +112,58 @@ class JobRoutes:
         return self.manager
 
     # ------------------------------------------------------------------ routes
-    async def _version(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
+    async def _version(self, _request: web.Request) -> web.StreamResponse:
         return json_response({"version": API_VERSION, "ray_version": self.version,
-                      "actorium_version": self.version, "ray_commit": "",
-                      "session_name": ""})
+                              "actorium_version": self.version, "ray_commit": "",
+                              "session_name": ""})
 
     async def _has_package(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
         uri = _package_uri(request)
-        if uri is None:
-            return error(400, "package names are <hash>.zip under the pkg protocol")
-        if self.packages.has(uri):
-            return web.Response()
-        return error(404, f"Package {uri} does not exist")
+        if not self.packages.has(uri):
+            raise LookupError(f"Package {uri} does not exist")
+        return web.Response()
 
     async def _upload_package(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request, body="application/zip")
-        if refused is not None:
-            return refused
         uri = _package_uri(request)
-        if uri is None:
-            return error(400, "package names are <hash>.zip under the pkg protocol")
         # Read here, not with request.read(): the dashboard's body limit is for small JSON.
         data = bytearray()
         async for chunk in request.content.iter_chunked(1 << 20):
             data += chunk
             if len(data) > MAX_PACKAGE_UPLOAD:
                 return error(413, f"a package may hold at most {MAX_PACKAGE_UPLOAD >> 20} MiB")
-        try:
-            await self._put_package(uri, bytes(data))
-        except ValueError as exc:
-            return error(400, str(exc))
+        await self._put_package(uri, bytes(data))   # ValueError if the hash does not match
         return web.Response()
 
     async def _submit(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request, body="application/json")
-        if refused is not None:
-            return refused
-        try:
-            submit = JobSubmitRequest.from_json(await request.json())
-            submission_id = self._jobs().submit(submit)
-        except _Unavailable as exc:
-            return exc.response()
-        except (TypeError, ValueError) as exc:
-            return error(400, str(exc))
+        submission_id = self._jobs().submit(JobSubmitRequest.from_json(await request.json()))
         return json_response({"job_id": submission_id, "submission_id": submission_id})
 
-    async def _list(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        try:
-            return json_response(self._jobs().list())
-        except _Unavailable as exc:
-            return exc.response()
+    async def _list(self, _request: web.Request) -> web.StreamResponse:
+        return json_response(self._jobs().list())
 
     async def _get(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        try:
-            record = self._jobs().get(request.match_info["id"])
-        except _Unavailable as exc:
-            return exc.response()
+        record = self._jobs().get(request.match_info["id"])
         if record is None:
-            return error(404, f"Job {request.match_info['id']} does not exist")
+            raise LookupError(f"Job {request.match_info['id']} does not exist")
         return json_response(record)
 
     async def _stop(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request, body="application/json")
-        if refused is not None:
-            return refused
-        try:
-            return json_response({"stopped": self._jobs().stop(request.match_info["id"])})
-        except _Unavailable as exc:
-            return exc.response()
-        except LookupError as exc:
-            return error(404, str(exc.args[0]))
+        return json_response({"stopped": self._jobs().stop(request.match_info["id"])})
 
     async def _delete(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        try:
-            return json_response({"deleted": self._jobs().delete(request.match_info["id"])})
-        except _Unavailable as exc:
-            return exc.response()
-        except LookupError as exc:
-            return error(404, str(exc.args[0]))
-        except ValueError as exc:
-            return error(400, str(exc))
+        return json_response({"deleted": self._jobs().delete(request.match_info["id"])})
 
     async def _logs(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        try:
-            offset = int(request.query.get("offset", "0"))
-            if offset < 0:
-                raise ValueError("offset must be >= 0")
-            text, end = self._jobs().logs(request.match_info["id"], offset)
-        except _Unavailable as exc:
-            return exc.response()
-        except LookupError as exc:
-            return error(404, str(exc.args[0]))
-        except ValueError as exc:
-            return error(400, str(exc))
+        offset = int(request.query.get("offset", "0"))
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        text, end = self._jobs().logs(request.match_info["id"], offset)
         return json_response({"logs": text, "offset": end})
 
     async def _tail(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refusal(request)
-        if refused is not None:
-            return refused
-        try:
-            manager = self._jobs()
-            if manager.get(request.match_info["id"]) is None:
-                raise LookupError(f"Job {request.match_info['id']} does not exist")
-        except _Unavailable as exc:
-            return exc.response()
-        except LookupError as exc:
-            return error(404, str(exc.args[0]))
+        manager = self._jobs()
+        if manager.get(request.match_info["id"]) is None:
+            raise LookupError(f"Job {request.match_info['id']} does not exist")
         socket = web.WebSocketResponse(heartbeat=30)
         await socket.prepare(request)
         try:
@@ -230,18 +177,11 @@ class JobRoutes:
         return socket
 
 
-class _Unavailable(Exception):
-    def response(self) -> web.Response:
-        return error(503, "job submission needs a cluster head (actorium start --head); this "
-                           "dashboard belongs to an embedded runtime")
-
-
-def _package_uri(request: web.Request) -> str | None:
+def _package_uri(request: web.Request) -> str:
+    """``pkg://<hash>.zip`` from the route (ValueError for any other name or protocol)."""
     if request.match_info["protocol"] != "pkg":
-        return None
+        raise ValueError("packages live under the pkg protocol: /api/packages/pkg/<hash>.zip")
     uri = f"pkg://{request.match_info['name']}"
-    try:
-        package_name(uri)
-    except ValueError:
-        return None
+    package_name(uri)
     return uri
+
