@@ -319,6 +319,13 @@ def test_unauthenticated_or_cross_site_submissions_run_nothing(client, cluster, 
     assert not any(f"touch {canary}" in job.entrypoint for job in client.list_jobs())
 
 
+def test_the_dashboard_of_an_embedded_runtime_has_no_jobs_and_says_why(start_runtime):
+    info = start_runtime()
+    status, text = http(info.dashboard_url + "/api/jobs/",
+                        headers={"Authorization": f"Bearer {info['dashboard_token']}"})
+    assert status == 503 and "actorium start --head" in json.loads(text)["error"]
+
+
 # ---------------------------------------------------------------------- shipping code
 SHIPPED = """
     VALUE = "shipped to the other node"

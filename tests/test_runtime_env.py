@@ -182,13 +182,16 @@ def test_a_virtualenv_is_built_once_per_requirement_list_and_reused_later(
     assert len(logs) == 1 and logs[0].read_text().count(" -m pip install") == 1
 
 
-def test_uv_installs_a_wheel_too(start_runtime, env_cache, tmp_path):
+def test_uv_installs_a_wheel_and_init_builds_the_job_environment_eagerly(
+        start_runtime, env_cache, tmp_path):
     pytest.importorskip("uv", reason="the uv package is part of the test extras")
     wheel = _probe_wheel(tmp_path, "2.0")
-    start_runtime()
-    value, prefix = actorium.get(probe_value.options(
-        runtime_env={"uv": {"packages": [wheel], "uv_pip_install_options": ["--offline"]}}
-    ).remote())
+    start_runtime(runtime_env={"uv": {"packages": [wheel],
+                                      "uv_pip_install_options": ["--offline"]}})
+    # eager_install (the default): the node builds it before any task asks for it.
+    eventually(lambda: any(p.is_dir() and "." not in p.name
+                           for p in (env_cache / "uv").iterdir()), timeout=60)
+    value, prefix = actorium.get(probe_value.remote())
     assert value == "probe 2.0" and prefix.startswith(str(env_cache / "uv"))
 
 
