@@ -8,6 +8,7 @@ live in the head's session directory, so a restarted head still has them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,13 @@ class HeadPackages:
     def __init__(self, head: HeadService, session_dir: str) -> None:
         self.store = PackageStore(os.path.join(session_dir, "packages"))
         head.verbs["has_package"] = self.store.has
-        head.verbs["get_package"] = self.store.read
+        head.verbs["get_package"] = self._get
         head.verbs["put_package"] = self._put
 
-    def _put(self, uri: str, data: bytes) -> bool:
-        self.store.write(uri, data)
+    # Files are read and written on threads: a large package must not hold up the head.
+    async def _get(self, uri: str) -> bytes | None:
+        return await asyncio.to_thread(self.store.read, uri)
+
+    async def _put(self, uri: str, data: bytes) -> bool:
+        await asyncio.to_thread(self.store.write, uri, data)
         return True

@@ -608,11 +608,10 @@ class Node:
         if self.cluster is not None:
             await self.cluster.request("put_package", uri, data)
 
-    def _verb_put_package(self, uri: str, data: bytes) -> Any:
-        """Keep a package here, and at the head so that every node can fetch it."""
-        self.packages.write(uri, data)
-        if self.cluster is not None:
-            return self.cluster.request("put_package", uri, data)
+    async def _verb_put_package(self, uri: str, data: bytes) -> bool:
+        """Keep a package here, and at the head so that every node can fetch it (the file is
+        written on a thread: a large package must not hold up the loop)."""
+        await self.put_package(uri, data)
         return True
 
     def _verb_prepare_runtime_env(self, wire: dict[str, Any]) -> bool:
@@ -627,7 +626,7 @@ class Node:
         return True
 
     async def _fetch_package(self, uri: str) -> bytes:
-        data = self.packages.read(uri)
+        data = await asyncio.to_thread(self.packages.read, uri)
         if data is not None:
             return data
         if self.cluster is None:
@@ -635,7 +634,7 @@ class Node:
         fetched = await self.cluster.request("get_package", uri)
         if fetched is None:
             raise LookupError(f"the head has no package {uri}")
-        self.packages.write(uri, fetched)
+        await asyncio.to_thread(self.packages.write, uri, fetched)
         return bytes(fetched)
 
     def _verb_shutdown(self) -> bool:
