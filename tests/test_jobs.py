@@ -1,7 +1,8 @@
 """Jobs: a command shipped to a cluster with its code, run as a driver, followed and stopped.
 
 One cluster (a head with its dashboard and one more node) serves the module; the test of a
-head restart starts a cluster of its own.
+head restart starts a cluster of its own. The Jobs page is tested in headless Chromium;
+its screenshots go to tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import psutil
 import pytest
 from cluster_helpers import actorium_cli, free_port, local_cluster
 from polling import eventually
+from test_dashboard_browser import ARTIFACTS, _browser_or_skip
 
 import actorium
 from actorium.job_submission import JobDetails, JobStatus, JobSubmissionClient
@@ -355,6 +357,70 @@ def test_working_dir_reaches_another_node_through_the_head(cluster, no_runtime, 
     fetched = list(cluster_dir.glob("node-*/packages/*.zip"))
     assert fetched, ("the other node did not fetch the package from the head: "
                      f"{sorted(str(p) for p in cluster_dir.rglob('*'))}")
+
+
+# ---------------------------------------------------------------------- the Jobs page
+TICKER = """
+    import os, time
+    print("tick 1", flush=True)
+    while not os.path.exists({gate!r}):
+        time.sleep(0.05)
+    print("tick 2 after the gate", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_the_jobs_page_lists_jobs_follows_a_log_and_stops_a_job(client, cluster, tmp_path):
+    """In headless Chromium, as tests/test_dashboard_browser.py (CI requires the browser)."""
+    executable = _browser_or_skip()
+    from playwright.sync_api import expect, sync_playwright
+
+    gate = tmp_path / "gate"
+    script = tmp_path / "ticker.py"
+    script.write_text(textwrap.dedent(TICKER.format(gate=str(gate))))
+    url, token = cluster["url"], cluster["token"]
+    finished = client.submit_job(entrypoint="echo all done")
+    eventually(lambda: client.get_job_status(finished).is_terminal(), timeout=60)
+    running = client.submit_job(entrypoint=f"{sys.executable} {script}",
+                                metadata={"purpose": "browser test"})
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.on("console",
+                    lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            # Without the token the page asks for it rather than showing anything.
+            page.goto(f"{url}/#jobs")
+            expect(page.locator("#page")).to_contain_text("needs the cluster token",
+                                                          timeout=15_000)
+            page.goto(f"{url}/?token={token}#jobs")
+            expect(page.locator(f'tr[data-job="{finished}"]')).to_contain_text(
+                "SUCCEEDED", timeout=15_000)
+            row = page.locator(f'tr[data-job="{running}"]')
+            expect(row).to_contain_text("RUNNING", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-jobs.png"), full_page=True)
+
+            row.locator("a").click()
+            log = page.locator("#job-log")
+            expect(log).to_contain_text("tick 1", timeout=30_000)
+            assert "tick 2" not in log.inner_text()
+            gate.touch()   # the job goes on; its log grows on the page by itself
+            expect(log).to_contain_text("tick 2 after the gate", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-job.png"), full_page=True)
+
+            page.locator(f'[data-stop="{running}"]').click()
+            expect(page.locator("#job-status")).to_contain_text("STOPPED", timeout=30_000)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-job-stopped.png"),
+                            full_page=True)
+        finally:
+            browser.close()
+    assert client.get_job_status(running) is JobStatus.STOPPED
+    # Some browser consoles report the refused, token-less first requests as errors.
+    assert not [p for p in problems if "401" not in p], problems
 
 
 # ---------------------------------------------------------------------- a head restart
