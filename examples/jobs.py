@@ -21,29 +21,15 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 
+from cluster import actorium_cli, free_port  # examples/cluster.py: the same two helpers
+
 from actorium.job_submission import JobStatus, JobSubmissionClient
 
 PROJECT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "job_project")
-
-
-def actorium_cli(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "actorium.cli", *args], capture_output=True,
-                          text=True, timeout=120, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"actorium {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def follow(client: JobSubmissionClient, job_id: str) -> None:

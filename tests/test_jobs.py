@@ -23,7 +23,7 @@ import psutil
 import pytest
 from cluster_helpers import actorium_cli, free_port, local_cluster
 from polling import eventually
-from test_dashboard_browser import ARTIFACTS, _browser_or_skip
+from test_dashboard_browser import ARTIFACTS, _browser_or_skip, browser_page
 
 import actorium
 from actorium.job_submission import JobDetails, JobStatus, JobSubmissionClient
@@ -321,13 +321,6 @@ def test_unauthenticated_or_cross_site_submissions_run_nothing(client, cluster, 
     assert not any(f"touch {canary}" in job.entrypoint for job in client.list_jobs())
 
 
-def test_the_dashboard_of_an_embedded_runtime_has_no_jobs_and_says_why(start_runtime):
-    info = start_runtime()
-    status, text = http(info.dashboard_url + "/api/jobs/",
-                        headers={"Authorization": f"Bearer {info['dashboard_token']}"})
-    assert status == 503 and "actorium start --head" in json.loads(text)["error"]
-
-
 # ---------------------------------------------------------------------- shipping code
 SHIPPED = """
     VALUE = "shipped to the other node"
@@ -373,7 +366,7 @@ TICKER = """
 def test_the_jobs_page_lists_jobs_follows_a_log_and_stops_a_job(client, cluster, tmp_path):
     """In headless Chromium, as tests/test_dashboard_browser.py (CI requires the browser)."""
     executable = _browser_or_skip()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     gate = tmp_path / "gate"
     script = tmp_path / "ticker.py"
@@ -384,40 +377,30 @@ def test_the_jobs_page_lists_jobs_follows_a_log_and_stops_a_job(client, cluster,
     running = client.submit_job(entrypoint=f"{sys.executable} {script}",
                                 metadata={"purpose": "browser test"})
     ARTIFACTS.mkdir(exist_ok=True)
-    problems: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable,
-                                             args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.on("console",
-                    lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            # Without the token the page asks for it rather than showing anything.
-            page.goto(f"{url}/#jobs")
-            expect(page.locator("#page")).to_contain_text("needs the cluster token",
-                                                          timeout=15_000)
-            page.goto(f"{url}/?token={token}#jobs")
-            expect(page.locator(f'tr[data-job="{finished}"]')).to_contain_text(
-                "SUCCEEDED", timeout=15_000)
-            row = page.locator(f'tr[data-job="{running}"]')
-            expect(row).to_contain_text("RUNNING", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-jobs.png"), full_page=True)
+    with browser_page(executable) as (page, problems):
+        # Without the token the page asks for it rather than showing anything.
+        page.goto(f"{url}/#jobs")
+        expect(page.locator("#page")).to_contain_text("needs the cluster token",
+                                                      timeout=15_000)
+        page.goto(f"{url}/?token={token}#jobs")
+        expect(page.locator(f'tr[data-job="{finished}"]')).to_contain_text(
+            "SUCCEEDED", timeout=15_000)
+        row = page.locator(f'tr[data-job="{running}"]')
+        expect(row).to_contain_text("RUNNING", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-jobs.png"), full_page=True)
 
-            row.locator("a").click()
-            log = page.locator("#job-log")
-            expect(log).to_contain_text("tick 1", timeout=30_000)
-            assert "tick 2" not in log.inner_text()
-            gate.touch()   # the job goes on; its log grows on the page by itself
-            expect(log).to_contain_text("tick 2 after the gate", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-job.png"), full_page=True)
+        row.locator("a").click()
+        log = page.locator("#job-log")
+        expect(log).to_contain_text("tick 1", timeout=30_000)
+        assert "tick 2" not in log.inner_text()
+        gate.touch()   # the job goes on; its log grows on the page by itself
+        expect(log).to_contain_text("tick 2 after the gate", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-job.png"), full_page=True)
 
-            page.locator(f'[data-stop="{running}"]').click()
-            expect(page.locator("#job-status")).to_contain_text("STOPPED", timeout=30_000)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-job-stopped.png"),
-                            full_page=True)
-        finally:
-            browser.close()
+        page.locator(f'[data-stop="{running}"]').click()
+        expect(page.locator("#job-status")).to_contain_text("STOPPED", timeout=30_000)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-job-stopped.png"),
+                        full_page=True)
     assert client.get_job_status(running) is JobStatus.STOPPED
     # Some browser consoles report the refused, token-less first requests as errors.
     assert not [p for p in problems if "401" not in p], problems

@@ -7,9 +7,12 @@ test against a small real package of the registry.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from polling import eventually
@@ -289,3 +292,14 @@ def test_unused_environments_are_removed_once_over_budget_used_ones_stay(
     assert os.path.isdir(kept)            # the actor still runs from it
     actorium.kill(resident)
     eventually(lambda: not os.path.exists(kept), timeout=30)
+
+
+# ---------------------------------------------------------------------- jobs need a head
+def test_the_dashboard_of_an_embedded_runtime_has_no_jobs_and_says_why(start_runtime):
+    info = start_runtime()
+    request = urllib.request.Request(info.dashboard_url + "/api/jobs/", headers={
+        "Authorization": f"Bearer {info['dashboard_token']}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 503
+    assert "actorium start --head" in json.loads(refused.value.read())["error"]
