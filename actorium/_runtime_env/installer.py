@@ -10,6 +10,7 @@ a failing command, or a setup that takes longer than its timeout, raises
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import shutil
 import signal
@@ -98,7 +99,10 @@ async def build(target: str, tool: str, spec: dict[str, Any], transcript: Transc
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     try:
-        await run([sys.executable, "-m", "venv", "--without-pip", partial], transcript, env=env)
+        # pip comes from the environment actorium runs in (seen through the .pth file); if
+        # that one has none, the virtualenv gets its own from ensurepip (bundled, offline).
+        venv_options = [] if importlib.util.find_spec("pip") is None else ["--without-pip"]
+        await run([sys.executable, "-m", "venv", *venv_options, partial], transcript, env=env)
         requirements = await asyncio.to_thread(_write_venv_files, partial, spec["packages"])
         python = venv_python(partial)
         if tool == "pip":
