@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-compare lint typecheck docs clean
+.PHONY: demo test bench bench-compare bench-virtual lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) examples/digital_twins.py
+	$(PY) examples/virtual_thermostats.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -24,6 +25,9 @@ bench: $(STAMP)
 bench-compare: $(STAMP)
 	bash benchmarks/ensure_ray_venv.sh .venv-ray
 	$(PY) -m benchmarks.compare --ray-python .venv-ray/bin/python --actorium-python $(PY) --markdown benchmarks/latest.md
+
+bench-virtual: $(STAMP)
+	$(PY) -m benchmarks.virtual_actors --scale full --json benchmarks/latest-virtual.json
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff && $(PY) -m ruff check actorium tests examples benchmarks

@@ -22,9 +22,12 @@ Layers (an import may only point downwards):
     _cluster/                        starting node daemons, connecting drivers to a cluster
     _node/                           node daemon, worker processes, launcher, cluster link,
                                      supervisor trees, dashboard
-    _jobs/                           jobs: records, supervisor process, manager, REST routes
+    _jobs/                           jobs: records, supervisor process, manager
     _supervision/                    restart policy (pure logic), the Supervisor handle
-    _head/                           head service: node registry, actor directory, names
+    _head/                           head service: node registry, actor directory, names,
+                                     the cluster's activation directory of virtual actors
+    _virtual/                        virtual actors: handles by key, activation directory,
+                                     passivation, state stores (sqlite, PostgreSQL), reminders
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
     _runtime_env/                    runtime_env: validation, packages, virtualenvs, env cache
@@ -57,6 +60,10 @@ from actorium._core.context import RuntimeContext
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
 from actorium._supervision.supervisor import Supervisor, SupervisorStatus
+from actorium._virtual.actor import VirtualActor
+from actorium._virtual.handle import VirtualActorClass, virtual
+from actorium._virtual.options import VirtualOptions
+from actorium._virtual.stores.base import Reminder
 
 __version__ = "0.1.0"
 
@@ -65,11 +72,15 @@ __all__ = [
     "ActorHandle",
     "ActorMethod",
     "ObjectRef",
+    "Reminder",
     "RemoteFunction",
     "RuntimeContext",
     "RuntimeInfo",
     "Supervisor",
     "SupervisorStatus",
+    "VirtualActor",
+    "VirtualActorClass",
+    "VirtualOptions",
     "__version__",
     "available_resources",
     "cancel",
@@ -90,5 +101,6 @@ __all__ = [
     "runtime_env",
     "shutdown",
     "util",
+    "virtual",
     "wait",
 ]

@@ -3,7 +3,10 @@
     ActoriumError
     ├── TaskError                  a task or actor method raised; also an instance of the cause
     ├── ActorError
-    │   └── ActorDiedError         the actor is dead (killed, crashed, __init__ raised, worker lost)
+    │   ├── ActorDiedError         the actor is dead (killed, crashed, __init__ raised, worker lost)
+    │   └── ActivationError        a virtual actor could not be activated (next call retries)
+    ├── StateStoreError            the state store of virtual actors failed or is unreachable
+    │   └── StaleActivationError   a newer activation owns the key: this one's write was refused
     ├── GetTimeoutError            get()/wait() ran out of time (also a builtin TimeoutError)
     ├── TaskCancelledError         cancel() stopped the task before it produced a value
     ├── WorkerCrashedError         the worker running a task died and no retries were left
@@ -24,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "ActivationError",
     "ActoriumError",
     "ActorDiedError",
     "ActorError",
@@ -37,6 +41,8 @@ __all__ = [
     "RuntimeEnvSetupError",
     "RuntimeNotInitializedError",
     "SerializationError",
+    "StaleActivationError",
+    "StateStoreError",
     "TaskCancelledError",
     "TaskError",
     "WorkerCrashedError",
@@ -198,6 +204,67 @@ class BlockingCallInLoopError(ActoriumError, RuntimeError):
 
 class SerializationError(ActoriumError, TypeError):
     """A value could not be serialized to cross to another process; the message names it."""
+
+
+class ActivationError(ActorError):
+    """A virtual actor could not be activated, so the calls waiting for it failed.
+
+    The message names the type and key and says why (``on_activate`` or ``__init__`` raised,
+    its saved state could not be read, its class could not be loaded, the store is down);
+    ``cause`` holds the original exception when there is one. Nothing is left broken: the
+    next call to the same key tries to activate it again.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ActivationError, (self.message,), {"cause": self.cause})
+
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        self.cause = (state or {}).get("cause")
+
+
+class StateStoreError(ActoriumError):
+    """The state store of virtual actors (sqlite or PostgreSQL) failed or is unreachable.
+
+    The message names the store and the operation. A save that failed this way changed
+    nothing: the actor's state in the store is the one before the save.
+    """
+
+
+class StaleActivationError(StateStoreError):
+    """A write was refused because a newer activation of the same virtual actor owns its key.
+
+    Every activation claims its key in the state store (its *epoch*); a write carries the
+    epoch and version it read, and the store refuses it once a newer activation has claimed
+    the key, so an old activation that lost contact (a split brain) can never overwrite newer
+    state. The refused activation deactivates itself; callers reach the new one.
+    ``type_name``, ``key``, ``epoch`` name the refused activation.
+    """
+
+    def __init__(self, message: str, *, type_name: str = "", key: str = "",
+                 epoch: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.type_name = type_name
+        self.key = key
+        self.epoch = epoch
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_stale, (self.message, self.type_name, self.key, self.epoch))
+
+
+def _rebuild_stale(message: str, type_name: str, key: str, epoch: int) -> StaleActivationError:
+    return StaleActivationError(message, type_name=type_name, key=key, epoch=epoch)
 
 
 # Ray's names, so that `import actorium as ray` programs keep their except clauses.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -54,3 +55,12 @@ def local_cluster(cluster_dir: str, nodes: list[dict[str, Any]]) -> Iterator[dic
         else:
             os.environ["ACTORIUM_CLUSTER_DIR"] = previous
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+
+
+def daemons(cluster_dir: str) -> list[dict[str, Any]]:
+    """What each node daemon of a local cluster wrote about itself (pid, node id, dirs)."""
+    found = []
+    for name in os.listdir(os.path.join(cluster_dir, "nodes")):
+        with open(os.path.join(cluster_dir, "nodes", name)) as file:
+            found.append(json.load(file))
+    return found

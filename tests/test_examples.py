@@ -201,6 +201,18 @@ def test_cluster() -> None:
     assert "Stopped 3 actorium node process(es)." in out
 
 
+def test_virtual_thermostats_passivate_and_come_back() -> None:
+    out = run_example("virtual_thermostats.py", "--devices", "300")
+    rounds = re.findall(r"^round \d: 300 readings, (\d+) alarms$", out, re.M)
+    assert len(rounds) == 2, out
+    assert "after the quiet: active 0, passivated 300, reminders left 0" in out
+    back = re.search(r"^device-00000 is back \(activation (\d+)\): mean [\d.]+ C, (\d+) alarms; "
+                     r"the first 50 devices were rechecked (\d+) times$", out, re.M)
+    assert back is not None, out
+    assert int(back.group(1)) >= 2          # a new activation, from the saved state
+    assert int(back.group(3)) >= 1          # reminders fired while they were passivated
+
+
 @pytest.mark.timeout(RUN_TIMEOUT + 30)
 def test_jobs() -> None:
     out = run_example("jobs.py")

@@ -10,6 +10,7 @@ import pytest
 import actorium
 from actorium import exceptions
 from actorium.exceptions import (
+    ActivationError,
     ActorDiedError,
     ActorError,
     ActoriumError,
@@ -20,15 +21,18 @@ from actorium.exceptions import (
     RuntimeEnvSetupError,
     RuntimeNotInitializedError,
     SerializationError,
+    StaleActivationError,
+    StateStoreError,
     TaskCancelledError,
     TaskError,
     WorkerCrashedError,
     make_task_error,
 )
 
-ALL_ERRORS = [ActorDiedError, ActorError, BlockingCallInLoopError, GetTimeoutError,
-              ObjectLostError, OutOfMemoryError, RuntimeEnvSetupError, RuntimeNotInitializedError,
-              SerializationError, TaskCancelledError, TaskError, WorkerCrashedError]
+ALL_ERRORS = [ActivationError, ActorDiedError, ActorError, BlockingCallInLoopError,
+              GetTimeoutError, ObjectLostError, OutOfMemoryError, RuntimeEnvSetupError,
+              RuntimeNotInitializedError, SerializationError, StaleActivationError,
+              StateStoreError, TaskCancelledError, TaskError, WorkerCrashedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
 
@@ -175,6 +179,19 @@ def test_actor_died_error_without_cause_pickles(pickler):
 
 
 @pytest.mark.parametrize("pickler", PICKLERS)
+def test_virtual_actor_errors_pickle_with_their_fields(pickler):
+    activation = roundtrip(pickler, ActivationError("Meter('m1') could not be activated",
+                                                    cause=KeyError("state")))
+    assert type(activation) is ActivationError and isinstance(activation, ActorError)
+    assert str(activation) == "Meter('m1') could not be activated"
+    assert isinstance(activation.cause, KeyError)
+    stale = roundtrip(pickler, StaleActivationError("refused", type_name="Meter", key="m1",
+                                                    epoch=4))
+    assert type(stale) is StaleActivationError and isinstance(stale, StateStoreError)
+    assert (str(stale), stale.type_name, stale.key, stale.epoch) == ("refused", "Meter", "m1", 4)
+
+
+@pytest.mark.parametrize("pickler", PICKLERS)
 def test_task_cancelled_error_pickles_with_its_message(pickler):
     copy = roundtrip(pickler, TaskCancelledError("f was cancelled"))
     assert type(copy) is TaskCancelledError
@@ -186,6 +203,7 @@ def test_task_cancelled_error_pickles_with_its_message(pickler):
 @pytest.mark.parametrize("error_class", [
     ActoriumError, ActorError, GetTimeoutError, WorkerCrashedError, ObjectLostError,
     OutOfMemoryError, RuntimeNotInitializedError, BlockingCallInLoopError, SerializationError,
+    StateStoreError,
 ], ids=lambda c: getattr(c, "__name__", str(c)))
 def test_message_only_errors_pickle_with_their_message(pickler, error_class):
     copy = roundtrip(pickler, error_class("some message 42"))

@@ -16,6 +16,7 @@ from actorium._cluster.daemon import (
     start_daemon,
 )
 from actorium._transport.auth import TOKEN_ENV, check_bind_host, new_token, token_from_environment
+from actorium._virtual.stores import STORE_ENV, check_url
 from actorium.exceptions import ActoriumError
 
 NAME = "start"
@@ -40,6 +41,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--block", action="store_true",
                         help="stay in the foreground, print the node's log and stop it on "
                              "SIGTERM (for containers and service managers)")
+    parser.add_argument("--state-store", default=None,
+                        help="state store of virtual actors: sqlite:////path.db or "
+                             "postgresql://user@host:port/db (default: $ACTORIUM_STATE_STORE, "
+                             "else ~/.local/share/actorium/state.sqlite3)")
     parser.add_argument("--token", default=None,
                         help=f"cluster token (default: {TOKEN_ENV}, or a new one for --head)")
 
@@ -52,6 +57,12 @@ def run(options: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"actorium start: --resources must be a JSON object: {exc}")
         return 2
+    if options.state_store is not None:
+        try:
+            os.environ[STORE_ENV] = check_url(options.state_store)   # the daemon inherits it
+        except (TypeError, ValueError) as exc:
+            print(f"actorium start: --state-store: {exc}")
+            return 2
     host = options.node_ip_address
     num_cpus = options.num_cpus or os.cpu_count() or 1
     token = options.token or token_from_environment()

@@ -12,7 +12,7 @@ import concurrent.futures
 import itertools
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actorium._core.ids import object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
@@ -25,11 +25,24 @@ if TYPE_CHECKING:
     from actorium._store.segment import StoredObject
 
 
+class VirtualCalls(Protocol):
+    """What a virtual actor's caller side does, called here with no lock held."""
+
+    def unplaced(self, state: ActorState) -> None:
+        """A call was held for want of an address: make sure an activation is on its way."""
+
+    def moved(self, state: ActorState, task_id: bytes) -> None:
+        """The activation refused this call without running it: hold it for the next one."""
+
+    def answered(self, state: ActorState) -> None:
+        """A call was answered (a deferred placement may now go ahead)."""
+
+
 class ActorState:
     """What a caller knows of one actor: where it lives and how its calls are numbered."""
 
     __slots__ = ("actor_id", "address", "incarnation", "seq", "buffered", "dead", "inflight",
-                 "class_name", "forward_to", "max_task_retries", "sent", "retried")
+                 "class_name", "forward_to", "max_task_retries", "sent", "retried", "virtual")
 
     def __init__(self, actor_id: bytes, class_name: str) -> None:
         self.actor_id = actor_id
@@ -47,6 +60,9 @@ class ActorState:
         self.max_task_retries = 0
         self.sent: dict[bytes, list[Any]] = {}
         self.retried: dict[bytes, int] = {}                   # task_id -> resends so far
+        # A virtual actor's caller side (``_virtual/caller.py``): asks for an activation when
+        # a call finds no address, takes back calls an ended activation refused (MOVED).
+        self.virtual: VirtualCalls | None = None
 
     def may_resend(self, task_id: bytes) -> bool:
         """True if a call lost with its incarnation is to be sent to the next one."""
@@ -135,6 +151,9 @@ class CallerSide:
         actor_id = self._inflight_actor.get(task_id)
         if actor_id is not None:
             state = self.actors.get(actor_id)
+            if state is not None and state.virtual is not None and status == TaskStatus.MOVED:
+                state.virtual.moved(state, task_id)
+                return
             if state is not None:
                 with self.actors_lock:
                     if status == TaskStatus.ACTOR_DIED and state.dead is None and \
@@ -145,6 +164,8 @@ class CallerSide:
                     state.inflight.pop(task_id, None)
                     if state.sent:
                         self._drop_resend(state, task_id)
+                if state.virtual is not None:
+                    state.virtual.answered(state)
             self._inflight_actor.pop(task_id, None)
         if deps:
             self.accept_deps(deps)
@@ -180,6 +201,7 @@ class CallerSide:
         """Send ACTOR_CALL to the actor's worker, or keep it until the actor is placed."""
         while state.forward_to is not None:
             state = state.forward_to
+        virtual = None
         with self.actors_lock:
             if state.dead is not None:
                 dead = state.dead
@@ -191,7 +213,8 @@ class CallerSide:
                 frames = [pack(header), *buffers]
                 state.inflight[task_id] = num_returns
                 self._inflight_actor[task_id] = state.actor_id
-                if state.max_task_retries:
+                virtual = state.virtual
+                if state.max_task_retries or virtual is not None:
                     state.sent[task_id] = frames
                 address = state.address
                 if address is None:
@@ -201,6 +224,8 @@ class CallerSide:
             return
         if address is not None:
             self.outbox.send(address, frames)
+        elif virtual is not None:
+            virtual.unplaced(state)
 
     def _fail_call(self, task_id: bytes, num_returns: int, error: BaseException) -> None:
         data = serialization.dumps(error)[1]
@@ -300,7 +325,10 @@ class CallerSide:
         while state.forward_to is not None:
             state = state.forward_to
         with self.actors_lock:
-            if no_restart:
+            if state.virtual is not None:
+                # A virtual actor is never dead: this activation ends, the next call makes one.
+                state.address = None
+            elif no_restart:
                 state.dead = ActorDiedError(
                     f"actor {state.class_name}({state.actor_id.hex()}) died: it was killed "
                     f"with actorium.kill()", actor_id=state.actor_id.hex())

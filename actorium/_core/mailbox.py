@@ -87,7 +87,7 @@ class HostedActor:
     __slots__ = ("runtime", "pool", "actor_id", "class_name", "is_async", "max_concurrency",
                  "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
                  "_lock", "_async_calls", "_sync_threads", "calls_done", "resources",
-                 "checkpointer")
+                 "checkpointer", "not_run_status")
 
     def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
                  is_async: bool, max_concurrency: int, incarnation: int) -> None:
@@ -110,6 +110,9 @@ class HostedActor:
         self.calls_done = 0
         self.resources: dict[str, float] | None = None   # what it reserved, if anything
         self.checkpointer: Checkpointer | None = None     # if it defines checkpoint hooks
+        # How calls that will never run are answered: ACTOR_DIED, or MOVED when a virtual
+        # actor's activation ends (its caller sends them on to the next activation).
+        self.not_run_status: int = TaskStatus.ACTOR_DIED
 
     def pending_calls(self) -> int:
         """Calls queued or running here (for the dashboard's queue lengths)."""
@@ -123,7 +126,7 @@ class HostedActor:
     def deliver(self, call: Call) -> None:
         """Accept a call from the inbox (loop thread)."""
         if self.life is ActorLife.DEAD or self.life is ActorLife.STOPPING:
-            self._fail(call, self._death_error(), TaskStatus.ACTOR_DIED)
+            self._fail(call, self._death_error(), self.not_run_status)
             return
         orders = self._orders
         if orders is None:
@@ -298,7 +301,16 @@ class HostedActor:
             waiting.extend(order.held.values())
             order.held.clear()
         for call in waiting:
-            self._fail(call, error, TaskStatus.ACTOR_DIED)
+            self._fail(call, error, self.not_run_status)
+
+    def resume(self) -> None:
+        """Undo ``stop_taking_calls`` (a virtual actor whose passivation could not save its
+        state stays active; the calls it refused meanwhile come back)."""
+        if self.life is ActorLife.STOPPING:
+            self.life = ActorLife.ALIVE
+            self.death = None
+            if self._queue:
+                self._dispatch()
 
     def exit_after_this_call(self, error: ActorDiedError) -> None:
         """``exit_actor()`` from one of its calls (any thread): run no further call."""

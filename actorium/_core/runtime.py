@@ -114,6 +114,8 @@ class Runtime(ValueAccess, CallerSide):
         # The runtime environment this process's tasks and actors inherit, and the wire
         # form of each submission's (uploading local working_dir / py_modules once).
         self.envs = EnvResolver(self._env_request)
+        # Per-process state of the packages above the core, by name (virtual actors' callers).
+        self.extensions: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def attach_loop(self, loop: asyncio.AbstractEventLoop) -> None:

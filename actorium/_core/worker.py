@@ -25,7 +25,7 @@ from actorium._core.resources import demand_of
 from actorium._core.runtime import Runtime
 from actorium._core.threads import SyncThreadPool
 from actorium._transport import serialization
-from actorium._transport.protocol import Kind, TaskStatus
+from actorium._transport.protocol import Kind
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 # How many dead actors a worker remembers, to answer late calls with the cause of death.
@@ -61,8 +61,9 @@ class WorkerExecutor:
         self.pool = SyncThreadPool(max_threads=max_threads)
         self.code = CodeCache()
         self.actors: dict[bytes, HostedActor] = {}
-        # Dead actors: the error to answer late calls with, and the incarnation that died.
-        self.tombstones: dict[bytes, tuple[ActorDiedError, int]] = {}
+        # Dead actors: the error to answer late calls with, the incarnation that died, and the
+        # status those answers carry (ACTOR_DIED, or MOVED for a passivated virtual actor).
+        self.tombstones: dict[bytes, tuple[ActorDiedError, int, int]] = {}
         self.early_calls: dict[bytes, list[Call]] = {}
         self.running_tasks: dict[bytes, Any] = {}   # task_id -> asyncio.Task or thread ident
         self.stopped = asyncio.Event()
@@ -178,22 +179,7 @@ class WorkerExecutor:
         actor = HostedActor(self.runtime, self.pool, actor_id, class_name, is_async,
                             max_concurrency, incarnation)
         actor.resources = demand_of(options) or None
-        self.actors[actor_id] = actor
-        self.tombstones.pop(actor_id, None)
-        # Calls that overtook this creation. Only those for this incarnation: a restart can
-        # reach the worker right behind the creation it replaces (placed, killed, placed again
-        # before the worker had started), and its calls must wait for their own incarnation.
-        early = self.early_calls.pop(actor_id, [])
-        later = [call for call in early if call.incarnation > incarnation]
-        if later:
-            self.early_calls[actor_id] = later
-        for call in early:
-            if call.incarnation == incarnation:
-                actor.deliver(call)
-            elif call.incarnation < incarnation:
-                actor._fail(call, ActorDiedError(
-                    f"actor {actor.label} restarted while this call was on its way; it was "
-                    f"not run", actor_id=actor_id.hex()), TaskStatus.ACTOR_DIED)
+        self.adopt(actor)
         entries = self.runtime.accept_deps(deps, pin=True) if deps else []
         self.code.add(code_id, code)
         loop = asyncio.get_running_loop()
@@ -217,7 +203,7 @@ class WorkerExecutor:
                 error = ActorDiedError(
                     f"actor {actor.label} died: its constructor raised "
                     f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
-                    actor_id=actor_id.hex(), cause=_picklable(exc))
+                    actor_id=actor_id.hex(), cause=picklable(exc))
                 loop.call_soon_threadsafe(self._constructor_failed, actor, error)
                 return
             finally:
@@ -226,6 +212,26 @@ class WorkerExecutor:
             loop.call_soon_threadsafe(self._constructed, actor, instance)
 
         self.pool.submit(construct)
+
+    def adopt(self, actor: HostedActor) -> None:
+        """Make ``actor`` the one calls to its id reach, and hand it the calls that overtook
+        its creation. Only those for its incarnation: a restart can reach the worker right
+        behind the creation it replaces (placed, killed, placed again before the worker had
+        started), and its calls must wait for their own incarnation."""
+        actor_id, incarnation = actor.actor_id, actor.incarnation
+        self.actors[actor_id] = actor
+        self.tombstones.pop(actor_id, None)
+        early = self.early_calls.pop(actor_id, [])
+        later = [call for call in early if call.incarnation > incarnation]
+        if later:
+            self.early_calls[actor_id] = later
+        for call in early:
+            if call.incarnation == incarnation:
+                actor.deliver(call)
+            elif call.incarnation < incarnation:
+                actor._fail(call, ActorDiedError(
+                    f"actor {actor.label} restarted while this call was on its way; it was "
+                    f"not run", actor_id=actor_id.hex()), actor.not_run_status)
 
     def _constructed(self, actor: HostedActor, instance: Any) -> None:
         if actor.life is ActorLife.DEAD or actor.life is ActorLife.STOPPING:
@@ -246,7 +252,7 @@ class WorkerExecutor:
             del self.actors[actor.actor_id]
         if len(self.tombstones) >= _TOMBSTONES:
             self.tombstones.pop(next(iter(self.tombstones)))
-        self.tombstones[actor.actor_id] = (error, actor.incarnation)
+        self.tombstones[actor.actor_id] = (error, actor.incarnation, actor.not_run_status)
 
     def on_actor_call(self, header: list[Any], buffers: list[Any]) -> None:
         call = Call(header, buffers)
@@ -257,7 +263,7 @@ class WorkerExecutor:
             if header[5] < actor.incarnation:
                 actor._fail(call, ActorDiedError(
                     f"actor {actor.label} restarted while this call was on its way; "
-                    f"it was not run", actor_id=actor.actor_id.hex()), TaskStatus.ACTOR_DIED)
+                    f"it was not run", actor_id=actor.actor_id.hex()), actor.not_run_status)
                 return
             if header[5] == actor.incarnation:
                 actor.deliver(call)
@@ -268,7 +274,7 @@ class WorkerExecutor:
             dead = tombstone[0]
             call.unpin_args(self.runtime)
             execution.send_result(self.runtime, call.caller, call.task_id, (
-                TaskStatus.ACTOR_DIED, [[serialization.PICKLE, serialization.dumps(dead)[1], 0]]
+                tombstone[2], [[serialization.PICKLE, serialization.dumps(dead)[1], 0]]
                 * max(call.num_returns, 1), [], []))
             return
         # The call overtook the creation of its incarnation: keep it until that arrives.
@@ -348,7 +354,8 @@ def _retry_filter(retry_exceptions: Any) -> Any:
     return lambda exc: isinstance(exc, classes)
 
 
-def _picklable(exc: BaseException) -> BaseException | None:
+def picklable(exc: BaseException) -> BaseException | None:
+    """``exc`` if it pickles, else a RuntimeError carrying its text (to send it anywhere)."""
     try:
         serialization.dumps(exc)
     except Exception:  # noqa: BLE001

@@ -40,6 +40,7 @@ from actorium._head.cluster_groups import ClusterGroups
 from actorium._head.cluster_state import ClusterObserver
 from actorium._head.packages import HeadPackages
 from actorium._head.store import HeadStore
+from actorium._head.virtual_directory import HeadVirtual
 from actorium._transport import serialization
 from actorium._transport.auth import FrameAuth
 from actorium._transport.channel import Inbox, Outbox
@@ -84,6 +85,7 @@ class HeadService:
         self._timer: asyncio.TimerHandle | None = None
         self._recover()
         self.placement.recover()
+        self.virtual = HeadVirtual(self, recovering=bool(self.nodes))
 
     def _recover(self) -> None:
         nodes, actors, names = self.store.load()
@@ -105,6 +107,7 @@ class HeadService:
     def start(self) -> None:
         self.inbox.start()
         self._timer = self.loop.call_later(HEARTBEAT_SECONDS, self._check_nodes)
+        self.virtual.start()
 
     def close(self) -> None:
         if self._timer is not None:
@@ -204,6 +207,7 @@ class HeadService:
         if record.pop("recovering", False):
             record["alive"] = True   # known from before a restart of the head: back
             self.store.save_node(node_id, record)
+            self.virtual.node_back(node_id, record["address"])
         if total is not None:   # bundles of placement groups come and go
             record["total"] = total
         record["available"] = available
@@ -234,6 +238,7 @@ class HeadService:
         self.last_seen.pop(node_id, None)
         self.store.save_node(node_id, record)
         self.placement.node_died(node_id.hex())
+        self.virtual.node_died(node_id)
         label = f"node {node_id.hex()[:12]} ({record['address']})"
         self.on_event("node_dead", f"{label} died: {reason}", node_id=node_id.hex())
         self.broadcast([Kind.NODE_DIED, node_id, f"{label} died: {reason}"], relay=False)
@@ -278,6 +283,13 @@ class HeadService:
 
     def _verb_kill_actor(self, actor_id: bytes, no_restart: bool) -> bool:
         """Pass ``actorium.kill()`` on to the node hosting the actor (callers may not know it)."""
+        entry = self.virtual.directory.entries.get(actor_id)
+        if entry is not None:
+            node_record = self.nodes.get(bytes.fromhex(entry.node))
+            if node_record is not None and node_record.get("alive"):
+                self.send(node_record["address"], [Kind.REQUEST, 0, self.address, "virtual_drop",
+                                                   [actor_id, entry.epoch]])
+            return True
         record = self.actors.get(actor_id)
         node = self.nodes.get(bytes.fromhex(record["node_id"])) \
             if record is not None and record.get("node_id") else None

@@ -180,7 +180,7 @@ class ActorManager:
                     self.waiting_for_resources.append(info)
                     return
                 node.resources.acquire(info.demand)
-            worker = self._pick_host(info.env)
+            worker = self.pick_host(info.env)
         info.worker = worker
         worker.actors.add(info.actor_id)
         header = list(info.header)
@@ -189,7 +189,9 @@ class ActorManager:
         if worker.address is not None:
             self._announce(info)
 
-    def _pick_host(self, env: dict[str, Any] | None) -> WorkerInfo:
+    def pick_host(self, env: dict[str, Any] | None = None) -> WorkerInfo:
+        """The host worker for one more lightweight actor of runtime environment ``env``
+        (the node's own when None; started if none has room)."""
         node = self.node
         env_hash = env["hash"] if env else ""
         hosts = [w for w in node.workers.values() if w.kind is WorkerKind.HOST

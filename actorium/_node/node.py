@@ -52,6 +52,7 @@ from actorium._transport.auth import FrameAuth
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
 from actorium._transport.requests import answer
+from actorium._virtual.hosting import VirtualHosting
 from actorium.exceptions import RuntimeEnvSetupError
 
 NODE_SOCKET = "node.sock"
@@ -114,6 +115,7 @@ class Node:
         # Verbs answered by the node's parts (name -> handler), beside its own _verb_*.
         self.verbs: dict[str, Callable[..., Any]] = {}
         self.bundles = NodeBundles(self)
+        self.virtual = VirtualHosting(self, self.actors.pick_host, self.loop)
         self.stopping = False
         self.stopped = asyncio.Event()
         self.token = token
@@ -238,6 +240,7 @@ class Node:
             await self.jobs.close()
         self.envs.close()
         await stop_workers(list(self.workers.values()), grace=2.0)
+        await self.virtual.close()
         await self.observer.close()
         self.bundles.close()
         self.stopped.set()
@@ -356,6 +359,7 @@ class Node:
             worker.reserved = {}
         self.tasks.worker_died(worker, reason)
         self.actors.worker_died(worker, reason)
+        self.virtual.worker_died(worker, reason)
         if worker.address is not None:  # its objects and half-written results go too
             sweep_owner(self.session_dir, owner_tag(worker.address))
             self.tasks.reap_owned(worker.address, f"the {worker.label} that submitted it "
@@ -545,6 +549,8 @@ class Node:
         return self.actors.subscribe(actor_id, address)
 
     def _verb_kill_actor(self, actor_id: bytes, no_restart: bool, from_head: bool = False) -> bool:
+        if self.virtual.verb_drop(actor_id, None):
+            return True   # a virtual actor: this activation ends (the next call activates it)
         if actor_id not in self.actors.actors and self.cluster is not None and not from_head:
             # It lives on another node: the head knows which, and passes the kill on.
             self.cluster.request("kill_actor", actor_id, no_restart)

@@ -97,6 +97,7 @@ async def _serve(options: argparse.Namespace) -> None:
     if head_address is not None:
         link = ClusterLink(node, head_address)
         link.start()
+    node.virtual.start()   # alone: its reminder service (in a cluster the head runs it)
     loop = asyncio.get_running_loop()
     if options.detached:
         loop.add_signal_handler(signal.SIGTERM, lambda: _start(loop, node.shutdown()))
@@ -124,6 +125,7 @@ async def _serve(options: argparse.Namespace) -> None:
     if link is not None:
         await asyncio.sleep(0.1)   # let the goodbye to the head leave
     if head is not None:
+        await head.virtual.close()
         head.close()
     node.close()
     # The session directory holds only this runtime's sockets; a driver killed with SIGKILL

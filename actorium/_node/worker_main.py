@@ -24,6 +24,8 @@ from actorium._observe import worker_output, worker_stats
 from actorium._runtime_env.manager import ENV_VARIABLE
 from actorium._transport.auth import BIND_HOST_ENV
 from actorium._transport.protocol import Kind
+from actorium._virtual.host import VirtualHost
+from actorium._virtual.stores import close_stores
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -47,6 +49,7 @@ async def _serve(options: argparse.Namespace, cores: list[int]) -> None:
     loop = asyncio.get_running_loop()
     runtime.attach_loop(loop)
     executor = WorkerExecutor(runtime, max_threads=options.max_threads, cores=cores)
+    VirtualHost(executor)
     execution.on_finished = worker_stats.stats.record
     worker_output.class_of = lambda actor_id: getattr(executor.actors.get(actor_id),
                                                       "class_name", None)
@@ -56,6 +59,7 @@ async def _serve(options: argparse.Namespace, cores: list[int]) -> None:
                                 os.getpid(), options.kind])
     await executor.stopped.wait()
     reporter.cancel()
+    await close_stores()
     # Let results queued by pool threads reach their callers before the process ends.
     runtime.close(flush_seconds=2.0)
 

@@ -58,6 +58,13 @@ class Kind(IntEnum):
     NODE_DIED = 41        # node_id, reason                     (head -> nodes)
     RELAY = 42            # header                              (head -> node -> its processes)
     CLUSTER_VIEW = 43     # nodes                               (head -> nodes, when one joins)
+    # --- virtual actors ---
+    ACTIVATE = 60         # actor_id, type_name, key, code_id, code?, options, store_url
+    #                       (node -> host worker: claim the key, load its state, start)
+    REMIND = 61           # actor_id, epoch, type_name, key, name, due, period
+    #                       (node -> the worker hosting the activation: run this reminder)
+    DEACTIVATE = 62       # actor_id, epoch, save   (node -> worker: end this activation now;
+    #                       killed, or replaced by a newer one after a split brain)
     # --- observability ---
     WORKER_STATS = 50     # worker_id, stats (a msgpack map)    (worker -> node, every second)
     LOG_LINES = 51        # node_id, [[pid, origin, stream, line], ...]   (node -> drivers)
@@ -78,3 +85,6 @@ class TaskStatus(IntEnum):
     ACTOR_DIED = 4        # TASK_RESULT only: the call's actor died before the call finished;
     #                       the value is the ActorDiedError. A caller with max_task_retries
     #                       resends the call to the restarted actor instead of failing it.
+    MOVED = 5             # TASK_RESULT only: the call was NOT run, because the activation of
+    #                       its virtual actor ended (passivated); the caller sends it on to the
+    #                       next activation, so it runs exactly once.

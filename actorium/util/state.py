@@ -15,7 +15,8 @@ from actorium._core import context
 from actorium._core.values import check_not_in_loop
 
 __all__ = ["StateRecord", "get_actor", "list_actors", "list_events", "list_logs", "list_nodes",
-           "list_objects", "list_tasks", "list_workers", "metrics_text", "summary"]
+           "list_objects", "list_reminders", "list_tasks", "list_virtual_actors",
+           "list_workers", "metrics_text", "summarize_virtual_actors", "summary"]
 
 Filter = tuple[str, str, Any]
 
@@ -114,6 +115,32 @@ def summary() -> StateRecord:
     """The dashboard's overview: nodes, actors by state, task counts, objects."""
     check_not_in_loop("actorium.util.state.summary()")
     return StateRecord(context.current_runtime().request("summary"))
+
+
+def list_virtual_actors(filters: Sequence[Filter] | None = None,
+                        limit: int = 1000) -> list[StateRecord]:
+    """Virtual actor types of the cluster: ``type_name``, ``active`` activations, ``saved``
+    keys in the state store, ``passivated`` (saved but not active), ``per_node`` counts."""
+    check_not_in_loop("actorium.util.state.list_virtual_actors()")
+    rows = summarize_virtual_actors()["types"]
+    checks = _parse_filters(filters)
+    return [StateRecord(r) for r in rows if all(check(r) for check in checks)][:limit]
+
+
+def summarize_virtual_actors() -> StateRecord:
+    """Virtual actors at a glance: ``types`` (as ``list_virtual_actors``), ``per_node``
+    (activations on each node), ``activations_total``, ``passivations_total``, ``store``."""
+    check_not_in_loop("actorium.util.state.summarize_virtual_actors()")
+    return StateRecord(context.current_runtime().request("virtual_summary"))
+
+
+def list_reminders(type_name: str | None = None, key: str | None = None,
+                   limit: int = 1000) -> list[StateRecord]:
+    """Durable reminders in the state store (``type_name``, ``key``, ``name``, ``due`` as unix
+    seconds, ``period`` or None), soonest first; of one type and/or key if given."""
+    check_not_in_loop("actorium.util.state.list_reminders()")
+    rows = context.current_runtime().request("virtual_reminders", type_name, key, limit)
+    return [StateRecord(row) for row in rows]
 
 
 def metrics_text() -> str:
