@@ -247,19 +247,25 @@ def quick() -> str:
 def test_setup_runs_beside_other_work_and_its_timeout_stops_the_installer(
         start_runtime, env_cache):
     start_runtime()
-    with silent_index() as index:
-        waiting = quick.options(runtime_env={
-            "pip": {"packages": ["never-answered-package"],
+
+    def waiting_on(index: str, package: str, timeout: int) -> actorium.ObjectRef:
+        return quick.options(runtime_env={
+            "pip": {"packages": [package],
                     "pip_install_options": ["--index-url", index, "--timeout", "100",
                                             "--no-cache-dir"]},
-            "config": {"setup_timeout_seconds": 4}}).remote()
+            "config": {"setup_timeout_seconds": timeout}}).remote()
+
+    with silent_index() as index:
+        stuck = waiting_on(index, "never-answered-package", 600)
         # While pip waits on the silent index, the node keeps running everything else.
-        assert actorium.get([quick.remote() for _ in range(4)], timeout=30) == ["done"] * 4
-        ready, _ = actorium.wait([waiting], timeout=0)
+        assert actorium.get([quick.remote() for _ in range(4)], timeout=60) == ["done"] * 4
+        ready, _ = actorium.wait([stuck], timeout=0)
         assert ready == []
+        # A setup that outlives its setup_timeout_seconds fails, and its pip is killed.
         with pytest.raises(RuntimeEnvSetupError, match="setup_timeout_seconds"):
-            actorium.get(waiting, timeout=60)
-    # The leak guard (at this test's shutdown) fails the test if pip was left running.
+            actorium.get(waiting_on(index, "another-unanswered-package", 2), timeout=60)
+        actorium.cancel(stuck)
+    # The leak guard (at this test's shutdown) fails the test if a pip was left running.
 
 
 # ---------------------------------------------------------------------- cleanup
