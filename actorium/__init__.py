@@ -14,7 +14,12 @@
 Layers (an import may only point downwards):
 
     actorium/__init__.py, _api.py    the public facade (this file re-exports, nothing else)
-    util/, runtime_env/              public modules under Ray's names (util.state, RuntimeEnv)
+    util/, dag/, experimental/       public utilities under Ray's names: util.state, and Ray's
+                                     libraries (ActorPool, Queue, metrics, DAGs, tqdm_ray),
+                                     built only on the public API (_api, the core's classes).
+                                     The core's bind() methods hand off to dag/ (a lazy
+                                     import: the one arrow that points up, by design)
+    runtime_env/                     Ray's ray.runtime_env (RuntimeEnv, RuntimeEnvConfig)
     exceptions.py                    the one exception tree (imports nothing of ours)
     job_submission/                  the job SDK (JobSubmissionClient), over the job REST API
     cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory,

@@ -15,6 +15,8 @@
     ├── RuntimeNotInitializedError an API call needs init() first (or came after shutdown())
     ├── RuntimeEnvSetupError       a task's or actor's runtime_env could not be set up
     ├── BlockingCallInLoopError    a blocking call was made inside a running event loop; use await
+    ├── QueueEmptyError            util.queue.Queue had no item (also the stdlib's queue.Empty)
+    ├── QueueFullError             util.queue.Queue had no room (also the stdlib's queue.Full)
     └── SerializationError         a value could not be pickled (the message names it)
 
 Every exception here crosses process boundaries, so each one pickles (``__reduce__``)
@@ -24,6 +26,7 @@ with its extra fields. Ray's names are accepted aliases: ``RayTaskError`` is ``T
 
 from __future__ import annotations
 
+import queue
 from typing import Any
 
 __all__ = [
@@ -35,6 +38,8 @@ __all__ = [
     "GetTimeoutError",
     "ObjectLostError",
     "OutOfMemoryError",
+    "QueueEmptyError",
+    "QueueFullError",
     "RayActorError",
     "RayError",
     "RayTaskError",
@@ -265,6 +270,21 @@ class StaleActivationError(StateStoreError):
 
 def _rebuild_stale(message: str, type_name: str, key: str, epoch: int) -> StaleActivationError:
     return StaleActivationError(message, type_name=type_name, key=key, epoch=epoch)
+
+
+class QueueEmptyError(ActoriumError, queue.Empty):
+    """``util.queue.Queue.get`` found no item (at once, or within its timeout).
+
+    Ray's name for it is ``ray.util.queue.Empty``; ``except queue.Empty`` catches it too.
+    Try again later, or block with a longer timeout.
+    """
+
+
+class QueueFullError(ActoriumError, queue.Full):
+    """``util.queue.Queue.put`` found no room (at once, or within its timeout).
+
+    Ray's name for it is ``ray.util.queue.Full``; ``except queue.Full`` catches it too.
+    """
 
 
 # Ray's names, so that `import actorium as ray` programs keep their except clauses.

@@ -270,6 +270,54 @@ def test_the_head_dashboard_shows_actors_of_every_node(driver):
             actorium.kill(actor)
 
 
+@actorium.remote
+class Recorder:
+    def record(self, side: str) -> str:
+        from actorium.util.metrics import Counter, Gauge
+        Counter("cluster_hits", tag_keys=("side",)).inc(2, tags={"side": side})
+        Gauge("cluster_level").set(1.5)
+        return actorium.get_runtime_context().get_node_id()
+
+
+def test_app_metrics_recorded_on_any_node_reach_the_heads_metrics(driver):
+    from polling import eventually
+
+    from actorium.util.metrics import Counter
+    url = re.search(r"Dashboard: (http://\S+?)/\?token=", driver["outputs"][0]).group(1)
+    left = Recorder.options(resources={"left": 0.1}).remote()
+    right = Recorder.options(resources={"right": 0.1}).remote()
+    left_node = actorium.get(left.record.remote("left"))
+    right_node = actorium.get(right.record.remote("right"))
+    Counter("cluster_hits", tag_keys=("side",)).inc(2, tags={"side": "left"})  # the driver
+    try:
+        rows = eventually(lambda: [r for r in state.list_app_metrics("cluster_hits")
+                                   if r["tags"]["side"] == "right"], timeout=30)
+        assert rows[0]["node_id"] == right_node != left_node
+
+        def scraped() -> str | None:
+            with urllib.request.urlopen(f"{url}/metrics", timeout=30) as answer:
+                text = answer.read().decode()
+            return text if 'cluster_hits_total{side="left"} 4' in text else None
+
+        text = eventually(scraped, timeout=30)
+        assert 'cluster_hits_total{side="right"} 2' in text
+        assert "cluster_level 1.5" in text
+    finally:
+        actorium.kill(left)
+        actorium.kill(right)
+
+
+def test_status_waits_for_nodes_with_a_progress_bar(cluster):
+    waited = actorium_cli("status", "--wait-for-nodes", "3", env=cluster["env"])
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert re.search(r"waiting for nodes: 100%\|.*\| 3/3", waited.stderr), waited.stderr
+    assert "Nodes: 3 alive" in waited.stdout
+    short = actorium_cli("status", "--wait-for-nodes", "4", "--timeout", "1", env=cluster["env"])
+    assert short.returncode == 1
+    assert "3 of 4 nodes alive after 1 s" in short.stdout
+    assert re.search(r"waiting for nodes:  75%\|.*\| 3/4", short.stderr), short.stderr
+
+
 def test_a_connected_driver_prints_the_output_of_every_node(cluster, run_script):
     source = textwrap.dedent("""
         import actorium

@@ -201,6 +201,52 @@ def test_cluster() -> None:
     assert "Stopped 3 actorium node process(es)." in out
 
 
+# ---------------------------------------------------------------------- docs/libraries.md
+def test_actor_pool_example() -> None:
+    out = run_example("actor_pool.py", "--images", "8", "--actors", "2")
+    assert "in order: ['thumb-0', 'thumb-1', 'thumb-2', 'thumb-3'] ..." in out
+    assert "as they finished: same thumbnails: True" in out
+    assert "from asyncio, in order: True" in out
+
+
+@pytest.mark.multiprocess
+def test_work_queue_example() -> None:
+    out = run_example("work_queue.py", "--producers", "2", "--consumers", "2", "--jobs", "100")
+    assert "sent 200 jobs; consumers took [" in out
+    taken = re.search(r"consumers took \[(\d+), (\d+)\]", out)
+    assert taken and int(taken[1]) + int(taken[2]) == 200, out
+    assert "every job exactly once: True" in out
+
+
+def test_app_metrics_example() -> None:
+    out = run_example("app_metrics.py", "--requests", "12")
+    assert 'shop_orders_total{shop="berlin",payment="card"} 6' in out
+    assert 'shop_orders_total{shop="berlin",payment="cash"} 6' in out
+    assert 'shop_checkout_ms_count{shop="berlin"} 12' in out
+    assert re.search(r'^shop_open_baskets\{shop="berlin"\} 4$', out, re.M), out
+
+
+def test_dag_pipeline_example() -> None:
+    out = run_example("dag_pipeline.py")
+    assert "a: 3 words, score 2\nb: 1 words, score 0\nc: 3 words, score 3\n" in out
+    assert "the scorer saw 3 documents" in out
+    assert "refused at bind(): tokenize: too many positional arguments" in out
+
+
+def test_progress_bars_example() -> None:
+    out = run_example("progress_bars.py", "--steps", "20")
+    assert "finished: ['task 1', 'task 2', 10]" in out
+    assert "task 1 is half way" in out and "task 2 is half way" in out
+
+
+def test_the_libraries_page_shows_each_example_as_it_is() -> None:
+    page = (REPO_ROOT / "docs" / "libraries.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+    for name in ("actor_pool.py", "work_queue.py", "app_metrics.py", "dag_pipeline.py",
+                 "progress_bars.py"):
+        assert (EXAMPLES / name).read_text() in blocks, f"docs/libraries.md misses {name}"
+
+
 def test_virtual_thermostats_passivate_and_come_back() -> None:
     out = run_example("virtual_thermostats.py", "--devices", "300")
     rounds = re.findall(r"^round \d: 300 readings, (\d+) alarms$", out, re.M)

@@ -18,6 +18,8 @@ from actorium.exceptions import (
     GetTimeoutError,
     ObjectLostError,
     OutOfMemoryError,
+    QueueEmptyError,
+    QueueFullError,
     RuntimeEnvSetupError,
     RuntimeNotInitializedError,
     SerializationError,
@@ -30,9 +32,10 @@ from actorium.exceptions import (
 )
 
 ALL_ERRORS = [ActivationError, ActorDiedError, ActorError, BlockingCallInLoopError,
-              GetTimeoutError, ObjectLostError, OutOfMemoryError, RuntimeEnvSetupError,
-              RuntimeNotInitializedError, SerializationError, StaleActivationError,
-              StateStoreError, TaskCancelledError, TaskError, WorkerCrashedError]
+              GetTimeoutError, ObjectLostError, OutOfMemoryError, QueueEmptyError,
+              QueueFullError, RuntimeEnvSetupError, RuntimeNotInitializedError,
+              SerializationError, StaleActivationError, StateStoreError, TaskCancelledError,
+              TaskError, WorkerCrashedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
 

@@ -27,14 +27,28 @@ ALLOWED = {
     "_cluster": {"_cluster", "_node", "_jobs", "_supervision", "_head", "_virtual", "_core",
                  "_store", "_transport", "_runtime_env", "exceptions"},
     "_cli": {"_cli", "_cluster", "_node", "_jobs", "_supervision", "_head", "_virtual",
-             "_core", "_store", "_transport", "_runtime_env", "exceptions", "job_submission"},
+             "_observe", "_core", "_store", "_transport", "_runtime_env", "exceptions",
+             "job_submission"},
 }
 
 
-def actorium_imports(path: pathlib.Path) -> set[str]:
+BIND_METHODS = ("bind", "_bind_node")
+
+
+def _outside_bind_methods(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except those inside the core's ``bind()`` hand-offs to dag/."""
+    skipped = set()
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef) and function.name in BIND_METHODS:
+            skipped |= {id(node) for node in ast.walk(function)}
+    return [node for node in ast.walk(tree) if id(node) not in skipped]
+
+
+def actorium_imports(path: pathlib.Path, *, skip_bind: bool = False) -> set[str]:
     """The first component under ``actorium`` of every actorium module this file imports."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    for node in (_outside_bind_methods(tree) if skip_bind else ast.walk(tree)):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("actorium"):
             parts = node.module.split(".")
             if len(parts) > 1:
@@ -53,10 +67,38 @@ def actorium_imports(path: pathlib.Path) -> set[str]:
 def test_a_layer_imports_only_the_layers_below_it(layer):
     offenders = {}
     for path in sorted((PACKAGE / layer).rglob("*.py")):
-        wrong = actorium_imports(path) - ALLOWED[layer]
+        wrong = actorium_imports(path, skip_bind=(layer == "_core")) - ALLOWED[layer]
         if wrong:
             offenders[path.name] = sorted(wrong)
     assert not offenders, f"{layer} imports from layers above it: {offenders}"
+
+
+# The libraries over the public API may use the facade's functions and the core's public
+# classes; the core reaches up to dag/ only from its bind() methods, lazily.
+LIBRARIES = {"dag", "experimental"}
+LOWER = {"_api", "_core", "_observe", "_transport", "exceptions", "util", "dag", "experimental"}
+
+
+@pytest.mark.parametrize("library", sorted(LIBRARIES))
+def test_the_libraries_build_on_the_public_api(library):
+    offenders = {}
+    for path in sorted((PACKAGE / library).rglob("*.py")):
+        wrong = actorium_imports(path) - LOWER
+        if wrong:
+            offenders[path.name] = sorted(wrong)
+    assert not offenders, f"{library} reaches into {offenders}"
+
+
+def test_the_core_reaches_up_to_the_dag_only_from_bind_methods():
+    for path in sorted((PACKAGE / "_core").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                        "actorium.dag"):
+                    assert function.name in BIND_METHODS, (path.name, function.name)
 
 
 def test_the_exception_tree_imports_nothing_of_actorium():

@@ -100,6 +100,20 @@ class ActorClass(Generic[T]):
     def options(self, **options: Any) -> _BoundActorClass[T]:
         return _BoundActorClass(self, ActorOptions.build(self._options, **options))
 
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """A DAG node that creates this actor each time its DAG executes (``actorium.dag``).
+
+        Creates nothing now; the arguments are checked against ``__init__`` here, and the
+        node's methods (``node.method.bind(...)``) against theirs.
+        """
+        return self._bind_node(self, args, kwargs)
+
+    def _bind_node(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if self._init_check is not None:
+            self._init_check.check(args, kwargs)
+        from actorium.dag.class_node import ClassNode  # the DAG layer builds on this
+        return ClassNode(target, args, kwargs, self._name, self._methods)
+
     def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any], options: ActorOptions,
                 supervision: dict[str, Any] | None = None) -> ActorHandle[T]:
         """Send CREATE_ACTOR; ``supervision`` names the supervisor and the child's spec."""
@@ -159,6 +173,10 @@ class _BoundActorClass(Generic[T]):
 
     def options(self, **options: Any) -> _BoundActorClass[T]:
         return _BoundActorClass(self._actor_class, ActorOptions.build(self._options, **options))
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """``ActorClass.bind`` with these options."""
+        return self._actor_class._bind_node(self, args, kwargs)
 
 
 class ActorHandle(Generic[T]):
@@ -257,6 +275,17 @@ class ActorMethod:
     def options(self, **options: Any) -> ActorMethod:
         parsed = MethodOptions.build(MethodOptions(num_returns=self._num_returns), **options)
         return ActorMethod(self._handle, self._info, parsed.num_returns)
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """A DAG node that calls this method of this actor each time its DAG executes.
+
+        The actor is kept between executions. Arguments are checked now. A method with
+        several returns gives a tuple of nodes, one per return. See ``actorium.dag``.
+        """
+        if self._info.check is not None:
+            self._info.check.check(args, kwargs)
+        from actorium.dag.class_node import bind_handle_method  # the DAG layer builds on this
+        return bind_handle_method(self, self._info.name, self._num_returns, args, kwargs)
 
     def remote(self, *args: Any, **kwargs: Any) -> Any:
         """Send the call; returns its ObjectRef (a list if ``num_returns`` > 1) at once."""

@@ -37,6 +37,10 @@ class VirtualCalls(Protocol):
     def answered(self, state: ActorState) -> None:
         """A call was answered (a deferred placement may now go ahead)."""
 
+    def ending(self, state: ActorState) -> None:
+        """The activation it knows is being ended (``kill()``; actors_lock held): the next
+        call must reach a newer one."""
+
 
 class ActorState:
     """What a caller knows of one actor: where it lives and how its calls are numbered."""
@@ -327,6 +331,7 @@ class CallerSide:
         with self.actors_lock:
             if state.virtual is not None:
                 # A virtual actor is never dead: this activation ends, the next call makes one.
+                state.virtual.ending(state)
                 state.address = None
             elif no_restart:
                 state.dead = ActorDiedError(

@@ -44,6 +44,16 @@ class RemoteFunction(Generic[P, R]):
         """The same function with options overridden for the calls made through the result."""
         return _BoundFunction(self, TaskOptions.build(self._options, **options))
 
+    def bind(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """A DAG node that runs this function as a task each time its DAG executes.
+
+        Runs nothing now; the arguments (values or other DAG nodes) are checked against the
+        signature here, so a wrong one raises ``TypeError`` at once. See ``actorium.dag``.
+        """
+        self._check.check(args, kwargs)
+        from actorium.dag.function_node import FunctionNode  # the DAG layer builds on this
+        return FunctionNode(self, args, kwargs, self._name)
+
     def _submit(self, args: tuple[Any, ...], kwargs: dict[str, Any],
                 options: TaskOptions) -> Any:
         runtime = context.current_runtime()
@@ -89,6 +99,13 @@ class _BoundFunction(Generic[P, R]):
 
     def options(self, **options: Any) -> _BoundFunction[P, R]:
         return _BoundFunction(self._function, TaskOptions.build(self._options, **options))
+
+    def bind(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+        """``RemoteFunction.bind`` with these options."""
+        function = self._function
+        function._check.check(args, kwargs)
+        from actorium.dag.function_node import FunctionNode  # the DAG layer builds on this
+        return FunctionNode(self, args, kwargs, function._name)
 
 
 def _retry_exceptions_to_wire(value: bool | tuple[type[BaseException], ...]) -> Any:

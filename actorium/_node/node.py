@@ -516,8 +516,8 @@ class Node:
     def _verb_actor_detail(self, actor_id: str) -> dict[str, Any]:
         return self.observer.actor_detail(actor_id)
 
-    def _verb_metrics(self) -> str:
-        return self.observer.render_metrics()
+    def _verb_metrics(self) -> Any:
+        return self.observer.cluster_metrics_text()
 
     def _verb_cluster_resources(self) -> dict[str, float]:
         return dict(self.resources.total)

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from actorium._observe import system_usage
+from actorium._observe.app_metrics import NodeAppMetrics, render_rows
 from actorium._observe.events import EventLog
 from actorium._observe.log_collector import LogCollector, LogLine
 from actorium._observe.metrics import MetricsStore, PrometheusText
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from actorium._node.node import Node
     from actorium._node.workers import WorkerInfo
 
-STATE_KINDS = ("nodes", "actors", "tasks", "workers", "objects", "events", "logs")
+STATE_KINDS = ("nodes", "actors", "tasks", "workers", "objects", "events", "logs",
+               "app_metrics")
 
 
 class NodeObserver:
@@ -39,6 +41,7 @@ class NodeObserver:
         self.logs = LogCollector(os.path.join(node.session_dir, "logs"))
         self.events = EventLog()
         self.metrics = MetricsStore()
+        self.app_metrics = NodeAppMetrics()
         self.drivers_objects: dict[bytes, dict[str, Any]] = {}
         self.log_subscribers: set[str] = set()
         self.logs.listeners.append(self._forward_logs)
@@ -78,6 +81,7 @@ class NodeObserver:
 
     def worker_exited(self, worker: WorkerInfo, reason: str) -> None:
         self.metrics.worker_gone(worker.worker_id)
+        self.app_metrics.process_gone(worker.worker_id)
         if worker.exit_description != "retired" and not self.node.stopping:
             self.events.record("worker_died", f"{worker.label} {reason}",
                                pid=worker.pid, worker_id=worker.worker_id.hex())
@@ -88,6 +92,8 @@ class NodeObserver:
 
     def on_worker_stats(self, header: list[Any], _buffers: list[Any]) -> None:
         _, worker_id, payload = header[:3]
+        if isinstance(payload, dict) and payload.get("app_metrics") is not None:
+            self.app_metrics.ingest(worker_id, payload["app_metrics"])
         worker = self.node.workers.get(worker_id)
         if worker is None:
             objects = payload.get("objects") if isinstance(payload, dict) else None
@@ -103,6 +109,7 @@ class NodeObserver:
         self.log_subscribers.discard(address)
         if worker_id is not None:
             self.drivers_objects.pop(worker_id, None)
+            self.app_metrics.process_gone(worker_id)
 
     def _forward_logs(self, batch: list[LogLine]) -> None:
         if not self.log_subscribers:
@@ -264,6 +271,11 @@ class NodeObserver:
                    after: int = 0) -> list[dict[str, Any]]:
         return self.logs.recent(pid=pid, actor_id=actor_id, after=after, limit=2000)
 
+    def _rows_app_metrics(self, name: str | None = None) -> list[dict[str, Any]]:
+        node_id = self.node.node_id.hex()
+        return [{**row, "node_id": node_id} for row in self.app_metrics.rows()
+                if not name or row["name"] == name]
+
     def summary(self) -> dict[str, Any]:
         """The overview page in one dict."""
         actors = self.node.actors.actors.values()
@@ -285,8 +297,17 @@ class NodeObserver:
         }
 
     # ------------------------------------------------------------------ metrics
-    def render_metrics(self) -> str:
-        """The node's metrics in Prometheus text exposition format."""
+    async def cluster_metrics_text(self) -> str:
+        """``render_metrics()``, with the application metrics (``util.metrics``) of every node
+        of the cluster: only the head serves /metrics, and user code runs on any node."""
+        if self.node.cluster is None:
+            return self.render_metrics()
+        rows = await self.cluster_state("app_metrics", limit=1_000_000)
+        return self.render_metrics(app_rows=rows)
+
+    def render_metrics(self, app_rows: list[dict[str, Any]] | None = None) -> str:
+        """The node's metrics in Prometheus text exposition format, then the application
+        metrics: this node's, or those of ``app_rows`` (state rows, of several nodes)."""
         node = self.node
         out = PrometheusText()
         counters = self.metrics.counters()
@@ -359,6 +380,7 @@ class NodeObserver:
                    [({"resource": r}, v) for r, v in sorted(node.resources.total.items())])
         out.family("actorium_resources_available", "gauge", "Resources not reserved.",
                    [({"resource": r}, v) for r, v in sorted(node.resources.available.items())])
+        render_rows(out, self.app_metrics.rows() if app_rows is None else app_rows)
         return out.text()
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from actorium._observe.driver_events import STREAM as EVENT_STREAM
+from actorium._observe.driver_events import dispatch
+
 
 def prefix(origin: str, pid: int, node_id: str) -> str:
     name = origin.split(":", 1)[0]
@@ -18,12 +21,25 @@ def prefix(origin: str, pid: int, node_id: str) -> str:
 
 
 def print_log_lines(header: list[Any], _buffers: list[Any]) -> None:
-    """Handler of LOG_LINES messages (driver loop thread)."""
+    """Handler of LOG_LINES messages (driver loop thread).
+
+    Driver events among the lines (``driver_events``) are handed to their handlers in their
+    place, after the lines printed before them.
+    """
     _, node_id, lines = header[:3]
     out: list[str] = []
     err: list[str] = []
     for pid, origin, stream, text in lines:
+        if stream == EVENT_STREAM:
+            _write(out, err)
+            dispatch(text, pid, node_id, origin)
+            continue
         (err if stream == "err" else out).append(f"{prefix(origin, pid, node_id)} {text}\n")
+    _write(out, err)
+
+
+def _write(out: list[str], err: list[str]) -> None:
+    # sys.stdout is looked up each time: progress bars wrap it to keep out of the way.
     try:
         if out:
             sys.stdout.write("".join(out))
@@ -33,3 +49,5 @@ def print_log_lines(header: list[Any], _buffers: list[Any]) -> None:
             sys.stderr.flush()
     except (OSError, ValueError):
         pass  # the driver's terminal is gone or closed: nothing to print to
+    out.clear()
+    err.clear()

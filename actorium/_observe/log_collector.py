@@ -8,6 +8,9 @@ Each worker's stdout and stderr are pipes to the node. Lines (tagged with their 
 * batched every 100 ms to subscribed drivers (``log_to_driver``), which print them prefixed
   with their origin, and to live dashboard streams.
 
+A line that is a driver event (``driver_events``) is only passed on (stream ``"event"``):
+it is neither filed nor kept in the ring.
+
 The node must read the pipes whatever happens: a worker blocks once its pipe buffer is full.
 """
 
@@ -20,6 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import IO, Any
 
+from actorium._observe.driver_events import MARK as EVENT_MARK
+from actorium._observe.driver_events import STREAM as EVENT_STREAM
 from actorium._observe.worker_output import SEPARATOR
 
 LINE_RING = 5000
@@ -153,6 +158,10 @@ class LogCollector:
         if not separator:
             origin, text = "", raw
         self._seq += 1
+        if text.startswith(EVENT_MARK):
+            # A driver event (driver_events): passed on to the drivers, but not a log line.
+            self._batch.append(LogLine(self._seq, pid, origin, EVENT_STREAM, text))
+            return
         line = LogLine(self._seq, pid, origin, stream, text)
         self.ring.append(line)
         self._batch.append(line)

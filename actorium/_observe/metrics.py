@@ -8,7 +8,7 @@ every ``*_total`` series only ever grows, as Prometheus expects of counters.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from actorium._observe.worker_stats import LATENCY_BUCKETS
@@ -114,13 +114,16 @@ class PrometheusText:
                 self.lines.append(f"{name} {_number(value)}")
 
     def histogram(self, name: str, help_text: str,
-                  series: Iterable[tuple[dict[str, Any], list[int], float, int]]) -> None:
+                  series: Iterable[tuple[dict[str, Any], list[int], float, int]],
+                  bounds: Sequence[float] = LATENCY_BUCKETS) -> None:
+        """A histogram family; each series has one count per bucket of ``bounds`` (+Inf
+        last), not yet cumulated."""
         self.lines.append(f"# HELP {name} {help_text}")
         self.lines.append(f"# TYPE {name} histogram")
+        labels_of_bounds = [*(str(b) for b in bounds), "+Inf"]
         for labels, buckets, total_seconds, count in series:
             running = 0
-            bounds = [*(str(b) for b in LATENCY_BUCKETS), "+Inf"]
-            for bound, in_bucket in zip(bounds, buckets, strict=True):
+            for bound, in_bucket in zip(labels_of_bounds, buckets, strict=True):
                 running += in_bucket
                 self.samples(f"{name}_bucket", [({**labels, "le": bound}, running)])
             self.samples(f"{name}_sum", [(labels, total_seconds)])

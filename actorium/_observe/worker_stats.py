@@ -17,6 +17,7 @@ from time import time
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.context import current_execution
+from actorium._observe.app_metrics import process_metrics
 from actorium._observe.object_summary import summarize
 from actorium._transport.protocol import Kind
 
@@ -114,8 +115,12 @@ async def report_forever(executor: WorkerExecutor) -> None:
         await asyncio.sleep(REPORT_INTERVAL)
         tick += 1
         # Objects change without calls finishing: report at least every few seconds.
-        payload = stats.report(executor, force=tick % _HEARTBEAT_TICKS == 0)
+        app_metrics = process_metrics().snapshot()
+        payload = stats.report(executor, force=tick % _HEARTBEAT_TICKS == 0 or
+                               app_metrics is not None)
         if payload is not None:
+            if app_metrics is not None:
+                payload["app_metrics"] = app_metrics
             payload["objects"] = summarize(runtime.objects, "worker", pid)
             inbox, outbox = runtime.inbox, runtime.outbox
             payload["traffic"] = [inbox.received if inbox else 0,
@@ -133,8 +138,10 @@ def report_driver_objects(runtime: Runtime) -> None:
     if runtime.closed or runtime.loop is None:
         return
     # Also the driver's heartbeat: a node that stops hearing it reaps its actors.
-    runtime.send(runtime.node_address, [Kind.WORKER_STATS, runtime.worker_id,
-                                        {"objects": summarize(runtime.objects, "driver",
-                                                              os.getpid()),
-                                         "address": runtime.address}])
+    payload: dict[str, Any] = {"objects": summarize(runtime.objects, "driver", os.getpid()),
+               "address": runtime.address}
+    app_metrics = process_metrics().snapshot()
+    if app_metrics is not None:
+        payload["app_metrics"] = app_metrics
+    runtime.send(runtime.node_address, [Kind.WORKER_STATS, runtime.worker_id, payload])
     runtime.loop.call_later(REPORT_INTERVAL * 2, report_driver_objects, runtime)

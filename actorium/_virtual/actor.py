@@ -78,7 +78,8 @@ class VirtualActor:
 
     def deactivate(self) -> None:
         """Passivate this activation once the current call is over (without waiting for the
-        idle timeout); the state is saved as for an idle passivation."""
+        idle timeout); the state is saved as for an idle passivation. Calls after this one
+        go to the next activation."""
         self._activation().deactivate_soon()
 
     # ------------------------------------------------------------------ reminders

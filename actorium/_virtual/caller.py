@@ -97,6 +97,10 @@ class VirtualCaller:
         if self.pending is not None:
             self._maybe_place()
 
+    def ending(self, state: ActorState) -> None:
+        if state.address is not None:
+            self.gone = state.incarnation
+
     # ------------------------------------------------------------------ activation
     def _ask(self, after: int | None) -> None:
         code = self.runtime.code_for_node(self.code_id, self.code)

@@ -73,7 +73,6 @@ class Activation:
         self.ticks_done = 0
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.passivating = False
-        self.deactivate_requested = False
         self._save_lock = asyncio.Lock()
         self._handle: VirtualActorHandle[Any] | None = None
 
@@ -145,8 +144,7 @@ class Activation:
         return True
 
     def deactivate_soon(self) -> None:
-        self.deactivate_requested = True
-        self.host.sweep_soon()
+        self.host.deactivate(self)
 
     def reminders_changed(self) -> None:
         """A reminder was set: the reminder service reads the store within a fraction of a
@@ -303,8 +301,6 @@ class VirtualHost:
 
     def _interval(self) -> float:
         shortest = min((a.idle_timeout for a in self.activations.values()), default=1.0)
-        if any(a.deactivate_requested for a in self.activations.values()):
-            return 0.01
         return min(max(shortest / 4, 0.02), 2.0)
 
     def _check(self) -> None:
@@ -314,12 +310,18 @@ class VirtualHost:
             if activation.passivating:
                 continue
             idle = activation.idle_for(now)
-            if activation.deactivate_requested and activation.hosted.running == 0 and \
-                    not activation.hosted.pending_calls():
-                idle = float("inf")
             if idle is not None and idle >= activation.idle_timeout:
                 self._spawn(self.passivate(activation, save=True, reason="it was idle"))
         self.sweep_soon()
+
+    def deactivate(self, activation: Activation) -> None:
+        """``self.deactivate()`` from a call: the calls after it go to the next activation;
+        this one is passivated (and saved) as soon as the calls running now have ended."""
+        if not activation.passivating:
+            activation.hosted.stop_taking_calls(ActorDiedError(
+                f"virtual actor {activation.label} activation {activation.epoch} deactivated "
+                f"itself", actor_id=activation.hosted.actor_id.hex()))
+            self._spawn(self.passivate(activation, save=True, reason="it asked to"))
 
     def discard_soon(self, activation: Activation, reason: str) -> None:
         """Drop a stale activation without saving (its key belongs to a newer one).
@@ -345,7 +347,8 @@ class VirtualHost:
         for name in list(activation.timers):
             activation.cancel_timer(name)
         instance = hosted.instance
-        # A call still running asked for this (deactivate(), a refused save): let it end.
+        # A call still running asked for this (deactivate(), a refused save): let it end
+        # (calls that arrive meanwhile are refused: they go to the next activation).
         deadline = time.monotonic() + 10.0
         while hosted.running and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
@@ -362,7 +365,6 @@ class VirtualHost:
                 print(f"virtual actor {activation.label}: passivation postponed, its state "
                       f"could not be saved: {exc}")
                 activation.passivating = False
-                activation.deactivate_requested = False
                 activation.last_active = time.monotonic()
                 hosted.resume()
                 self.runtime.notify_node("virtual_resumed", hosted.actor_id, activation.epoch)

@@ -14,9 +14,10 @@ from typing import Any
 from actorium._core import context
 from actorium._core.values import check_not_in_loop
 
-__all__ = ["StateRecord", "get_actor", "list_actors", "list_events", "list_logs", "list_nodes",
-           "list_objects", "list_reminders", "list_tasks", "list_virtual_actors",
-           "list_workers", "metrics_text", "summarize_virtual_actors", "summary"]
+__all__ = ["StateRecord", "get_actor", "list_actors", "list_app_metrics", "list_events",
+           "list_logs", "list_nodes", "list_objects", "list_reminders", "list_tasks",
+           "list_virtual_actors", "list_workers", "metrics_text", "summarize_virtual_actors",
+           "summary"]
 
 Filter = tuple[str, str, Any]
 
@@ -109,6 +110,15 @@ def list_logs(*, actor_id: str | None = None, pid: int | None = None,
     if pid is not None:
         query["pid"] = pid
     return _rows("logs", None, limit, query)
+
+
+def list_app_metrics(name: str | None = None, *, filters: Sequence[Filter] | None = None,
+                     limit: int = 1000) -> list[StateRecord]:
+    """The values of ``util.metrics`` recorded on the cluster's nodes: one record per metric
+    and tag set (``name``, ``kind``, ``tags``, ``value``; histograms add ``count``, ``sum``,
+    ``buckets`` and ``boundaries``), marked with the ``node_id`` that holds it. Values arrive
+    about a second after they are recorded."""
+    return _rows("app_metrics", filters, limit, {"name": name} if name else None)
 
 
 def summary() -> StateRecord:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import threading
@@ -37,6 +38,21 @@ class Counter(actorium.VirtualActor):
     async def save(self) -> int:
         await self.save_state()
         return self.state_version
+
+    async def rest(self) -> None:
+        self.deactivate()
+
+
+@actorium.virtual(type_name="Patient", idle_timeout=60)
+class Patient(Counter._cls):   # the same methods, never idle long enough to be passivated
+    pass
+
+
+@actorium.virtual(type_name="Doc", idle_timeout=60, state_format="json")
+class Doc(actorium.VirtualActor):
+    async def put(self, field: str, value: float) -> None:
+        self.state[field] = value
+        await self.save_state()
 
 
 @actorium.virtual(type_name="Fragile", idle_timeout=5)
@@ -79,6 +95,10 @@ def test_a_handle_costs_nothing_and_the_first_call_activates(use_store, sqlite_u
     assert actorium.get(handle.incr.remote(5)) == 5
     assert store_row(sqlite_url, "Counter", "lazy").epoch == 1
     assert Counter.get("lazy") == handle and Counter.get("other") != handle
+    # state_format="json": the store holds a JSON document other programs can read.
+    actorium.get(Doc.get("d1").put.remote("celsius", 21.5))
+    row = store_row(sqlite_url, "Doc", "d1")
+    assert (row.fmt, json.loads(row.data)) == ("json", {"celsius": 21.5})
 
 
 def test_state_is_saved_on_passivation_and_loaded_by_the_next_activation(use_store, store_url):
@@ -205,13 +225,19 @@ def test_a_dead_worker_loses_unsaved_work_and_the_key_comes_back_from_saved_stat
 
 def test_kill_ends_the_activation_and_the_next_call_activates_again(use_store, sqlite_url):
     use_store(sqlite_url)
-    device = Counter.get("killed")
+    device = Patient.get("killed")
     assert actorium.get(device.incr.remote(3)) == 3
     actorium.get(device.save.remote())
     epoch = actorium.get(device.who.remote())[1]
+    assert actorium.get(device.incr.remote()) == 4      # not saved: kill() loses it
     actorium.kill(device)
     assert actorium.get(device.incr.remote(), timeout=30) == 4
-    assert actorium.get(device.who.remote())[1] > epoch
+    after_kill = actorium.get(device.who.remote())[1]
+    assert after_kill > epoch
+    # deactivate(): passivated (and saved) once the call is over; the next call reactivates.
+    actorium.get(device.rest.remote())
+    assert actorium.get(device.incr.remote(), timeout=30) == 5
+    assert actorium.get(device.who.remote())[1] > after_kill
 
 
 def test_handles_pickle_and_work_from_tasks_actors_and_asyncio(use_store, sqlite_url):

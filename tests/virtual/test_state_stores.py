@@ -116,3 +116,13 @@ def test_store_urls_are_checked_and_a_dead_server_is_a_clear_error():
     with pytest.raises(StateStoreError, match="cannot connect") as failed:
         run("postgresql://actorium:secret@127.0.0.1:1/none", scenario)
     assert "secret" not in str(failed.value)
+
+
+def test_actorium_start_refuses_a_state_store_it_cannot_use():
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "actorium.cli", "start", "--head",
+                           "--state-store", "redis://localhost/0"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "--state-store: state store 'redis://localhost/0' is not supported" in done.stdout

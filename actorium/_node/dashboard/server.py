@@ -177,7 +177,8 @@ class DashboardServer:
 
     def _on_log_lines(self, batch: list[LogLine]) -> None:
         if self._streams:
-            lines = [line.as_dict() for line in batch]
+            # Driver events (progress bars...) travel with the lines but are not log lines.
+            lines = [line.as_dict() for line in batch if line.stream != "event"]
             for queue in list(self._streams):
                 _offer(queue, ("log", lines))
 

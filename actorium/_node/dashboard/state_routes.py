@@ -21,6 +21,7 @@ ROUTES = {
     "GET /api/objects": "objects held by the node's processes",
     "GET /api/logs?pid=&actor_id=&after=": "recent worker output lines",
     "GET /api/events?after=": "timeline of actor, worker and node events",
+    "GET /api/app_metrics?name=": "application metrics (util.metrics) of every node",
     "POST /api/actors/{actor_id}/kill": "kill an actor for good (token required)",
     "POST /api/actors/{actor_id}/restart": "restart an actor (token required)",
     "GET /metrics": "Prometheus text format",
@@ -110,6 +111,6 @@ class StateRoutes:
         return json_response({"ok": True, "actor_id": actor_id.hex(), "action": action})
 
     async def metrics(self, _request: web.Request) -> web.StreamResponse:
-        return web.Response(text=self.observer.render_metrics(),
+        return web.Response(text=await self.observer.cluster_metrics_text(),
                             content_type="text/plain", charset="utf-8",
                             headers={"X-Prometheus-Format": "0.0.4"})

@@ -10,9 +10,11 @@ each other (``busy_timeout``); the fence is one conditional UPDATE, atomic in sq
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -47,8 +49,10 @@ class SqliteStateStore(StateStore):
         self._thread = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="actorium-sqlite")
         self._db: sqlite3.Connection | None = None
-        self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any],
-                                str]] = []
+        # Operations waiting for the thread; the flag says whether a drain is running.
+        self._queue: collections.deque[tuple[Callable[[sqlite3.Connection], Any],
+                                             asyncio.Future[Any], str]] = collections.deque()
+        self._lock = threading.Lock()
         self._draining = False
 
     def _connection(self) -> sqlite3.Connection:
@@ -70,9 +74,11 @@ class SqliteStateStore(StateStore):
         commits, not a thousand."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((work, future, what))
-        if not self._draining:
+        self._queue.append((work, future, what))   # deque.append: atomic, any thread
+        with self._lock:
+            start = not self._draining
             self._draining = True
+        if start:
             self._thread.submit(self._drain, loop)
         result: T = await future
         return result
@@ -80,12 +86,17 @@ class SqliteStateStore(StateStore):
     def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         """The store's thread: run every queued operation, in batches of one transaction."""
         while True:
-            batch, self._queue = self._queue, []
+            batch = []
+            while True:
+                try:
+                    batch.append(self._queue.popleft())
+                except IndexError:
+                    break
             if not batch:
-                self._draining = False
-                if not self._queue:   # appended between the swap and the flag: go on
-                    return
-                self._draining = True
+                with self._lock:
+                    if not self._queue:   # nothing came in since: the next _run restarts us
+                        self._draining = False
+                        return
                 continue
             outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
             try:

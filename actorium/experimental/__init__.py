@@ -1,0 +1,1 @@
+"""Ray's experimental helpers under their Ray names: ``experimental.tqdm_ray``."""
