@@ -19,13 +19,17 @@ Layers (an import may only point downwards):
                                      built only on the public API (_api, the core's classes).
                                      The core's bind() methods hand off to dag/ (a lazy
                                      import: the one arrow that points up, by design)
+    runtime_env/                     Ray's ray.runtime_env (RuntimeEnv, RuntimeEnvConfig)
     exceptions.py                    the one exception tree (imports nothing of ours)
     mypy_plugin.py                   loaded by mypy only (plugins = ["actorium.mypy_plugin"]);
                                      imports nothing of ours, names our classes as strings
-    cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory)
+    job_submission/                  the job SDK (JobSubmissionClient), over the job REST API
+    cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory,
+                                     job)
     _cluster/                        starting node daemons, connecting drivers to a cluster
     _node/                           node daemon, worker processes, launcher, cluster link,
                                      supervisor trees, dashboard
+    _jobs/                           jobs: records, supervisor process, manager
     _supervision/                    restart policy (pure logic), the Supervisor handle
     _head/                           head service: node registry, actor directory, names,
                                      the cluster's activation directory of virtual actors
@@ -33,11 +37,12 @@ Layers (an import may only point downwards):
                                      passivation, state stores (sqlite, PostgreSQL), reminders
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
+    _runtime_env/                    runtime_env: validation, packages, virtualenvs, env cache
     _transport/                      ZeroMQ sockets, message framing, serialization
     _store/                          the shared-memory object store (files, budget, spilling)
 """
 
-from actorium import exceptions, util
+from actorium import exceptions, runtime_env, util
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -100,6 +105,7 @@ __all__ = [
     "nodes",
     "put",
     "remote",
+    "runtime_env",
     "shutdown",
     "util",
     "virtual",

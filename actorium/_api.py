@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -24,9 +25,14 @@ from actorium._core.remote_function import RemoteFunction
 from actorium._core.remote_types import ManyReturns, RemoteDecorator, ShapedDecorator
 from actorium._core.runtime import Runtime
 from actorium._core.values import check_not_in_loop
+from actorium._jobs import ADDRESS_ENV
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
 from actorium._observe.driver_logs import print_log_lines
 from actorium._observe.worker_stats import report_driver_objects
+from actorium._runtime_env.manager import ENV_VARIABLE
+from actorium._runtime_env.spec import RuntimeEnv
+from actorium._runtime_env.spec import merge as merge_runtime_env
+from actorium._runtime_env.spec import parse as parse_runtime_env
 from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
 from actorium.exceptions import ActorDiedError
@@ -45,7 +51,7 @@ __all__ = [
 # Ray's init() arguments that have no meaning here yet; accepted so ported programs run.
 _ACCEPTED_RAY_ARGUMENTS = frozenset({
     "configure_logging",
-    "logging_level", "logging_format", "runtime_env", "local_mode", "_temp_dir",
+    "logging_level", "logging_format", "local_mode", "_temp_dir",
     "num_gpus", "_system_config", "job_config", "_plasma_directory",
     "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
     "_enable_object_reconstruction",
@@ -79,6 +85,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
          ignore_reinit_error: bool = False, object_store_memory: int | None = None,
          include_dashboard: bool | None = None, dashboard_host: str = "127.0.0.1",
          dashboard_port: int | None = None, log_to_driver: bool = True,
+         runtime_env: dict[str, Any] | RuntimeEnv | None = None,
          **ray_options: Any) -> RuntimeInfo:
     """Start an embedded local runtime (a node daemon and its workers) and connect to it, or
     with ``address`` ("auto", or "HOST:PORT" with the token in ``ACTORIUM_CLUSTER_TOKEN``)
@@ -95,11 +102,22 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     result's ``dashboard_url`` and the token its actions need is ``dashboard_token``.
     With ``log_to_driver`` (the default), what workers print appears here, prefixed with
     the actor or task that printed it.
+
+    ``runtime_env`` is the job's runtime environment: every task and actor of this driver
+    (and their children) runs in it unless they ask for another (see ``docs/jobs.md``).
+    A local ``working_dir`` / ``py_modules`` is uploaded here, once, before init returns.
+    Inside a job submitted with ``actorium job submit``, ``address`` defaults to the
+    cluster that runs the job (``ACTORIUM_ADDRESS``) and the job's environment is merged
+    with this one (a field set by both raises ``ValueError``, unless
+    ``ACTORIUM_OVERRIDE_JOB_RUNTIME_ENV=1``: then this one wins).
     """
     global _embedded
     unknown = sorted(set(ray_options) - _ACCEPTED_RAY_ARGUMENTS)
     if unknown:
         raise TypeError(f"init() got unexpected keyword argument(s): {', '.join(unknown)}")
+    requested_env = parse_runtime_env(runtime_env)   # checked before anything starts
+    if address is None:
+        address = os.environ.get(ADDRESS_ENV) or None
     if address is not None and not isinstance(address, str):
         raise TypeError(f"init(address=...) takes 'auto' or 'HOST:PORT', got {address!r}")
     if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int)
@@ -122,6 +140,12 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         if address not in (None, "local"):
             global _connected
             runtime, _connected = connect(address, namespace)
+            try:
+                _set_job_runtime_env(runtime, requested_env)
+            except BaseException:
+                disconnect(runtime)
+                _connected = None
+                raise
             if log_to_driver:
                 _forward_worker_output(runtime)
             assert runtime.loop is not None
@@ -133,6 +157,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         dashboard = _dashboard_options(include_dashboard, dashboard_host, dashboard_port)
         node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace,
                             dashboard=dashboard)
+        runtime = None
         try:
             create_store(node.session_dir, object_store_memory)
             runtime = Runtime(role="driver", worker_id=random_id(16),
@@ -140,11 +165,14 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
                               node_id=node.node_id, namespace=namespace, token=node.token)
             runtime.start_loop_thread()
             registered = runtime.request("register_driver", runtime.address, caller="init")
+            _set_job_runtime_env(runtime, requested_env)
             if log_to_driver:
                 _forward_worker_output(runtime)
             assert runtime.loop is not None
             runtime.loop.call_soon_threadsafe(report_driver_objects, runtime)
         except BaseException:
+            if runtime is not None:
+                runtime.close()
             node.stop()
             raise
         runtime.job_id = registered["job_id"]
@@ -152,6 +180,25 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         context.set_runtime(runtime)
         atexit.register(shutdown)
         return _info(runtime)
+
+
+def _set_job_runtime_env(runtime: Runtime, requested: RuntimeEnv | None) -> None:
+    """The environment this driver's tasks inherit: the submitted job's (if this driver runs
+    as one) merged with ``init(runtime_env=...)``; set up eagerly on the node."""
+    job = os.environ.get(ENV_VARIABLE)
+    job_env = json.loads(job)["env"] if job else None
+    if job_env and requested:
+        clash = sorted((set(job_env) & set(requested)) - {"env_vars", "config"}) + sorted(
+            set(job_env.get("env_vars", {})) & set(requested.get("env_vars", {})))
+        if clash and os.environ.get("ACTORIUM_OVERRIDE_JOB_RUNTIME_ENV") != "1":
+            raise ValueError(f"init(runtime_env=...) sets {', '.join(clash)}, which the job's "
+                             f"runtime_env sets too; set ACTORIUM_OVERRIDE_JOB_RUNTIME_ENV=1 "
+                             f"to let init()'s values win")
+    merged = merge_runtime_env(job_env, dict(requested) if requested else None)
+    runtime.envs.set_parent(merged)
+    wire = runtime.envs.parent_wire
+    if wire is not None and (wire["env"].get("config") or {}).get("eager_install", True):
+        runtime.notify_node("prepare_runtime_env", wire)
 
 
 def _forward_worker_output(runtime: Runtime) -> None:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from actorium._cli import start, status, stop
+from actorium._cli import job, start, status, stop
 from actorium._store import cli as memory
 
 
@@ -19,8 +19,9 @@ def _register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[...,
     stop.add_parser(subparsers)
     status.add_parsers(subparsers)
     memory.add_parser(subparsers)
+    job.add_parser(subparsers)
     return {"start": start.run, "stop": stop.run, "status": status.run_status,
-            "list": status.run_list, "memory": memory.run}
+            "list": status.run_list, "memory": memory.run, "job": job.run}
 
 
 def main(argv: list[str] | None = None) -> int:

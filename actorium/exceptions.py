@@ -13,6 +13,7 @@
     ├── ObjectLostError            the value behind an ObjectRef is gone
     ├── OutOfMemoryError           the object store or a node ran out of memory
     ├── RuntimeNotInitializedError an API call needs init() first (or came after shutdown())
+    ├── RuntimeEnvSetupError       a task's or actor's runtime_env could not be set up
     ├── BlockingCallInLoopError    a blocking call was made inside a running event loop; use await
     ├── QueueEmptyError            util.queue.Queue had no item (also the stdlib's queue.Empty)
     ├── QueueFullError             util.queue.Queue had no room (also the stdlib's queue.Full)
@@ -42,6 +43,7 @@ __all__ = [
     "RayActorError",
     "RayError",
     "RayTaskError",
+    "RuntimeEnvSetupError",
     "RuntimeNotInitializedError",
     "SerializationError",
     "StaleActivationError",
@@ -175,6 +177,26 @@ class OutOfMemoryError(ActoriumError):
 
 class RuntimeNotInitializedError(ActoriumError):
     """The call needs a running runtime: call ``actorium.init()`` first."""
+
+
+class RuntimeEnvSetupError(ActoriumError):
+    """The ``runtime_env`` of a task or actor could not be set up on the node that was to run
+    it, so it never ran: a pip/uv requirement that does not exist or does not build, a
+    ``working_dir`` that could not be fetched, a setup that exceeded
+    ``config.setup_timeout_seconds``. The message carries the installer's output.
+
+    It is not retried: fix the environment and submit again (a new submission sets it up anew).
+    """
+
+    def __init__(self, message: str = "Failed to set up runtime environment.") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (RuntimeEnvSetupError, (self.message,))
 
 
 class BlockingCallInLoopError(ActoriumError, RuntimeError):

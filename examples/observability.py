@@ -77,13 +77,16 @@ def main() -> None:
     warm = wait_for(lambda: [line for line in state.list_logs() if "too warm" in line.text])
     print(f"log lines about warm rooms: {len(warm)}")
 
-    def thermostat_metrics() -> str:
-        text = state.metrics_text()
-        return text if 'name="Thermostat"' in text else ""
+    recorded = 10 * len(rooms)
+    calls_line = 'actorium_calls_total{kind="actor",name="Thermostat"}'
 
-    text = wait_for(thermostat_metrics)
-    calls = [line for line in text.splitlines()
-             if line.startswith('actorium_calls_total{kind="actor",name="Thermostat"}')]
+    def thermostat_calls() -> list[str]:
+        # Reports arrive once a second and may catch the calls half done: wait for them all.
+        lines = [line for line in state.metrics_text().splitlines()
+                 if line.startswith(calls_line)]
+        return lines if lines and lines[0].endswith(f" {recorded}") else []
+
+    calls = wait_for(thermostat_calls, timeout=30.0)
     print(f"metric: {calls[0] if calls else 'not reported yet'}")
     if info.dashboard_url:
         with urllib.request.urlopen(f"{info.dashboard_url}/metrics", timeout=10) as response:

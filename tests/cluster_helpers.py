@@ -43,7 +43,8 @@ def local_cluster(cluster_dir: str, nodes: list[dict[str, Any]]) -> Iterator[dic
             role = ["--head", "--port", str(port)] if index == 0 else \
                 ["--address", f"127.0.0.1:{port}"]
             result = actorium_cli("start", *role, "--num-cpus", str(spec.get("num_cpus", 1)),
-                                  "--resources", spec.get("resources", "{}"), env=env)
+                                  "--resources", spec.get("resources", "{}"),
+                                  *spec.get("args", []), env={**env, **spec.get("env", {})})
             assert result.returncode == 0, result.stdout + result.stderr
             outputs.append(result.stdout)
         yield {"address": f"127.0.0.1:{port}", "env": env, "outputs": outputs}

@@ -257,3 +257,17 @@ def test_virtual_thermostats_passivate_and_come_back() -> None:
     assert back is not None, out
     assert int(back.group(1)) >= 2          # a new activation, from the saved state
     assert int(back.group(3)) >= 1          # reminders fired while they were passivated
+
+
+@pytest.mark.timeout(RUN_TIMEOUT + 30)
+def test_jobs() -> None:
+    out = run_example("jobs.py")
+    assert re.search(r"^Started the actorium head at 127\.0\.0\.1:\d+ ", out, re.M), out
+    assert re.search(r"^  \| 2 files, 24 words$", out, re.M), out     # streamed from the job
+    assert "  | most common: the 4, a 3, actor 2" in out
+    assert "  | language: en (greeting: hello)" in out                 # job and task env merged
+    assert "status: SUCCEEDED, exit code 0" in out
+    assert "its working_dir travelled as pkg://" in out
+    assert re.search(r"^stopping actoriumsubmit_\w+: True$", out, re.M), out
+    assert "status: STOPPED" in out
+    assert "jobs on the cluster: ['STOPPED', 'SUCCEEDED']" in out

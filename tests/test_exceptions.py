@@ -20,6 +20,7 @@ from actorium.exceptions import (
     OutOfMemoryError,
     QueueEmptyError,
     QueueFullError,
+    RuntimeEnvSetupError,
     RuntimeNotInitializedError,
     SerializationError,
     StaleActivationError,
@@ -32,9 +33,9 @@ from actorium.exceptions import (
 
 ALL_ERRORS = [ActivationError, ActorDiedError, ActorError, BlockingCallInLoopError,
               GetTimeoutError, ObjectLostError, OutOfMemoryError, QueueEmptyError,
-              QueueFullError, RuntimeNotInitializedError, SerializationError,
-              StaleActivationError, StateStoreError, TaskCancelledError, TaskError,
-              WorkerCrashedError]
+              QueueFullError, RuntimeEnvSetupError, RuntimeNotInitializedError,
+              SerializationError, StaleActivationError, StateStoreError, TaskCancelledError,
+              TaskError, WorkerCrashedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
 

@@ -91,7 +91,7 @@ def run(options: argparse.Namespace) -> int:
                                 dashboard=dashboard, progress=waiting("the head"))
             finish_waiting()
             address = f"{host}:{options.port}"
-            save_cluster(address, token, info["session_dir"])
+            save_cluster(address, token, info["session_dir"], info.get("dashboard_url") or "")
             board = info.get("dashboard_url")
             shown = f"Dashboard: {board}/?token={token}\n\n" if board else ""
             print(f"Started the actorium head at {address} (node {info['node_id']}).\n\n"

@@ -16,6 +16,7 @@ from typing import Any
 from actorium._cluster.daemon import local_cluster
 from actorium._core.ids import random_id
 from actorium._core.runtime import Runtime
+from actorium._jobs import JOB_NODE_ENV, JOB_SUBMISSION_ENV
 from actorium._node.launcher import new_session_dir
 from actorium._store.paths import remove_store
 from actorium._transport.auth import TOKEN_ENV, token_from_environment
@@ -78,10 +79,14 @@ def connect(address: str, namespace: str) -> tuple[Runtime, dict[str, Any]]:
         if not alive:
             raise ConnectionError(f"the cluster at {address} has no live node")
         mine = [n for n in alive if n["ip"] == bind_host]
-        node = (mine or alive)[0]
+        # A submitted job's driver attaches to the node that runs the job (the head's).
+        wanted = os.environ.get(JOB_NODE_ENV)
+        chosen = [n for n in alive if n["node_id"].hex() == wanted] if wanted else []
+        node = (chosen or mine or alive)[0]
         runtime.node_address = node["address"]
         runtime.node_id = node["node_id"]
-        registered = runtime.request("register_driver", runtime.address, caller="init")
+        registered = runtime.request("register_driver", runtime.address,
+                                     os.environ.get(JOB_SUBMISSION_ENV), caller="init")
         runtime.job_id = registered["job_id"]
     except BaseException:
         runtime.close()

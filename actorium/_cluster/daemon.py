@@ -230,11 +230,25 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def save_cluster(address: str, token: str, session_dir: str) -> None:
+def save_cluster(address: str, token: str, session_dir: str, dashboard_url: str = "") -> None:
     token_file = os.path.join(session_dir, "token")
     write_private(token_file, token)
     write_private(os.path.join(cluster_dir(), "cluster.json"),
-                  json.dumps({"address": address, "token_file": token_file}))
+                  json.dumps({"address": address, "token_file": token_file,
+                              "dashboard_url": dashboard_url}))
+
+
+def local_dashboard() -> tuple[str, str] | None:
+    """(dashboard URL, token) of the cluster started on this machine, if it serves one."""
+    try:
+        with open(os.path.join(cluster_dir(), "cluster.json")) as file:
+            info = json.load(file)
+        with open(info["token_file"]) as file:
+            token = file.read().strip()
+    except (OSError, ValueError, KeyError):
+        return None
+    url = info.get("dashboard_url") or ""
+    return (url, token) if url else None
 
 
 def local_cluster() -> tuple[str, str] | None:

@@ -144,6 +144,9 @@ class ActorClass(Generic[T]):
         concurrency = options.max_concurrency or (
             _DEFAULT_ASYNC_CONCURRENCY if self._is_async else 1)
         wire = options.to_wire()
+        env = runtime.envs.wire_for(options.runtime_env)
+        if env is not None:
+            wire["runtime_env"] = env
         if wire["namespace"] is None:
             wire["namespace"] = runtime.namespace
         running = context.current_execution.get()

@@ -8,9 +8,10 @@ copied into the worker threads that run synchronous code.
 
 from __future__ import annotations
 
+import json
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from actorium.exceptions import RuntimeNotInitializedError
 
@@ -108,6 +109,21 @@ class RuntimeContext:
         """What the running task or actor reserved, e.g. ``{"CPU": 1.0}`` ({} in a driver)."""
         execution = current_execution.get()
         return dict(execution.resources or {}) if execution is not None else {}
+
+    @property
+    def runtime_env(self) -> dict[str, Any]:
+        """The runtime environment the caller runs in (as a ``RuntimeEnv``; empty if none):
+        in a driver, the job's; in a task or actor, its own, inherited and merged."""
+        from actorium._runtime_env.spec import RuntimeEnv
+
+        env = self._runtime.envs.parent
+        result = RuntimeEnv()
+        result.update(env or {})
+        return result
+
+    def get_runtime_env_string(self) -> str:
+        """The caller's runtime environment as a JSON string, as Ray's is."""
+        return json.dumps(self._runtime.envs.parent or {})
 
     @property
     def was_current_actor_reconstructed(self) -> bool:

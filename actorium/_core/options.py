@@ -11,6 +11,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from actorium._runtime_env.spec import RuntimeEnv
+from actorium._runtime_env.spec import parse as parse_runtime_env
+
 _SCHEDULING_STRATEGIES = ("DEFAULT", "SPREAD")
 
 
@@ -88,7 +91,7 @@ class TaskOptions:
     retry_exceptions: bool | tuple[type[BaseException], ...] = False
     scheduling_strategy: Any = None
     name: str | None = None
-    runtime_env: dict[str, Any] | None = None
+    runtime_env: RuntimeEnv | None = None
 
     @classmethod
     def build(cls, base: TaskOptions | None = None, **given: Any) -> TaskOptions:
@@ -119,6 +122,8 @@ class TaskOptions:
                                  f"classes, got {value!r}")
         if "scheduling_strategy" in given:
             _check_strategy(given["scheduling_strategy"])
+        if "runtime_env" in given:
+            given["runtime_env"] = parse_runtime_env(given["runtime_env"])
         return dataclasses.replace(base or cls(), **given)
 
 
@@ -142,7 +147,7 @@ class ActorOptions:
     lifetime: str | None = None
     get_if_exists: bool = False
     scheduling_strategy: Any = None
-    runtime_env: dict[str, Any] | None = None
+    runtime_env: RuntimeEnv | None = None
 
     @classmethod
     def build(cls, base: ActorOptions | None = None, **given: Any) -> ActorOptions:
@@ -185,6 +190,8 @@ class ActorOptions:
                              f"got {lifetime!r}")
         if "scheduling_strategy" in given:
             _check_strategy(given["scheduling_strategy"])
+        if "runtime_env" in given:
+            given["runtime_env"] = parse_runtime_env(given["runtime_env"])
         return dataclasses.replace(base or cls(), **given)
 
     @property

@@ -89,9 +89,13 @@ class RemoteFunction(Generic[P, R]):
         task_id = runtime.ids.next_id()
         num_returns = options.num_returns
         returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
+        wire = task_options_to_wire(options)
+        env = runtime.envs.wire_for(options.runtime_env)
+        if env is not None:
+            wire["runtime_env"] = env
         header = [Kind.SUBMIT_TASK, task_id, runtime.address, code_id,
                   runtime.code_for_node(code_id, code), self._name, fmt, data, len(buffers),
-                  deps, task_options_to_wire(options), num_returns, options.max_retries,
+                  deps, wire, num_returns, options.max_retries,
                   _retry_exceptions_to_wire(options.retry_exceptions)]
         runtime.submit_task(header, buffers, deps)
         if num_returns == 1:

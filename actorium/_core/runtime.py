@@ -39,6 +39,7 @@ from actorium._core.calls import ActorState, CallerSide
 from actorium._core.ids import IdMinter
 from actorium._core.objects import FAILED, PENDING, ObjectTable
 from actorium._core.values import ValueAccess, check_not_in_loop
+from actorium._runtime_env.resolve import EnvResolver
 from actorium._store.store import ObjectStore
 from actorium._transport import serialization
 from actorium._transport.auth import TOKEN_ENV, FrameAuth, token_from_environment
@@ -110,6 +111,9 @@ class Runtime(ValueAccess, CallerSide):
         # Workers: the HostedActor of an actor id (for exit_actor() and checkpoint()).
         self.find_actor: Callable[[bytes], Any] | None = None
         self._drain_timer: asyncio.TimerHandle | None = None
+        # The runtime environment this process's tasks and actors inherit, and the wire
+        # form of each submission's (uploading local working_dir / py_modules once).
+        self.envs = EnvResolver(self._env_request)
         # Per-process state of the packages above the core, by name (virtual actors' callers).
         self.extensions: dict[str, Any] = {}
 
@@ -223,6 +227,15 @@ class Runtime(ValueAccess, CallerSide):
 
     def register_handler(self, kind: int, handler: Callable[[list[Any], list[Any]], None]) -> None:
         self._handlers[kind] = handler
+
+    def _env_request(self, verb: str, *args: Any) -> Any:
+        if threading.get_ident() == self.loop_thread_id:
+            # The answer would arrive on this very thread: waiting for it here never ends.
+            raise RuntimeError("a runtime_env with a local working_dir or py_modules cannot be "
+                               "uploaded from async code running on a worker's event loop; "
+                               "give it in init(runtime_env=...) or @remote instead")
+        # Uploads may be large: no deadline beyond the node's own.
+        return self.request(verb, *args, timeout=None, caller="runtime_env")
 
     # ------------------------------------------------------------------ requests to the node
     def request(self, verb: str, *args: Any, timeout: float | None = 30.0,

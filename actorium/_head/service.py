@@ -38,6 +38,7 @@ import zmq
 
 from actorium._head.cluster_groups import ClusterGroups
 from actorium._head.cluster_state import ClusterObserver
+from actorium._head.packages import HeadPackages
 from actorium._head.store import HeadStore
 from actorium._head.virtual_directory import HeadVirtual
 from actorium._transport import serialization
@@ -77,6 +78,7 @@ class HeadService:
         self.verbs: dict[str, Callable[..., Any]] = {}
         self.placement = ClusterGroups(self)
         self.observer = ClusterObserver(self)
+        self.packages = HeadPackages(self, session_dir)
         # Told of cluster events for the timeline: (kind, message, **fields). The head node
         # wires it to its own event log, so the dashboard shows nodes joining and dying.
         self.on_event: Callable[..., None] = lambda *_args, **_fields: None
@@ -369,6 +371,11 @@ class HeadService:
             if best is None or free > best[0]:
                 best = (free, node["address"])
         return None if best is None else best[1]
+
+    def _verb_owner_gone(self, owner: str, reason: str) -> bool:
+        """A driver left the cluster: every node reaps what it owned there (fate sharing)."""
+        self.tell_nodes("reap_owner", owner, reason)
+        return True
 
     def tell_nodes(self, verb: str, *args: Any) -> None:
         """Ask every live node something, without waiting for answers."""

@@ -44,7 +44,7 @@ class ActorInfo:
     __slots__ = ("actor_id", "owner", "class_name", "options", "is_async", "methods", "header",
                  "buffers", "status", "worker", "incarnation", "restarts", "death_reason",
                  "subscribers", "demand", "name", "namespace", "history", "owner_key",
-                 "supervisor", "awaiting_supervisor", "restart_timer")
+                 "supervisor", "awaiting_supervisor", "restart_timer", "env")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         self.actor_id: bytes = header[1]
@@ -76,6 +76,8 @@ class ActorInfo:
         self.supervisor: bytes | None = self.options.get("supervisor")
         self.awaiting_supervisor = False     # dead, its supervisor decides what comes next
         self.restart_timer: asyncio.TimerHandle | None = None
+        # Its runtime environment ({"hash", "env"}): it lives in a worker set up for it.
+        self.env: dict[str, Any] | None = self.options.get("runtime_env")
 
     @property
     def label(self) -> str:
@@ -169,7 +171,8 @@ class ActorManager:
                 self.waiting_for_resources.append(info)
                 return
             node.resources.acquire(info.demand)
-            worker = node.start_worker(WorkerKind.DEDICATED, info.demand.get("CPU", 1.0))
+            worker = node.start_worker(WorkerKind.DEDICATED, info.demand.get("CPU", 1.0),
+                                       env=info.env)
             worker.reserved = info.demand
         else:
             if info.demand:
@@ -177,7 +180,7 @@ class ActorManager:
                     self.waiting_for_resources.append(info)
                     return
                 node.resources.acquire(info.demand)
-            worker = self.pick_host()
+            worker = self.pick_host(info.env)
         info.worker = worker
         worker.actors.add(info.actor_id)
         header = list(info.header)
@@ -186,14 +189,16 @@ class ActorManager:
         if worker.address is not None:
             self._announce(info)
 
-    def pick_host(self) -> WorkerInfo:
-        """The host worker for one more lightweight actor (started if none has room)."""
+    def pick_host(self, env: dict[str, Any] | None = None) -> WorkerInfo:
+        """The host worker for one more lightweight actor of runtime environment ``env``
+        (the node's own when None; started if none has room)."""
         node = self.node
-        hosts = [w for w in node.workers.values()
-                 if w.kind is WorkerKind.HOST and w.state is not WorkerState.DEAD]
+        env_hash = env["hash"] if env else ""
+        hosts = [w for w in node.workers.values() if w.kind is WorkerKind.HOST
+                 and w.state is not WorkerState.DEAD and w.env_hash == env_hash]
         if not hosts or (min(len(h.actors) for h in hosts) >= ACTORS_PER_HOST
                          and len(hosts) < node.pool_size):
-            return node.start_worker(WorkerKind.HOST)
+            return node.start_worker(WorkerKind.HOST, env=env)
         return min(hosts, key=lambda h: len(h.actors))
 
     def _announce(self, info: ActorInfo) -> None:
@@ -245,6 +250,19 @@ class ActorManager:
             self._lost(info, f"its {worker.label} {reason}", incident=worker.worker_id)
         if worker.address is not None:
             self.reap_owned(worker.address, f"the {worker.label} that created it {reason}")
+
+    def env_failed(self, worker: WorkerInfo, error: BaseException) -> None:
+        """The worker's runtime environment could not be set up: its actors die of it (no
+        restart: the same environment would fail the same way)."""
+        message = (f"{error}").replace(
+            "Failed to set up runtime environment.",
+            "Failed to set up runtime environment.\nCould not create the actor because its "
+            "associated runtime env failed to be created.", 1)
+        error_data = serialization.dumps(type(error)(message))[1]
+        for actor_id in list(worker.actors):
+            info = self.actors.get(actor_id)
+            if info is not None and info.worker is worker:
+                self._bury(info, message.splitlines()[-1][:500], error_data, stop_worker=False)
 
     def subscribe(self, actor_id: bytes, address: str) -> dict[str, Any] | None:
         info = self.actors.get(actor_id)
@@ -387,6 +405,12 @@ class ActorManager:
         if worker is None:
             return
         worker.actors.discard(info.actor_id)
+        if worker.kind is WorkerKind.HOST and worker.env_hash and not worker.actors:
+            # An empty host of a runtime environment goes, so that the environment can be
+            # cleaned up; the node's own hosts stay for the next actors.
+            worker.state = WorkerState.DEAD
+            worker.exit_description = "retired"
+            self.node.stop_worker(worker)
         if worker.kind is WorkerKind.DEDICATED:
             if stop_worker:
                 self.node.stop_worker(worker)

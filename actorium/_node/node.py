@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -42,6 +43,8 @@ from actorium._node.workers import (
     spawn_worker,
     stop_workers,
 )
+from actorium._runtime_env.manager import EnvManager
+from actorium._runtime_env.packaging import PackageStore
 from actorium._store.paths import owner_tag
 from actorium._store.store import sweep_owner
 from actorium._transport import serialization
@@ -50,8 +53,12 @@ from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
 from actorium._transport.requests import answer
 from actorium._virtual.hosting import VirtualHosting
+from actorium.exceptions import RuntimeEnvSetupError
 
 NODE_SOCKET = "node.sock"
+# A worker of a runtime environment that stays idle this long is stopped (its environment may
+# then be cleaned up); the node's own pool of task workers stays.
+ENV_WORKER_IDLE_SECONDS = float(os.environ.get("ACTORIUM_ENV_WORKER_IDLE_SECONDS", "30"))
 _HEAD_ANSWER_TIMEOUT = 30.0
 # Requests that, in a cluster, are about the whole cluster: the head answers them.
 _ASKED_OF_THE_HEAD = frozenset({"nodes", "cluster_resources", "available_resources",
@@ -95,6 +102,13 @@ class Node:
         self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._on_message,
                            self.auth)
         self.cores = CoreDealer()
+        # Runtime environments: uploaded packages, and the environments set up from them.
+        self.packages = PackageStore(os.path.join(session_dir, "packages"))
+        self.envs = EnvManager(self._fetch_package,
+                               f"node {self.node_id.hex()[:12]} on {socket.gethostname()}")
+        # Jobs: the manager runs on the head node (set by node_main); drivers by job.
+        self.jobs: Any = None
+        self.job_drivers: dict[str, set[str]] = {}
         self.tasks = TaskScheduler(self)
         self.actors = ActorManager(self)
         self.supervisors = SupervisionTree(self)
@@ -127,23 +141,56 @@ class Node:
         for _ in range(self.pool_size):
             self.start_worker(WorkerKind.TASK)
 
-    def start_worker(self, kind: WorkerKind, cpus: float = 1.0) -> WorkerInfo:
-        info = WorkerInfo(kind)
+    def start_worker(self, kind: WorkerKind, cpus: float = 1.0,
+                     env: dict[str, Any] | None = None) -> WorkerInfo:
+        """Start a worker (in the runtime environment ``env``, set up first if need be)."""
+        info = WorkerInfo(kind, env)
         info.cpus = self.cores.deal(cpus)
         self.workers[info.worker_id] = info
         self.loop.create_task(self._spawn(info))
         return info
 
     async def _spawn(self, info: WorkerInfo) -> None:
+        prepared = None
+        if info.env is not None:
+            try:
+                prepared = await self.envs.acquire(info.env)
+            except RuntimeEnvSetupError as exc:
+                self._env_failed(info, exc)
+                return
+            info.env_acquired = True
+            if self.stopping:
+                self.envs.release(info.env_hash)
+                return
         try:
             await spawn_worker(info, session_dir=self.session_dir, node_address=self.address,
                                node_id=self.node_id, job_id=self.job_id,
                                namespace=self.namespace, max_threads=self.max_threads,
-                               on_exit=self._on_worker_exit)
+                               on_exit=self._on_worker_exit,
+                               python=prepared.python if prepared else None,
+                               variables=prepared.variables if prepared else None,
+                               cwd=prepared.cwd if prepared else None)
             self.observer.worker_started(info)
         except Exception as exc:  # noqa: BLE001 - e.g. fork failed for lack of memory
             print(f"actorium node: could not start a worker: {exc}", file=sys.stderr)
             self._on_worker_exit(info, None)
+
+    def _env_failed(self, worker: WorkerInfo, error: RuntimeEnvSetupError) -> None:
+        """The environment of a worker about to start could not be set up: what was to run
+        there fails with the error (tasks of that environment, actors placed in it)."""
+        worker.state = WorkerState.DEAD
+        self.workers.pop(worker.worker_id, None)
+        if self.stopping:
+            return
+        if worker.reserved:
+            self.resources.release(worker.reserved)
+            worker.reserved = {}
+        self.observer.events.record("runtime_env_failed", str(error).splitlines()[-1][:300],
+                                    env_hash=worker.env_hash)
+        self.tasks.env_failed(worker.env_hash, error)
+        self.actors.env_failed(worker, error)
+        self.actors.resources_freed()
+        self.tasks.schedule_soon()
 
     def stop_worker(self, worker: WorkerInfo) -> None:
         """Ask a worker to exit: closing its stdin makes it flush its sockets and leave.
@@ -155,14 +202,32 @@ class Node:
             process.stdin.close()
 
     def retire_extra_worker(self, worker: WorkerInfo) -> None:
-        """Stop a task worker that was started beyond the pool size once it is idle."""
-        task_workers = [w for w in self.workers.values()
-                        if w.kind is WorkerKind.TASK and w.state is not WorkerState.DEAD]
-        if len(task_workers) > self.pool_size and worker.state is WorkerState.IDLE \
-                and not self.tasks.queue:
-            worker.state = WorkerState.DEAD
-            worker.exit_description = "retired"
-            self.stop_worker(worker)
+        """Stop a task worker that was started beyond the pool size once it is idle; a worker
+        of a runtime environment once it has been idle for ``ENV_WORKER_IDLE_SECONDS``."""
+        if worker.state is not WorkerState.IDLE:
+            return
+        if worker.env_hash:
+            if worker.idle_timer is None:
+                worker.idle_timer = self.loop.call_later(
+                    ENV_WORKER_IDLE_SECONDS, self.retire_idle_env_worker, worker)
+            return
+        task_workers = [w for w in self.workers.values() if w.kind is WorkerKind.TASK
+                        and w.state is not WorkerState.DEAD and not w.env_hash]
+        if len(task_workers) > self.pool_size and not self.tasks.queue:
+            self._retire(worker)
+
+    def retire_idle_env_worker(self, worker: WorkerInfo) -> None:
+        worker.idle_timer = None
+        if worker.state is WorkerState.IDLE:
+            self._retire(worker)
+
+    def _retire(self, worker: WorkerInfo) -> None:
+        if worker.idle_timer is not None:
+            worker.idle_timer.cancel()
+            worker.idle_timer = None
+        worker.state = WorkerState.DEAD
+        worker.exit_description = "retired"
+        self.stop_worker(worker)
 
     async def shutdown(self) -> None:
         if self.stopping:
@@ -171,6 +236,9 @@ class Node:
         if self.cluster is not None:
             self.cluster.leave()
         self.drivers.close()
+        if self.jobs is not None:
+            await self.jobs.close()
+        self.envs.close()
         await stop_workers(list(self.workers.values()), grace=2.0)
         await self.virtual.close()
         await self.observer.close()
@@ -278,6 +346,12 @@ class Node:
         worker.state = WorkerState.DEAD
         self.workers.pop(worker.worker_id, None)
         self.observer.worker_exited(worker, reason)
+        if worker.idle_timer is not None:
+            worker.idle_timer.cancel()
+            worker.idle_timer = None
+        if worker.env_acquired:
+            worker.env_acquired = False
+            self.envs.release(worker.env_hash)
         if self.stopping:
             return
         if worker.reserved:
@@ -288,11 +362,14 @@ class Node:
         self.virtual.worker_died(worker, reason)
         if worker.address is not None:  # its objects and half-written results go too
             sweep_owner(self.session_dir, owner_tag(worker.address))
+            self.tasks.reap_owned(worker.address, f"the {worker.label} that submitted it "
+                                                  f"{reason}")
         if worker.address is not None:
             for address in self.everyone():
                 self.send(address, [Kind.WORKER_DIED, worker.worker_id, worker.address, reason])
-        if worker.kind is WorkerKind.TASK:
-            alive = sum(1 for w in self.workers.values() if w.kind is WorkerKind.TASK)
+        if worker.kind is WorkerKind.TASK and not worker.env_hash:
+            alive = sum(1 for w in self.workers.values()
+                        if w.kind is WorkerKind.TASK and not w.env_hash)
             if alive < self.pool_size:
                 self.start_worker(WorkerKind.TASK)
         self.actors.resources_freed()
@@ -356,8 +433,11 @@ class Node:
                                  f"{namespace!r}")
         return self._verb_create_actor(header_bytes, buffers=buffers)
 
-    def _verb_register_driver(self, address: str) -> dict[str, Any]:
+    def _verb_register_driver(self, address: str,
+                              submission_id: str | None = None) -> dict[str, Any]:
         self.clients.add(address)
+        if submission_id:
+            self.job_drivers.setdefault(submission_id, set()).add(address)
         if self.cluster is not None:
             # An embedded node is its driver's child and dies with it; only drivers that
             # connected to a cluster need watching (a busy driver must not lose its actors).
@@ -373,8 +453,27 @@ class Node:
         else:
             self.bundles.groups.remove_owned_by(address)
         self.observer.driver_left(address, worker_id)
-        self.actors.reap_owned(address, "the driver that created it disconnected")
+        self.reap_owner(address, "the driver that created it disconnected")
+        if self.cluster is not None:   # what it owns on other nodes goes too
+            self.cluster.request("owner_gone", address, "the driver that created it "
+                                 "disconnected")
         return True
+
+    def reap_owner(self, owner: str, reason: str) -> None:
+        """Fate sharing: the process at ``owner`` is gone; its non-detached actors and its
+        tasks (queued or running) on this node go with it."""
+        self.actors.reap_owned(owner, reason)
+        self.tasks.reap_owned(owner, reason)
+
+    def _verb_reap_owner(self, owner: str, reason: str) -> bool:
+        self.reap_owner(owner, reason)
+        return True
+
+    def job_ended(self, submission_id: str) -> None:
+        """A submitted job ended (or was stopped): its drivers are gone, and what they own."""
+        for address in self.job_drivers.pop(submission_id, set()):
+            if address in self.clients:
+                self._verb_unregister_driver(address)
 
     def _on_worker_stats(self, header: list[Any], buffers: list[Any]) -> None:
         payload = header[2] if len(header) > 2 else None
@@ -501,6 +600,48 @@ class Node:
         return [{"worker_id": w.worker_id.hex(), "pid": w.pid, "kind": w.kind.value,
                  "state": w.state.value, "actors": len(w.actors)}
                 for w in self.workers.values()]
+
+    # Runtime environments: packages uploaded by drivers, and eager set-up.
+    def _verb_has_package(self, uri: str) -> Any:
+        """Whether the cluster has this package (the head's store; here, standalone)."""
+        if self.cluster is not None:
+            return self.cluster.request("has_package", uri)
+        return self.packages.has(uri)
+
+    async def put_package(self, uri: str, data: bytes) -> None:
+        """Keep an uploaded package (the job API's upload) here and at the head."""
+        await asyncio.to_thread(self.packages.write, uri, data)
+        if self.cluster is not None:
+            await self.cluster.request("put_package", uri, data)
+
+    async def _verb_put_package(self, uri: str, data: bytes) -> bool:
+        """Keep a package here, and at the head so that every node can fetch it (the file is
+        written on a thread: a large package must not hold up the loop)."""
+        await self.put_package(uri, data)
+        return True
+
+    def _verb_prepare_runtime_env(self, wire: dict[str, Any]) -> bool:
+        """Start setting an environment up now (``eager_install``), not at its first task."""
+        async def prepare() -> None:
+            try:
+                await self.envs.acquire(wire)
+            except (RuntimeEnvSetupError, asyncio.CancelledError):
+                return   # reported to whoever runs something in it
+            self.envs.release(wire["hash"])
+        self.loop.create_task(prepare())
+        return True
+
+    async def _fetch_package(self, uri: str) -> bytes:
+        data = await asyncio.to_thread(self.packages.read, uri)
+        if data is not None:
+            return data
+        if self.cluster is None:
+            raise LookupError(f"{uri} was never uploaded to this node")
+        fetched = await self.cluster.request("get_package", uri)
+        if fetched is None:
+            raise LookupError(f"the head has no package {uri}")
+        await asyncio.to_thread(self.packages.write, uri, fetched)
+        return bytes(fetched)
 
     def _verb_shutdown(self) -> bool:
         self.loop.create_task(self.shutdown())

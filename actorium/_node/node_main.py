@@ -14,6 +14,9 @@ from typing import Any
 import uvloop
 
 from actorium._head.service import HeadService
+from actorium._jobs import ADDRESS_ENV, JOB_NODE_ENV
+from actorium._jobs.manager import JobManager
+from actorium._jobs.store import JobStore
 from actorium._node.cluster_link import ClusterLink
 from actorium._node.node import Node
 from actorium._node.observer import bind_dashboard_socket
@@ -88,6 +91,7 @@ async def _serve(options: argparse.Namespace) -> None:
         head.on_event = node.observer.events.record
         head.start()
         node.head = head
+        node.jobs = _job_manager(node, head_address, token, options.session_dir)
     node.start()
     link = None
     if head_address is not None:
@@ -128,6 +132,18 @@ async def _serve(options: argparse.Namespace) -> None:
     # cannot remove it, so the node does.
     remove_store(options.session_dir)
     shutil.rmtree(options.session_dir, ignore_errors=True)
+
+
+def _job_manager(node: Node, head_address: str, token: str, session_dir: str) -> JobManager:
+    """The head's job manager; it finds the jobs an earlier head of this session left."""
+    manager = JobManager(
+        JobStore(os.path.join(session_dir, "jobs")), acquire_env=node.envs.acquire,
+        release_env=node.envs.release, resources=node.resources, node_id=node.node_id.hex(),
+        on_ended=node.job_ended,
+        driver_variables={ADDRESS_ENV: head_address.removeprefix("tcp://"), TOKEN_ENV: token,
+                          JOB_NODE_ENV: node.node_id.hex()})
+    manager.recover()
+    return manager
 
 
 def _report_ready(ready_fd: int, info: dict[str, Any]) -> None:

@@ -30,7 +30,7 @@ class QueuedTask:
     """A task as the node holds it: its frames and what it needs."""
 
     __slots__ = ("task_id", "owner", "header", "buffers", "demand", "retries_left", "worker",
-                 "name", "cancelled")
+                 "name", "cancelled", "env", "env_hash")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         self.task_id: bytes = header[1]
@@ -42,6 +42,9 @@ class QueuedTask:
         self.retries_left: int = header[12]
         self.worker: WorkerInfo | None = None
         self.cancelled = False
+        # Its runtime environment: only a worker set up for it may run it.
+        self.env: dict[str, Any] | None = header[10].get("runtime_env")
+        self.env_hash: str = self.env["hash"] if self.env else ""
 
 
 class TaskScheduler:
@@ -83,8 +86,11 @@ class TaskScheduler:
         self._scheduled = False
         node = self.node
         resources = node.resources
-        idle = [w for w in node.workers.values()
-                if w.kind is WorkerKind.TASK and w.state is WorkerState.IDLE]
+        # Idle task workers by runtime environment ("" is the node's own).
+        idle: dict[str, list[WorkerInfo]] = {}
+        for w in node.workers.values():
+            if w.kind is WorkerKind.TASK and w.state is WorkerState.IDLE:
+                idle.setdefault(w.env_hash, []).append(w)
         scanned = 0
         index = 0
         while index < len(self.queue) and scanned < _SCAN_LIMIT:
@@ -95,27 +101,54 @@ class TaskScheduler:
                 continue
             if not idle:
                 break
+            workers = idle.get(task.env_hash)
+            if not workers:
+                index += 1   # waits for a worker of its environment
+                scanned += 1
+                continue
             del self.queue[index]
-            self._dispatch(task, idle.pop())
+            self._dispatch(task, workers.pop())
+            if not workers:
+                del idle[task.env_hash]
         if self.queue:
             self._grow_pool_if_useful()
 
     def _grow_pool_if_useful(self) -> None:
-        """Start another task worker if a queued task fits but every worker is taken."""
+        """Start another task worker if a queued task fits but every worker of its runtime
+        environment is taken (at most one starting per environment at a time)."""
         node = self.node
         task_workers = [w for w in node.workers.values() if w.kind is WorkerKind.TASK
                         and w.state is not WorkerState.DEAD]
-        starting = sum(w.state is WorkerState.STARTING for w in task_workers)
+        starting = {w.env_hash for w in task_workers if w.state is WorkerState.STARTING}
         blocked = sum(w.blocked for w in task_workers)
         # Fractional or zero-CPU tasks can run more tasks than CPUs; extra workers retire
         # when idle. The cap keeps a flood of zero-CPU tasks from forking without bound.
         limit = max(node.pool_size + blocked, _EXTRA_WORKER_FACTOR * node.pool_size)
-        if starting == 0 and len(task_workers) < limit and any(
-                node.resources.fits(t.demand) for t in list(self.queue)[:_SCAN_LIMIT]):
-            node.start_worker(WorkerKind.TASK)
+        wanted: dict[str, dict[str, Any] | None] = {}
+        for task in list(self.queue)[:_SCAN_LIMIT]:
+            if task.env_hash not in starting and node.resources.fits(task.demand):
+                wanted.setdefault(task.env_hash, task.env)
+        for env_hash, env in wanted.items():
+            if len(task_workers) >= limit and not self._make_room(task_workers, env_hash):
+                break
+            task_workers.append(node.start_worker(WorkerKind.TASK, env=env))
+
+    def _make_room(self, task_workers: list[WorkerInfo], env_hash: str) -> bool:
+        """Stop an idle worker of another environment to start one of ``env_hash``."""
+        others = [w for w in task_workers if w.state is WorkerState.IDLE
+                  and w.env_hash != env_hash and w.env_hash]
+        if not others:
+            return False
+        victim = others[0]
+        self.node.retire_idle_env_worker(victim)
+        task_workers.remove(victim)
+        return True
 
     def _dispatch(self, task: QueuedTask, worker: WorkerInfo) -> None:
         self.node.resources.acquire(task.demand)
+        if worker.idle_timer is not None:
+            worker.idle_timer.cancel()
+            worker.idle_timer = None
         worker.state = WorkerState.BUSY
         worker.task = task
         task.worker = worker
@@ -185,6 +218,25 @@ class TaskScheduler:
         else:
             self._fail(task, WorkerCrashedError(f"task {task.name} failed: {reason}; "
                                                 f"no retries left"))
+
+    def reap_owned(self, owner: str, reason: str) -> None:
+        """The process that submitted these tasks is gone: queued ones never run, running
+        ones are stopped (their workers ended; no retry), as Ray does for a dead owner."""
+        for task in [t for t in self.queue if t.owner == owner]:
+            self.queue.remove(task)
+            self._fail(task, TaskCancelledError(f"task {task.name} was cancelled: {reason}"))
+        for task in [t for t in self.running.values() if t.owner == owner]:
+            worker = task.worker
+            task.cancelled = True
+            if worker is not None and worker.process is not None \
+                    and worker.process.returncode is None:
+                worker.process.kill()
+
+    def env_failed(self, env_hash: str, error: BaseException) -> None:
+        """The runtime environment could not be set up: its queued tasks fail (no retry)."""
+        for task in [t for t in self.queue if t.env_hash == env_hash]:
+            self.queue.remove(task)
+            self._fail(task, error)
 
     def fail_infeasible(self, why: str) -> None:
         """Fail queued tasks that can no longer ever run here (their bundle was released)."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
+from typing import Any
 
 import uvloop
 
@@ -19,6 +21,7 @@ from actorium._core.runtime import Runtime
 from actorium._core.worker import WorkerExecutor
 from actorium._node.parent_watch import watch_parent_pipe
 from actorium._observe import worker_output, worker_stats
+from actorium._runtime_env.manager import ENV_VARIABLE
 from actorium._transport.auth import BIND_HOST_ENV
 from actorium._transport.protocol import Kind
 from actorium._virtual.host import VirtualHost
@@ -41,6 +44,7 @@ async def _serve(options: argparse.Namespace, cores: list[int]) -> None:
                       node_id=bytes.fromhex(options.node_id), job_id=bytes.fromhex(options.job_id),
                       namespace=options.namespace,
                       bind_host=os.environ.get(BIND_HOST_ENV) or None)
+    runtime.envs.adopt(_own_runtime_env())
     context.set_runtime(runtime)
     loop = asyncio.get_running_loop()
     runtime.attach_loop(loop)
@@ -60,12 +64,24 @@ async def _serve(options: argparse.Namespace, cores: list[int]) -> None:
     runtime.close(flush_seconds=2.0)
 
 
+def _own_runtime_env() -> dict[str, Any] | None:
+    """The runtime environment this worker was started in (set by its node), if any."""
+    text = os.environ.get(ENV_VARIABLE)
+    return json.loads(text) if text else None
+
+
 def main(argv: list[str] | None = None) -> None:
-    # Let pickled-by-reference user code import from the driver's directories.
-    extra = os.environ.get("ACTORIUM_DRIVER_PATH", "")
-    for path in reversed([p for p in extra.split(os.pathsep) if p]):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    # Let pickled-by-reference user code import from the driver's directories; in a runtime
+    # environment that ships code (working_dir, py_modules), that code comes first.
+    extra = [p for p in os.environ.get("ACTORIUM_DRIVER_PATH", "").split(os.pathsep) if p]
+    env = _own_runtime_env()
+    ships_code = env is not None and bool(env["env"].get("working_dir")
+                                          or env["env"].get("py_modules"))
+    missing = [p for p in extra if p not in sys.path]
+    if ships_code:
+        sys.path.extend(missing)
+    else:
+        sys.path[0:0] = missing
     options = _parse(argv)
     worker_output.install(sys)
     cores = [int(c) for c in options.cpus.split(",") if c]

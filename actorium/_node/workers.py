@@ -35,9 +35,15 @@ class WorkerState(Enum):
 class WorkerInfo:
     """What the node knows of one worker process."""
 
-    def __init__(self, kind: WorkerKind) -> None:
+    def __init__(self, kind: WorkerKind, env: dict[str, Any] | None = None) -> None:
         self.worker_id = random_id(16)
         self.kind = kind
+        # The runtime environment it runs in ({"hash", "env"}; None: the node's own). A
+        # worker runs only tasks and actors of its environment.
+        self.env = env
+        self.env_hash: str = env["hash"] if env else ""
+        self.env_acquired = False
+        self.idle_timer: asyncio.TimerHandle | None = None
         self.state = WorkerState.STARTING
         self.process: asyncio.subprocess.Process | None = None
         self.address: str | None = None
@@ -73,10 +79,15 @@ def describe_exit(returncode: int | None) -> str:
 
 async def spawn_worker(info: WorkerInfo, *, session_dir: str, node_address: str, node_id: bytes,
                        job_id: bytes, namespace: str, max_threads: int,
-                       on_exit: Callable[[WorkerInfo, int | None], None]) -> None:
-    """Start the worker process and arrange for ``on_exit`` to run when it ends."""
+                       on_exit: Callable[[WorkerInfo, int | None], None],
+                       python: str | None = None, variables: dict[str, str] | None = None,
+                       cwd: str | None = None) -> None:
+    """Start the worker process and arrange for ``on_exit`` to run when it ends.
+
+    ``python``, ``variables`` and ``cwd`` come from its runtime environment, if any.
+    """
     command = [
-        sys.executable, "-m", "actorium._node.worker_main",
+        python or sys.executable, "-m", "actorium._node.worker_main",
         "--session-dir", session_dir,
         "--node", node_address,
         "--node-id", node_id.hex(),
@@ -89,7 +100,7 @@ async def spawn_worker(info: WorkerInfo, *, session_dir: str, node_address: str,
     ]
     info.process = await asyncio.create_subprocess_exec(
         *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, **(variables or {})}, cwd=cwd)
 
     async def watch() -> None:
         assert info.process is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import time
 
 import psutil
@@ -80,35 +81,41 @@ def _cpu_seconds(process: psutil.Process, *, children: bool = True) -> float:
     return own + times.children_user + times.children_system if children else own
 
 
-@pytest.mark.timeout(90)
+def _starts(log: pathlib.Path) -> list[float]:
+    try:
+        return [float(line) for line in log.read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+@pytest.mark.timeout(120)
 def test_a_crash_looping_actor_backs_off_and_costs_little_cpu(start_runtime, tmp_path):
     start_runtime(num_cpus=1)
     node = psutil.Process(actorium._api._embedded.process.pid)   # type: ignore[union-attr]
-    time.sleep(1.0)                                               # the task worker's start-up
     log = tmp_path / "starts"
-    cpu_before, wall_before = _cpu_seconds(node), time.monotonic()
-    node_cpu_before = _cpu_seconds(node, children=False)
+    node_cpu_before, wall_before = _cpu_seconds(node, children=False), time.monotonic()
     actor = actorium.remote(CrashLoop).options(
         max_restarts=-1, restart_backoff=(0.1, 2.0)).remote(str(log))
-    time.sleep(6.0)
-    cpu = _cpu_seconds(node) - cpu_before
+    # Count starts rather than time a window: on a loaded machine a worker may take seconds
+    # to start, so a fixed window may hold one start or none.
+    deadline = time.monotonic() + 90
+    while len(_starts(log)) < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
     node_cpu = _cpu_seconds(node, children=False) - node_cpu_before
     wall = time.monotonic() - wall_before
     actorium.kill(actor)
-    starts = [float(line) for line in log.read_text().split()]
+    starts = _starts(log)
+    assert len(starts) >= 6, f"only {len(starts)} starts in {wall:.1f} s"
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     # Each gap is at least the jittered back-off of its restart: half of 0.1 * 2**k (<= 2 s).
+    # Without back-off the gaps would be just the start-up time of a worker.
     for k, gap in enumerate(gaps):
         assert gap >= 0.5 * min(2.0, 0.1 * 2 ** k) * 0.95, (k, gaps)
-    # Without back-off the node would start a worker process after another for 6 s (a busy
-    # core); with it a handful of restarts happen. The bound is generous for a loaded machine.
-    assert 3 <= len(starts) <= 12, gaps
     # Between restarts the node idles, not spins. (The workers' own CPU is what starting a
     # Python process costs, which on a loaded machine varies too much for a bound of its own.)
     assert node_cpu < 0.25 * wall, f"the node used {node_cpu:.2f} s CPU in {wall:.2f} s"
-    assert cpu < 0.9 * wall, f"node and its workers used {cpu:.2f} s CPU in {wall:.2f} s"
-    print(f"crash loop: {len(starts)} starts in {wall:.1f} s, {cpu:.2f} s CPU "
-          f"({node_cpu:.2f} s in the node); gaps {gaps}")
+    print(f"crash loop: {len(starts)} starts in {wall:.1f} s, {node_cpu:.2f} s CPU in the "
+          f"node; gaps {gaps}")
 
 
 # ---------------------------------------------------------------------- intensity of one actor
