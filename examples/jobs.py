@@ -48,7 +48,7 @@ def run() -> None:
     asyncio.run(follow(client, job_id))
     info = client.get_job_info(job_id)
     print(f"status: {info.status.value}, exit code {info.driver_exit_code}")
-    print(f"its working_dir travelled as {info.runtime_env['working_dir'][:14]}...")
+    print(f"its working_dir travelled as {(info.runtime_env or {})['working_dir'][:14]}...")
 
     endless = client.submit_job(entrypoint=f"{sys.executable} -c 'import time; "
                                            f"print(\"working\", flush=True); time.sleep(600)'")
