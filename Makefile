@@ -34,9 +34,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(PY) -m pip install -q mypy && $(PY) -m mypy
+	test -x .venv-minimal/bin/python || $(PYTHON) -m venv .venv-minimal
+	.venv-minimal/bin/pip install -q -e . mypy && .venv-minimal/bin/python -m mypy  # no extras
 
 docs:
 	@ls docs/*.md
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-minimal build *.egg-info
