@@ -16,6 +16,7 @@ from typing import Any, Literal, ParamSpec, TypeVar, overload
 
 from actorium._cluster.connect import connect, disconnect
 from actorium._core import context
+from actorium._core.accelerators import as_gpu_ids
 from actorium._core.actor import ActorClass, ActorHandle, method
 from actorium._core.context import RuntimeContext
 from actorium._core.ids import random_id
@@ -43,7 +44,7 @@ RefT = TypeVar("RefT", bound=ObjectRef[Any])
 
 __all__ = [
     "available_resources", "cancel", "checkpoint", "cluster_resources", "exit_actor", "get",
-    "get_actor",
+    "get_actor", "get_gpu_ids",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
     "shutdown", "wait",
 ]
@@ -52,7 +53,7 @@ __all__ = [
 _ACCEPTED_RAY_ARGUMENTS = frozenset({
     "configure_logging",
     "logging_level", "logging_format", "local_mode", "_temp_dir",
-    "num_gpus", "_system_config", "job_config", "_plasma_directory",
+    "_system_config", "job_config", "_plasma_directory",
     "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
     "_enable_object_reconstruction",
 })
@@ -81,7 +82,7 @@ class RuntimeInfo(dict[str, Any]):
 
 
 def init(address: str | None = None, *, num_cpus: int | None = None,
-         resources: dict[str, float] | None = None, namespace: str | None = None,
+         num_gpus: int | None = None, resources: dict[str, float] | None = None, namespace: str | None = None,
          ignore_reinit_error: bool = False, object_store_memory: int | None = None,
          include_dashboard: bool | None = None, dashboard_host: str = "127.0.0.1",
          dashboard_port: int | None = None, log_to_driver: bool = True,
@@ -92,7 +93,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     connect to a cluster started with ``actorium start`` (ConnectionError if unreachable).
 
     Blocks until the node is up (a fraction of a second); worker processes keep starting in
-    the background. ``num_cpus`` defaults to the machine's cores. ``object_store_memory``
+    the background. ``num_cpus`` defaults to the machine's cores, ``num_gpus`` to the GPUs
+    ``nvidia-smi`` lists (see ``get_gpu_ids``). ``object_store_memory``
     bounds the shared-memory object store in bytes (default: 30% of the machine's memory);
     beyond it, idle objects spill to disk. Calling ``init()`` twice raises unless
     ``ignore_reinit_error=True``.
@@ -123,6 +125,9 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int)
                                  or num_cpus < 1):
         raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}")
+    if num_gpus is not None and (isinstance(num_gpus, bool) or not isinstance(num_gpus, int)
+                                 or num_gpus < 0):
+        raise ValueError(f"num_gpus must be an int >= 0 (GPUs of this node), got {num_gpus!r}")
     TaskOptions.build(resources=resources or {})  # validates names and amounts
     if object_store_memory is not None and (isinstance(object_store_memory, bool) or
                                             not isinstance(object_store_memory, int) or
@@ -155,7 +160,10 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             return _info(runtime)
         cpus = num_cpus or os.cpu_count() or 1
         dashboard = _dashboard_options(include_dashboard, dashboard_host, dashboard_port)
-        node = EmbeddedNode(num_cpus=cpus, resources=dict(resources or {}), namespace=namespace,
+        node_resources = dict(resources or {})
+        if num_gpus is not None:
+            node_resources["GPU"] = float(num_gpus)   # else the node counts them (nvidia-smi)
+        node = EmbeddedNode(num_cpus=cpus, resources=node_resources, namespace=namespace,
                             dashboard=dashboard)
         runtime = None
         try:
@@ -451,6 +459,13 @@ def cluster_resources() -> dict[str, float]:
 def nodes() -> list[dict[str, Any]]:
     """One dict per node: ``NodeID``, ``Alive``, ``Resources``..."""
     return context.current_runtime().request("nodes")  # type: ignore[no-any-return]
+
+
+def get_gpu_ids() -> list[int] | list[str]:
+    """The GPUs the calling task or actor was given (``[]`` in a driver and in work that
+    reserved none): ints, or the strings of the node's ``CUDA_VISIBLE_DEVICES`` if those are
+    not numbers. ``CUDA_VISIBLE_DEVICES`` is set to them while the work runs."""
+    return as_gpu_ids(get_runtime_context().get_accelerator_ids()["GPU"])
 
 
 def get_runtime_context() -> RuntimeContext:

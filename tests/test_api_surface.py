@@ -15,7 +15,7 @@ PUBLIC_API = {
     "RuntimeContext", "RuntimeInfo", "Supervisor", "SupervisorStatus", "VirtualActor",
     "VirtualActorClass", "VirtualOptions", "__version__", "available_resources",
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
-    "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
+    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
     "runtime_env", "shutdown", "util", "virtual", "wait",
 }
 

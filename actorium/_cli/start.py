@@ -31,7 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--node-ip-address", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--num-cpus", type=int, default=None)
-    parser.add_argument("--resources", default="{}", help='custom resources, e.g. \'{"gpu": 1}\'')
+    parser.add_argument("--num-gpus", type=int, default=None,
+                        help="GPUs of this node (default: those nvidia-smi lists)")
+    parser.add_argument("--resources", default="{}",
+                        help='custom resources, e.g. \'{"accelerator_x": 1}\'')
     parser.add_argument("--dashboard-host", default="127.0.0.1",
                         help="where the head serves the dashboard (default 127.0.0.1)")
     parser.add_argument("--dashboard-port", type=int, default=None,
@@ -57,6 +60,14 @@ def run(options: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"actorium start: --resources must be a JSON object: {exc}")
         return 2
+    if "GPU" in resources or "CPU" in resources:
+        print("actorium start: give CPUs and GPUs with --num-cpus / --num-gpus, not --resources")
+        return 2
+    if options.num_gpus is not None:
+        if options.num_gpus < 0:
+            print(f"actorium start: --num-gpus must be >= 0, got {options.num_gpus}")
+            return 2
+        resources["GPU"] = float(options.num_gpus)
     if options.state_store is not None:
         try:
             os.environ[STORE_ENV] = check_url(options.state_store)   # the daemon inherits it

@@ -49,6 +49,7 @@ class Execution:
     function_name: str = ""
     restarts: int = 0                              # of the actor, when running for one
     resources: dict[str, float] | None = None      # what the task or actor reserved
+    accelerator_ids: dict[str, list[str]] | None = None   # e.g. {"GPU": ["0"]}, given by the node
 
 
 current_execution: ContextVar[Execution | None] = ContextVar("actorium_execution", default=None)
@@ -109,6 +110,13 @@ class RuntimeContext:
         """What the running task or actor reserved, e.g. ``{"CPU": 1.0}`` ({} in a driver)."""
         execution = current_execution.get()
         return dict(execution.resources or {}) if execution is not None else {}
+
+    def get_accelerator_ids(self) -> dict[str, list[str]]:
+        """The ids of the accelerators the running task or actor was given, as strings:
+        ``{"GPU": ["0", "1"]}`` (``{"GPU": []}`` for work without GPUs and in a driver)."""
+        execution = current_execution.get()
+        given = (execution.accelerator_ids or {}) if execution is not None else {}
+        return {"GPU": list(given.get("GPU", []))}
 
     @property
     def runtime_env(self) -> dict[str, Any]:

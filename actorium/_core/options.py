@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from actorium._core.accelerators import check_gpu_request
 from actorium._runtime_env.spec import RuntimeEnv
 from actorium._runtime_env.spec import parse as parse_runtime_env
 
@@ -92,6 +93,9 @@ class TaskOptions:
     scheduling_strategy: Any = None
     name: str | None = None
     runtime_env: RuntimeEnv | None = None
+    # Tasks of this function a worker runs before it is replaced (0: no limit; None: Ray's
+    # default, 1 for a task that reserves GPUs, so that its CUDA context goes with it).
+    max_calls: int | None = None
 
     @classmethod
     def build(cls, base: TaskOptions | None = None, **given: Any) -> TaskOptions:
@@ -102,6 +106,12 @@ class TaskOptions:
             _check_non_negative_number("num_cpus", given["num_cpus"])
         if "num_gpus" in given:
             _check_non_negative_number("num_gpus", given["num_gpus"])
+            check_gpu_request("num_gpus", given["num_gpus"])
+        if given.get("max_calls") is not None:
+            calls = given["max_calls"]
+            if isinstance(calls, bool) or not isinstance(calls, int) or calls < 0:
+                raise ValueError(f"option max_calls must be an int >= 0 (0: no limit), "
+                                 f"got {calls!r}")
         if "memory" in given:
             _check_non_negative_number("memory", given["memory"])
         if "resources" in given:
@@ -157,6 +167,8 @@ class ActorOptions:
         for name in ("num_cpus", "num_gpus", "memory"):
             if given.get(name) is not None:
                 _check_non_negative_number(name, given[name])
+        if given.get("num_gpus"):
+            check_gpu_request("num_gpus", given["num_gpus"])
         if "resources" in given:
             _check_resources(given["resources"] or {})
             given["resources"] = dict(given["resources"] or {})
@@ -239,6 +251,7 @@ def task_options_to_wire(options: TaskOptions) -> dict[str, Any]:
         "num_gpus": options.num_gpus,
         "resources": options.resources,
         "strategy": _strategy_to_wire(options.scheduling_strategy),
+        "max_calls": options.max_calls,
     }
 
 

@@ -34,7 +34,7 @@ def bundle_resources(group: str, index: int, bundle: dict[str, float]) -> dict[s
 
 def demand_of(options: dict[str, Any]) -> dict[str, float]:
     """The resources a task or actor asks for, from its wire options."""
-    demand = _plain_demand(options)
+    demand = plain_demand(options)
     strategy = options.get("strategy")
     if isinstance(strategy, dict) and strategy.get("placement_group"):
         group, index = str(strategy["placement_group"]), int(strategy.get("bundle", -1))
@@ -49,7 +49,9 @@ def demand_of(options: dict[str, Any]) -> dict[str, float]:
     return demand
 
 
-def _plain_demand(options: dict[str, Any]) -> dict[str, float]:
+def plain_demand(options: dict[str, Any]) -> dict[str, float]:
+    """What the work asks for under the plain names (``CPU``, ``GPU``...), bundle or not:
+    what ``get_assigned_resources()`` shows, as in Ray."""
     demand: dict[str, float] = {}
     cpus = options.get("num_cpus") or 0.0
     if cpus:

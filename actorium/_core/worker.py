@@ -16,12 +16,13 @@ import traceback
 from typing import Any
 
 from actorium._core import execution
+from actorium._core.accelerators import GPU, VISIBLE_DEVICES, show_devices
 from actorium._core.affinity import allowed_cpus, pin_process
 from actorium._core.checkpoint import SAVE_HOOK, Checkpointer, CheckpointStore
 from actorium._core.code import CodeCache
 from actorium._core.context import Execution, current_execution
 from actorium._core.mailbox import ActorLife, Call, HostedActor
-from actorium._core.resources import demand_of
+from actorium._core.resources import plain_demand
 from actorium._core.runtime import Runtime
 from actorium._core.threads import SyncThreadPool
 from actorium._transport import serialization
@@ -36,14 +37,15 @@ class TaskSpec:
     """An EXECUTE_TASK message, decoded (the arguments stay serialized until the task runs)."""
 
     __slots__ = ("task_id", "owner", "code_id", "name", "fmt", "data", "buffers", "num_returns",
-                 "retries_left", "retry_exceptions", "resources")
+                 "retries_left", "retry_exceptions", "resources", "accelerator_ids")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         (_, self.task_id, self.owner, self.code_id, _code, self.name, self.fmt, self.data,
          _count, _deps, options, self.num_returns, self.retries_left,
          self.retry_exceptions) = header[:14]
         self.buffers = buffers
-        self.resources = demand_of(options)
+        self.resources = plain_demand(options)
+        self.accelerator_ids: dict[str, list[str]] | None = options.get("accelerator_ids")
 
     def arguments(self, runtime: Runtime, has_refs: bool) -> tuple[tuple[Any, ...],
                                                                     dict[str, Any]]:
@@ -124,7 +126,9 @@ class WorkerExecutor:
     def _run_sync_task(self, spec: TaskSpec, function: Any, entries: list[Any]) -> None:
         runtime = self.runtime
         self.running_tasks[spec.task_id] = threading.get_ident()
-        token = current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources))
+        token = current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
+                                                spec.accelerator_ids))
+        restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
         try:
@@ -146,6 +150,7 @@ class WorkerExecutor:
                     break
                 retries_left -= 1
         finally:
+            restore_devices()
             current_execution.reset(token)
             self.running_tasks.pop(spec.task_id, None)
             runtime.unpin_deps(entries)
@@ -153,7 +158,9 @@ class WorkerExecutor:
 
     async def _run_async_task(self, spec: TaskSpec, function: Any, entries: list[Any]) -> None:
         runtime = self.runtime
-        current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources))
+        current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
+                                        spec.accelerator_ids))
+        restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         try:
             await execution.wait_deps(runtime, entries)
 
@@ -164,6 +171,7 @@ class WorkerExecutor:
             outcome = await execution.run_and_pack_async(runtime, spec.name, spec.num_returns,
                                                          invoke)
         finally:
+            restore_devices()
             self.running_tasks.pop(spec.task_id, None)
             runtime.unpin_deps(entries)
         self._finish_task(spec, outcome)
@@ -178,7 +186,11 @@ class WorkerExecutor:
          max_concurrency, is_async, incarnation) = header[:14]
         actor = HostedActor(self.runtime, self.pool, actor_id, class_name, is_async,
                             max_concurrency, incarnation)
-        actor.resources = demand_of(options) or None
+        actor.resources = plain_demand(options) or None
+        actor.accelerator_ids = options.get("accelerator_ids")
+        if actor.accelerator_ids and actor.accelerator_ids.get(GPU):
+            # The actor has its process to itself: the devices stay set for its lifetime.
+            os.environ[VISIBLE_DEVICES] = ",".join(actor.accelerator_ids[GPU])
         self.adopt(actor)
         entries = self.runtime.accept_deps(deps, pin=True) if deps else []
         self.code.add(code_id, code)
@@ -186,7 +198,8 @@ class WorkerExecutor:
 
         def construct() -> None:
             token = current_execution.set(Execution(actor_id, actor_id, f"{class_name}.__init__",
-                                                    incarnation, actor.resources))
+                                                    incarnation, actor.resources,
+                                                    actor.accelerator_ids))
             try:
                 cls = self.code.load(code_id)
                 execution.wait_deps_blocking(self.runtime, entries)

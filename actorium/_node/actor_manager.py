@@ -17,6 +17,7 @@ import time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from actorium._core.accelerators import GPU, gpu_amount
 from actorium._core.resources import demand_of
 from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
 from actorium._supervision.policy import Backoff, Intensity, RestartHistory
@@ -166,14 +167,19 @@ class ActorManager:
         info.awaiting_supervisor = False
         info.restart_timer = None
         info.history.alive_since = max(info.history.alive_since, time.monotonic())
+        header = list(info.header)
         if info.options.get("dedicated"):
-            if not node.resources.fits(info.demand):
+            gpus = gpu_amount(info.demand)
+            if not node.resources.fits(info.demand) or not node.gpus.can_take(gpus):
                 self.waiting_for_resources.append(info)
                 return
             node.resources.acquire(info.demand)
+            gpu_ids = node.gpus.take(gpus) or []
             worker = node.start_worker(WorkerKind.DEDICATED, info.demand.get("CPU", 1.0),
-                                       env=info.env)
+                                       env=info.env, gpu_ids=gpu_ids)
             worker.reserved = info.demand
+            if gpu_ids:
+                header[10] = {**header[10], "accelerator_ids": {GPU: gpu_ids}}
         else:
             if info.demand:
                 if not node.resources.fits(info.demand):
@@ -183,7 +189,6 @@ class ActorManager:
             worker = self.pick_host(info.env)
         info.worker = worker
         worker.actors.add(info.actor_id)
-        header = list(info.header)
         header[13] = info.incarnation
         node.send_code_aware(worker, header, 3, 4, info.buffers)
         if worker.address is not None:
@@ -416,6 +421,8 @@ class ActorManager:
                 self.node.stop_worker(worker)
             # The CPUs are free the moment the actor is dead, not when its process has exited.
             released, worker.reserved = worker.reserved, {}
+            self.node.gpus.give(worker.gpu_ids, gpu_amount(released))
+            worker.gpu_ids = []
         else:
             released = info.demand
         info.worker = None

@@ -27,6 +27,13 @@ import zmq
 
 from actorium._core.affinity import CoreDealer
 from actorium._core.ids import random_id
+from actorium._core.accelerators import (
+    GPU,
+    VISIBLE_DEVICES,
+    GpuIds,
+    detect_gpu_count,
+    gpu_amount,
+)
 from actorium._core.resources import ResourcePool
 from actorium._node.actor_manager import ActorManager
 from actorium._node.bundles import NodeBundles
@@ -92,7 +99,13 @@ class Node:
         self.max_threads = max_threads
         total = {"CPU": float(num_cpus), **resources}
         total.setdefault("memory", float(_memory_bytes()))
+        if GPU not in total and (detected := detect_gpu_count()):
+            total[GPU] = float(detected)
+        if not total.get(GPU, 1.0):
+            total.pop(GPU)   # num_gpus=0: no GPU line at all, as in Ray
         self.resources = ResourcePool(total)
+        # Which GPU ids are free; the resource pool counts the amounts, this the devices.
+        self.gpus = GpuIds(total.get(GPU, 0.0))
         self.workers: dict[bytes, WorkerInfo] = {}
         self.clients: set[str] = set()
         self.code: dict[bytes, bytes] = {}   # code id -> pickled function/class, sent once
@@ -142,9 +155,12 @@ class Node:
             self.start_worker(WorkerKind.TASK)
 
     def start_worker(self, kind: WorkerKind, cpus: float = 1.0,
-                     env: dict[str, Any] | None = None) -> WorkerInfo:
-        """Start a worker (in the runtime environment ``env``, set up first if need be)."""
+                     env: dict[str, Any] | None = None,
+                     gpu_ids: list[str] | None = None) -> WorkerInfo:
+        """Start a worker (in the runtime environment ``env``, set up first if need be);
+        ``gpu_ids``: the GPUs it holds for its one actor (its ``CUDA_VISIBLE_DEVICES``)."""
         info = WorkerInfo(kind, env)
+        info.gpu_ids = list(gpu_ids or [])
         info.cpus = self.cores.deal(cpus)
         self.workers[info.worker_id] = info
         self.loop.create_task(self._spawn(info))
@@ -168,12 +184,27 @@ class Node:
                                namespace=self.namespace, max_threads=self.max_threads,
                                on_exit=self._on_worker_exit,
                                python=prepared.python if prepared else None,
-                               variables=prepared.variables if prepared else None,
+                               variables=self._worker_variables(info, prepared),
                                cwd=prepared.cwd if prepared else None)
             self.observer.worker_started(info)
         except Exception as exc:  # noqa: BLE001 - e.g. fork failed for lack of memory
             print(f"actorium node: could not start a worker: {exc}", file=sys.stderr)
             self._on_worker_exit(info, None)
+
+    @staticmethod
+    def _worker_variables(info: WorkerInfo, prepared: Any) -> dict[str, str] | None:
+        variables = dict(prepared.variables) if prepared is not None else {}
+        if info.gpu_ids:
+            variables[VISIBLE_DEVICES] = ",".join(info.gpu_ids)
+        return variables or None
+
+    def release_reservation(self, worker: WorkerInfo) -> None:
+        """Give back what a dedicated worker's actor reserved: resources and GPU ids."""
+        if worker.reserved:
+            self.gpus.give(worker.gpu_ids, gpu_amount(worker.reserved))
+            self.resources.release(worker.reserved)
+            worker.reserved = {}
+        worker.gpu_ids = []
 
     def _env_failed(self, worker: WorkerInfo, error: RuntimeEnvSetupError) -> None:
         """The environment of a worker about to start could not be set up: what was to run
@@ -182,9 +213,7 @@ class Node:
         self.workers.pop(worker.worker_id, None)
         if self.stopping:
             return
-        if worker.reserved:
-            self.resources.release(worker.reserved)
-            worker.reserved = {}
+        self.release_reservation(worker)
         self.observer.events.record("runtime_env_failed", str(error).splitlines()[-1][:300],
                                     env_hash=worker.env_hash)
         self.tasks.env_failed(worker.env_hash, error)
@@ -214,14 +243,15 @@ class Node:
         task_workers = [w for w in self.workers.values() if w.kind is WorkerKind.TASK
                         and w.state is not WorkerState.DEAD and not w.env_hash]
         if len(task_workers) > self.pool_size and not self.tasks.queue:
-            self._retire(worker)
+            self.retire(worker)
 
     def retire_idle_env_worker(self, worker: WorkerInfo) -> None:
         worker.idle_timer = None
         if worker.state is WorkerState.IDLE:
-            self._retire(worker)
+            self.retire(worker)
 
-    def _retire(self, worker: WorkerInfo) -> None:
+    def retire(self, worker: WorkerInfo) -> None:
+        """Stop a worker that must not run more work (e.g. it used up ``max_calls``)."""
         if worker.idle_timer is not None:
             worker.idle_timer.cancel()
             worker.idle_timer = None
@@ -354,9 +384,7 @@ class Node:
             self.envs.release(worker.env_hash)
         if self.stopping:
             return
-        if worker.reserved:
-            self.resources.release(worker.reserved)
-            worker.reserved = {}
+        self.release_reservation(worker)
         self.tasks.worker_died(worker, reason)
         self.actors.worker_died(worker, reason)
         self.virtual.worker_died(worker, reason)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from actorium._core.accelerators import GPU, gpu_amount
 from actorium._core.resources import demand_of
 from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
 from actorium._transport import serialization
@@ -30,7 +31,7 @@ class QueuedTask:
     """A task as the node holds it: its frames and what it needs."""
 
     __slots__ = ("task_id", "owner", "header", "buffers", "demand", "retries_left", "worker",
-                 "name", "cancelled", "env", "env_hash")
+                 "name", "cancelled", "env", "env_hash", "gpus", "gpu_ids", "max_calls")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         self.task_id: bytes = header[1]
@@ -45,6 +46,12 @@ class QueuedTask:
         # Its runtime environment: only a worker set up for it may run it.
         self.env: dict[str, Any] | None = header[10].get("runtime_env")
         self.env_hash: str = self.env["hash"] if self.env else ""
+        # GPUs: how much, the ids given at dispatch; and how many tasks of its function a
+        # worker may run before it is replaced (0: no limit; GPU tasks default to 1, as Ray).
+        self.gpus = gpu_amount(self.demand)
+        self.gpu_ids: list[str] = []
+        calls = header[10].get("max_calls")
+        self.max_calls: int = (1 if self.gpus else 0) if calls is None else calls
 
 
 class TaskScheduler:
@@ -95,7 +102,8 @@ class TaskScheduler:
         index = 0
         while index < len(self.queue) and scanned < _SCAN_LIMIT:
             task = self.queue[index]
-            if not resources.fits(task.demand):
+            if not resources.fits(task.demand) or (task.gpus and
+                                                   not node.gpus.can_take(task.gpus)):
                 index += 1
                 scanned += 1
                 continue
@@ -146,6 +154,10 @@ class TaskScheduler:
 
     def _dispatch(self, task: QueuedTask, worker: WorkerInfo) -> None:
         self.node.resources.acquire(task.demand)
+        header = list(task.header)
+        if task.gpus:
+            task.gpu_ids = self.node.gpus.take(task.gpus) or []
+            header[10] = {**header[10], "accelerator_ids": {GPU: task.gpu_ids}}
         if worker.idle_timer is not None:
             worker.idle_timer.cancel()
             worker.idle_timer = None
@@ -153,7 +165,6 @@ class TaskScheduler:
         worker.task = task
         task.worker = worker
         self.running[task.task_id] = task
-        header = list(task.header)
         header[0] = Kind.EXECUTE_TASK
         self.node.send_code_aware(worker, header, 3, 4, task.buffers)
 
@@ -167,6 +178,7 @@ class TaskScheduler:
         if origin is not None:
             self.node.send(origin, [Kind.TASK_FINISHED, task_id])
         worker = task.worker
+        self._give_gpus(task)
         if worker is not None and worker.task is task:
             if not worker.blocked:
                 self.node.resources.release(task.demand)
@@ -174,8 +186,25 @@ class TaskScheduler:
             worker.task = None
             if worker.state is WorkerState.BUSY:
                 worker.state = WorkerState.IDLE
-            self.node.retire_extra_worker(worker)
+            if self._used_up(worker, task):
+                self.node.retire(worker)
+            else:
+                self.node.retire_extra_worker(worker)
         self.schedule_soon()
+
+    def _give_gpus(self, task: QueuedTask) -> None:
+        if task.gpu_ids:
+            self.node.gpus.give(task.gpu_ids, task.gpus)
+            task.gpu_ids = []
+
+    @staticmethod
+    def _used_up(worker: WorkerInfo, task: QueuedTask) -> bool:
+        """Has the worker run ``max_calls`` tasks of this task's function?"""
+        if not task.max_calls:
+            return False
+        code_id: bytes = task.header[3]
+        worker.calls[code_id] = done = worker.calls.get(code_id, 0) + 1
+        return done >= task.max_calls
 
     def blocked(self, worker: WorkerInfo, is_blocked: bool) -> None:
         task = worker.task
@@ -193,6 +222,7 @@ class TaskScheduler:
         if task is None:
             return
         self.running.pop(task.task_id, None)
+        self._give_gpus(task)
         if not worker.blocked:
             self.node.resources.release(task.demand)
         worker.task = None

@@ -53,6 +53,8 @@ class WorkerInfo:
         self.code_ids: set[bytes] = set()
         self.outbox_until_ready: list[tuple[list[Any], list[Any]]] = []
         self.reserved: dict[str, float] = {}       # resources held by a dedicated actor
+        self.gpu_ids: list[str] = []               # GPU ids its actor holds (and it sees)
+        self.calls: dict[bytes, int] = {}          # tasks run, by function (max_calls)
         self.exit_description = ""
         self.cpus: list[int] = []                  # cores the process is kept on ([] = any)
 
