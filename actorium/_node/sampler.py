@@ -92,8 +92,8 @@ class NodeSampler:
             found = node.actors.actors.get(bytes.fromhex(hexid))
             actor_pids[hexid] = found.worker.pid if found and found.worker else None
         counters = observer.metrics.counters()
-        totals = {"actor": [0, 0, [0] * len(_MS_BOUNDS + (0,))],
-                  "task": [0, 0, [0] * len(_MS_BOUNDS + (0,))]}
+        totals: dict[str, list[Any]] = {"actor": [0, 0, [0] * (len(_MS_BOUNDS) + 1)],
+                                        "task": [0, 0, [0] * (len(_MS_BOUNDS) + 1)]}
         for key, value in counters.items():
             before = self._counters.get(key)
             count, errors = value[0], value[1]

@@ -50,19 +50,21 @@ def merge(rows: list[dict[str, Any]], *, by_key: bool = True) -> list[dict[str, 
         for row in members:
             for when, value in row["points"]:
                 by_time.setdefault(when, []).append(value)
-        if metric in _TAKE_MAX or metric.endswith(("_p50", "_p99")):
-            combine = max
-        elif metric in _AVERAGE:
-            def combine(values: list[float]) -> float:
-                return sum(values) / len(values)
-        else:
-            combine = sum
-        points = [[when, round(combine(values), 4)] for when, values in sorted(by_time.items())]
+        points = [[when, round(_combine(metric, values), 4)]
+                  for when, values in sorted(by_time.items())]
         merged.append({"scope": "cluster" if not by_key else scope, "key": key,
                        "metric": metric, "points": points,
                        "nodes": sorted({row.get("node_id", "") for row in members})})
     merged.sort(key=lambda row: (row["key"], row["metric"]))
     return merged
+
+
+def _combine(metric: str, values: list[float]) -> float:
+    if metric in _TAKE_MAX:
+        return max(values)
+    if metric in _AVERAGE:
+        return sum(values) / len(values)
+    return sum(values)
 
 
 class SeriesRoutes:
