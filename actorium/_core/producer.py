@@ -132,11 +132,14 @@ class Producers:
             if producer.owner == address:
                 producer.stop("the process consuming its items died")
 
-    def cancel(self, task_id: bytes) -> None:
-        """``cancel()`` reached this worker: a paused producer stops at once."""
+    def cancel(self, task_id: bytes) -> bool:
+        """``cancel()`` reached this worker: the producer stops at its next item or at once
+        if paused. True if ``task_id`` is a producer running here."""
         producer = self.running.get(task_id)
-        if producer is not None:
-            producer.stop("it was cancelled")
+        if producer is None:
+            return False
+        producer.stop("it was cancelled")
+        return True
 
     def drive(self, value: Any, num_returns: int, owner: str, task_id: bytes,
               name: str) -> Any:

@@ -328,7 +328,10 @@ class WorkerExecutor:
     # ------------------------------------------------------------------ cancel and stop
     def on_cancel(self, header: list[Any], _buffers: list[Any]) -> None:
         _, task_id, force, actor_id = header[:4]
-        self.producers.cancel(task_id)  # a producer paused for back-pressure stops now
+        if self.producers.cancel(task_id):
+            # A generator stops at its next yield (or now, if paused): no exception is thrown
+            # into its thread, which could land after the call ended, in an idle pool thread.
+            return
         if actor_id is not None:
             actor = self.actors.get(actor_id)
             if actor is not None:
