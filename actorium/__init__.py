@@ -33,6 +33,9 @@ Layers (an import may only point downwards):
     _supervision/                    restart policy (pure logic), the Supervisor handle
     _head/                           head service: node registry, actor directory, names,
                                      the cluster's activation directory of virtual actors
+    twins/                           digital twins (the public names of _twins/)
+    _twins/                          digital twins: desired/reported documents, fleet index
+                                     and history in the state store, queries, watching
     _virtual/                        virtual actors: handles by key, activation directory,
                                      passivation, state stores (sqlite, PostgreSQL), reminders
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
@@ -42,7 +45,7 @@ Layers (an import may only point downwards):
     _store/                          the shared-memory object store (files, budget, spilling)
 """
 
-from actorium import exceptions, runtime_env, util
+from actorium import exceptions, runtime_env, twins, util
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -66,6 +69,7 @@ from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
 from actorium._core.context import RuntimeContext
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
+from actorium._core.streams import DynamicObjectRefGenerator, ObjectRefGenerator
 from actorium._supervision.supervisor import Supervisor, SupervisorStatus
 from actorium._virtual.actor import VirtualActor
 from actorium._virtual.handle import VirtualActorClass, virtual
@@ -78,7 +82,9 @@ __all__ = [
     "ActorClass",
     "ActorHandle",
     "ActorMethod",
+    "DynamicObjectRefGenerator",
     "ObjectRef",
+    "ObjectRefGenerator",
     "Reminder",
     "RemoteFunction",
     "RuntimeContext",
@@ -107,6 +113,7 @@ __all__ = [
     "remote",
     "runtime_env",
     "shutdown",
+    "twins",
     "util",
     "virtual",
     "wait",

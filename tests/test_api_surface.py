@@ -11,12 +11,12 @@ import actorium
 from actorium.exceptions import RuntimeNotInitializedError
 
 PUBLIC_API = {
-    "ActorClass", "ActorHandle", "ActorMethod", "ObjectRef", "Reminder", "RemoteFunction",
+    "ActorClass", "ActorHandle", "ActorMethod", "DynamicObjectRefGenerator", "ObjectRef", "ObjectRefGenerator", "Reminder", "RemoteFunction",
     "RuntimeContext", "RuntimeInfo", "Supervisor", "SupervisorStatus", "VirtualActor",
     "VirtualActorClass", "VirtualOptions", "__version__", "available_resources",
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
-    "runtime_env", "shutdown", "util", "virtual", "wait",
+    "runtime_env", "shutdown", "twins", "util", "virtual", "wait",
 }
 
 
