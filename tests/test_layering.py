@@ -16,6 +16,8 @@ ALLOWED = {
     "_runtime_env": {"_runtime_env", "exceptions"},
     "_core": {"_core", "_store", "_transport", "_runtime_env", "exceptions"},
     "_virtual": {"_virtual", "_core", "_store", "_transport", "_runtime_env", "exceptions"},
+    "_twins": {"_twins", "_virtual", "_core", "_store", "_transport", "_runtime_env",
+               "exceptions"},
     "_head": {"_head", "_virtual", "_core", "_store", "_transport", "_runtime_env",
               "exceptions"},
     "_supervision": {"_supervision", "_core", "_store", "_transport", "_runtime_env",
