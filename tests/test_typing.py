@@ -211,3 +211,43 @@ def test_the_typing_guide_s_blocks_check_as_marked(mypy_errors: Errors) -> None:
 def test_the_markers_are_read() -> None:
     line = 'f()  # E: Missing "x"  # E-pyright: Argument missing'
     assert MARKER.findall(line) == [("E", 'Missing "x"'), ("E-pyright", "Argument missing")]
+
+
+def _errors_of(path: pathlib.Path, found: dict[int, list[str]]) -> Errors:
+    errors = Errors(list)
+    for line, messages in found.items():
+        errors[(str(path.resolve()), line)] = messages
+    return errors
+
+
+def test_a_marked_line_the_checker_did_not_report_fails_the_check(
+        tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "marked.py"
+    path.write_text('x: int = "a"  # E: incompatible type\ny: int = 1  # E: incompatible\n')
+    reported = {1: ['Incompatible types in assignment (expression has incompatible type "str")']}
+    with pytest.raises(AssertionError, match=r"not reported .*\{2: 'incompatible'\}"):
+        _check_marked(_errors_of(path, reported), path, "mypy")
+    # A report of the line that does not contain the fragment is not a match either.
+    with pytest.raises(AssertionError, match="not reported"):
+        _check_marked(_errors_of(path, {1: ["Name 'x' is not defined"], **reported}), path,
+                      "mypy")
+
+
+def test_an_unmarked_line_the_checker_reported_fails_the_check(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "marked.py"
+    path.write_text('x: int = "a"  # E: incompatible\nz = 1\n')
+    errors = _errors_of(path, {1: ["incompatible type"], 2: ["something else"]})
+    with pytest.raises(AssertionError, match=r"unmarked lines reported: \{2: "):
+        _check_marked(errors, path, "mypy")
+    with pytest.raises(AssertionError, match="a correct program was refused"):
+        _check_clean(errors, path)
+
+
+def test_a_pyright_marker_is_not_expected_of_mypy(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "marked.py"
+    path.write_text("f(ref)  # E-pyright: not assignable\n")
+    assert _expected(path, "mypy") == {}
+    assert _expected(path, "pyright") == {1: "not assignable"}
+    _check_marked(_errors_of(path, {}), path, "mypy")
+    with pytest.raises(AssertionError, match="not reported"):
+        _check_marked(_errors_of(path, {}), path, "pyright")
