@@ -36,6 +36,9 @@ Layers (an import may only point downwards):
     _supervision/                    restart policy (pure logic), the Supervisor handle
     _head/                           head service: node registry, actor directory, names,
                                      the cluster's activation directory of virtual actors
+    twins/                           digital twins (the public names of _twins/)
+    _twins/                          digital twins: desired/reported documents, fleet index
+                                     and history in the state store, queries, watching
     _virtual/                        virtual actors: handles by key, activation directory,
                                      passivation, state stores (sqlite, PostgreSQL), reminders
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
@@ -47,7 +50,7 @@ Layers (an import may only point downwards):
     _store/                          the shared-memory object store (files, budget, spilling)
 """
 
-from actorium import exceptions, runtime_env, util
+from actorium import exceptions, runtime_env, twins, util
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -112,6 +115,7 @@ __all__ = [
     "remote",
     "runtime_env",
     "shutdown",
+    "twins",
     "util",
     "virtual",
     "wait",

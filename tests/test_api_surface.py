@@ -16,7 +16,7 @@ PUBLIC_API = {
     "VirtualActorClass", "VirtualOptions", "__version__", "available_resources",
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
     "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
-    "runtime_env", "shutdown", "util", "virtual", "wait",
+    "runtime_env", "shutdown", "twins", "util", "virtual", "wait",
 }
 
 

@@ -18,6 +18,8 @@ ALLOWED = {
     "_core": {"_core", "_faults", "_store", "_transport", "_runtime_env", "exceptions"},
     "_virtual": {"_virtual", "_faults", "_core", "_store", "_transport", "_runtime_env",
                  "exceptions"},
+    "_twins": {"_twins", "_faults", "_virtual", "_core", "_store", "_transport",
+               "_runtime_env", "exceptions"},
     "_head": {"_head", "_faults", "_virtual", "_core", "_store", "_transport", "_runtime_env",
               "exceptions"},
     "_supervision": {"_supervision", "_faults", "_core", "_store", "_transport", "_runtime_env",
