@@ -16,6 +16,7 @@ from actorium._twins.change import Part, TwinChange
 from actorium._twins.fleet import TwinRecord, count, count_async, query, query_async
 from actorium._twins.query import Condition, Field, related
 from actorium._twins.twin import Twin, TwinOptions, twin
+from actorium._twins.watch import watch
 
 __all__ = ["Condition", "Field", "Part", "Twin", "TwinChange", "TwinOptions", "TwinRecord",
-           "count", "count_async", "query", "query_async", "related", "twin"]
+           "count", "count_async", "query", "query_async", "related", "twin", "watch"]
