@@ -69,6 +69,7 @@ from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
 from actorium._core.context import RuntimeContext
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
+from actorium._core.streams import DynamicObjectRefGenerator, ObjectRefGenerator
 from actorium._supervision.supervisor import Supervisor, SupervisorStatus
 from actorium._virtual.actor import VirtualActor
 from actorium._virtual.handle import VirtualActorClass, virtual
@@ -81,7 +82,9 @@ __all__ = [
     "ActorClass",
     "ActorHandle",
     "ActorMethod",
+    "DynamicObjectRefGenerator",
     "ObjectRef",
+    "ObjectRefGenerator",
     "Reminder",
     "RemoteFunction",
     "RuntimeContext",

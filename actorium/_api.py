@@ -24,6 +24,7 @@ from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
 from actorium._core.remote_types import ManyReturns, RemoteDecorator, ShapedDecorator
 from actorium._core.runtime import Runtime
+from actorium._core.streams import ObjectRefGenerator, wait_mixed
 from actorium._core.values import check_not_in_loop
 from actorium._jobs import ADDRESS_ENV
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
@@ -39,7 +40,7 @@ from actorium.exceptions import ActorDiedError
 
 T = TypeVar("T")
 P = ParamSpec("P")
-RefT = TypeVar("RefT", bound=ObjectRef[Any])
+RefT = TypeVar("RefT", bound=ObjectRef[Any] | ObjectRefGenerator[Any])
 
 __all__ = [
     "available_resources", "cancel", "checkpoint", "cluster_resources", "exit_actor", "get",
@@ -340,18 +341,26 @@ def wait(object_refs: Sequence[RefT], *, num_returns: int = 1, timeout: float | 
     most ``num_returns`` refs.
     """
     runtime = context.current_runtime()
-    if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
+    if isinstance(object_refs, (ObjectRef, ObjectRefGenerator)) or \
+            not isinstance(object_refs, (list, tuple)):
         raise TypeError(f"wait() takes a list of ObjectRefs, got {type(object_refs).__name__}")
     refs = list(object_refs)
     for ref in refs:
-        if not isinstance(ref, ObjectRef):
+        if not isinstance(ref, (ObjectRef, ObjectRefGenerator)):
             raise TypeError(f"wait() takes a list of ObjectRefs, found {type(ref).__name__}")
-    if len({ref.id for ref in refs}) != len(refs):
+    if len({id(ref) if isinstance(ref, ObjectRefGenerator) else ref.id
+            for ref in refs}) != len(refs):
         raise ValueError("wait() was given the same ObjectRef more than once")
     if not 0 <= num_returns <= len(refs) or isinstance(num_returns, bool):
         raise ValueError(f"num_returns must be between 0 and {len(refs)} (the number of refs), "
                          f"got {num_returns!r}")
     check_not_in_loop("actorium.wait()")
+    if any(isinstance(ref, ObjectRefGenerator) for ref in refs):
+        # A generator is ready when its next item is (or its end is known), as in Ray.
+        flags = wait_mixed(runtime, refs, num_returns, timeout)
+        ready_mixed = [ref for ref, flag in zip(refs, flags, strict=True) if flag][:num_returns]
+        chosen = {id(ref) for ref in ready_mixed}
+        return ready_mixed, [ref for ref in refs if id(ref) not in chosen]
     entries = [runtime._entry_of(ref) for ref in refs]
     runtime.wait_entries(refs, entries, num_returns, timeout, raise_on_timeout=False)
     ready: list[RefT] = []
@@ -378,15 +387,20 @@ def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
     runtime.notify_node("kill_actor", actor_id, no_restart)
 
 
-def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool = True) -> None:
+def cancel(object_ref: ObjectRef[Any] | ObjectRefGenerator[Any], *, force: bool = False, recursive: bool = True) -> None:
     """Cancel the task or actor call that produces ``object_ref``. Does not block.
 
     A queued call never runs; a running async call is cancelled through asyncio; a running
     sync task gets ``TaskCancelledError`` raised inside it (``force=True`` ends its worker).
     ``get()`` on the ref then raises ``TaskCancelledError``.
     """
+    if isinstance(object_ref, ObjectRefGenerator):
+        # Stops the producer; the items already made stay readable, then the cancellation.
+        context.current_runtime().cancel(object_ref._state.task_id, force)
+        return
     if not isinstance(object_ref, ObjectRef):
-        raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
+        raise TypeError(f"cancel() takes an ObjectRef or an ObjectRefGenerator, got "
+                        f"{type(object_ref).__name__}")
     context.current_runtime().cancel(object_ref.id[:16], force)
 
 

@@ -11,7 +11,7 @@ import actorium
 from actorium.exceptions import RuntimeNotInitializedError
 
 PUBLIC_API = {
-    "ActorClass", "ActorHandle", "ActorMethod", "ObjectRef", "Reminder", "RemoteFunction",
+    "ActorClass", "ActorHandle", "ActorMethod", "DynamicObjectRefGenerator", "ObjectRef", "ObjectRefGenerator", "Reminder", "RemoteFunction",
     "RuntimeContext", "RuntimeInfo", "Supervisor", "SupervisorStatus", "VirtualActor",
     "VirtualActorClass", "VirtualOptions", "__version__", "available_resources",
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
