@@ -337,7 +337,8 @@ def test_nodes_lists_this_one_alive_node(runtime):
     assert node["Resources"]["CPU"] == 2
 
 
-def test_cluster_queries_need_a_runtime(no_runtime):
+def test_cluster_queries_need_a_runtime_when_auto_init_is_off(no_runtime, monkeypatch):
+    monkeypatch.setenv("ACTORIUM_AUTO_INIT", "0")
     for query in (actorium.cluster_resources, actorium.available_resources, actorium.nodes,
                   actorium.get_runtime_context):
         with pytest.raises(RuntimeNotInitializedError):
