@@ -20,6 +20,11 @@ Layers (an import may only point downwards):
                                      The core's bind() methods hand off to dag/ (a lazy
                                      import: the one arrow that points up, by design)
     runtime_env/                     Ray's ray.runtime_env (RuntimeEnv, RuntimeEnvConfig)
+    actor.py, runtime_context.py,    Ray's module paths ray.actor, ray.runtime_context,
+    cloudpickle.py                   ray.cloudpickle: re-exports of the facade, nothing more
+    testing/                         actorium.testing: message faults, killing and pausing
+                                     processes, chaos; over the public API and _faults
+                                     (imported only by tests, never by this file)
     exceptions.py                    the one exception tree (imports nothing of ours)
     mypy_plugin.py                   loaded by mypy only (plugins = ["actorium.mypy_plugin"]);
                                      imports nothing of ours, names our classes as strings
@@ -40,6 +45,8 @@ Layers (an import may only point downwards):
                                      passivation, state stores (sqlite, PostgreSQL), reminders
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
+    _faults/                         the fault plan and the one hook on the send path (off and
+                                     free unless a test sets a plan)
     _runtime_env/                    runtime_env: validation, packages, virtualenvs, env cache
     _transport/                      ZeroMQ sockets, message framing, serialization
     _store/                          the shared-memory object store (files, budget, spilling)
@@ -59,6 +66,7 @@ from actorium._api import (
     init,
     is_initialized,
     kill,
+    list_named_actors,
     nodes,
     put,
     remote,
@@ -107,6 +115,7 @@ __all__ = [
     "init",
     "is_initialized",
     "kill",
+    "list_named_actors",
     "method",
     "nodes",
     "put",

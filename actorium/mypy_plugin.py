@@ -54,6 +54,7 @@ from mypy.plugin import (
     CheckerPluginInterface,
     ClassDefContext,
     FunctionContext,
+    MethodContext,
     MethodSigContext,
     Plugin,
 )
@@ -92,6 +93,10 @@ SUPERVISOR_START = "actorium._supervision.supervisor.Supervisor.start"
 _SUBMITTING = {f"{_ACTOR}.ActorMethod.remote", "actorium._core.remote_function.RemoteFunction"
                ".remote", "actorium._core.remote_function._BoundFunction.remote"}
 VIRTUAL_BASE = "actorium._virtual.actor.VirtualActor"
+REMOTE_FUNCTION = "actorium._core.remote_function.RemoteFunction"
+# ``@remote`` / ``remote(f)`` and ``@remote(option=...)``: a generator function streams.
+_MAKES_FUNCTIONS = {"actorium._api.remote", "actorium.remote"}
+_OPTIONS_DECORATOR = "actorium._core.remote_types.RemoteDecorator.__call__"
 
 # Where a decorator makes a class into what (mypy names a re-exported function by its
 # definition; the facade's name is listed too in case a version reports it).
@@ -126,12 +131,17 @@ class ActoriumPlugin(Plugin):
         return lambda ctx: _class_attribute(ctx, info, name, wrapper)
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        if fullname in _MAKES_FUNCTIONS:
+            return _remote_function
         node = self.lookup_fully_qualified(fullname)
         if node is not None and isinstance(node.node, TypeInfo) and \
                 _METADATA in node.node.metadata:
             info = node.node
             return lambda ctx: _instantiated(ctx, info)
         return None
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        return _remote_function if fullname == _OPTIONS_DECORATOR else None
 
     def get_method_signature_hook(self, fullname: str,
                                   ) -> Callable[[MethodSigContext], FunctionLike] | None:
@@ -200,6 +210,36 @@ def _instantiated(ctx: FunctionContext, info: TypeInfo) -> Type:
     ctx.api.fail(f'"{info.name}" is {kind} class and cannot be instantiated directly; use '
                  f"{info.name}{how}", ctx.context, code=CALL_ARG)
     return ctx.default_return_type
+
+
+def _remote_function(ctx: FunctionContext | MethodContext) -> Type:
+    """``@remote`` on a generator function: ``RemoteFunction[P, ObjectRefGenerator[T]]``
+    (it streams, as in Ray), once actorium has ``ObjectRefGenerator`` (issue 12). Only the
+    function's definition tells a generator from a function returning an iterator."""
+    made = get_proper_type(ctx.default_return_type)
+    if not (isinstance(made, Instance) and made.type.fullname == REMOTE_FUNCTION and
+            len(made.args) == 2):
+        return ctx.default_return_type
+    function: FuncDef | None = None
+    if isinstance(ctx.context, Decorator):                    # @remote def f
+        function = ctx.context.func
+    elif ctx.args and ctx.args[0] and isinstance(ctx.args[0][0], RefExpr):   # remote(f)
+        node = ctx.args[0][0].node
+        function = node.func if isinstance(node, Decorator) else \
+            node if isinstance(node, FuncDef) else None
+    if function is None or not (function.is_generator or function.is_async_generator):
+        return ctx.default_return_type
+    assert isinstance(ctx.api, TypeChecker)
+    streams = ctx.api.modules.get(_STREAMS)
+    if streams is None or "ObjectRefGenerator" not in streams.names:
+        return ctx.default_return_type
+    declared = get_proper_type(function.type.ret_type) if isinstance(
+        function.type, CallableType) else None
+    item: Type = AnyType(TypeOfAny.special_form)
+    if isinstance(declared, Instance) and declared.type.fullname in _YIELDING and \
+            declared.args:
+        item = declared.args[0]
+    return made.copy_modified(args=[made.args[0], _named(ctx.api, REF_GENERATOR, [item])])
 
 
 def _constructor_signature(ctx: MethodSigContext) -> FunctionLike:

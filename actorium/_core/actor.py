@@ -145,7 +145,7 @@ class ActorClass(Generic[T]):
     def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any], options: ActorOptions,
                 supervision: dict[str, Any] | None = None) -> ActorHandle[T]:
         """Send CREATE_ACTOR; ``supervision`` names the supervisor and the child's spec."""
-        runtime = context.current_runtime()
+        runtime = context.runtime_or_start()
         if self._init_check is not None:
             self._init_check.check(args, kwargs)
         code_id, code = self._code.pickled()

@@ -92,7 +92,7 @@ class RemoteFunction(Generic[P, R]):
 
     def _submit(self, args: tuple[Any, ...], kwargs: dict[str, Any],
                 options: TaskOptions) -> Any:
-        runtime = context.current_runtime()
+        runtime = context.runtime_or_start()
         self._check.check(args, kwargs)
         code_id, code = self._code.pickled()
         fmt, data, buffers, refs = runtime.dumps_call_args(self._name, args, kwargs)

@@ -41,6 +41,7 @@ from actorium._core.ids import IdMinter
 from actorium._core.objects import FAILED, PENDING, ObjectTable
 from actorium._core.streams import StreamOwner, StreamState
 from actorium._core.values import ValueAccess, check_not_in_loop
+from actorium._faults.injector import interpose as interpose_faults
 from actorium._runtime_env.resolve import EnvResolver
 from actorium._store.store import ObjectStore
 from actorium._transport import serialization
@@ -116,6 +117,7 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
         self.loop_thread_id = 0
         self.inbox: Inbox | None = None
         self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
+        interpose_faults(self.outbox, role)   # a no-op unless a test planned faults
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None

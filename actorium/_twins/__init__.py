@@ -6,6 +6,7 @@ Modules, one concept each:
     change.py      TwinChange (one history entry, what watchers get) and Part
     twin.py        Twin (the base class, a VirtualActor), TwinOptions and the @twin decorator
     query.py       Field/related conditions, compiled to sqlite JSON or PostgreSQL JSONB SQL
+    fleet.py       query()/count() from a driver, an actor or an asyncio app (no twin called)
     stores/        the twin tables (index and history) beside the virtual actors' state
 
 Layering: this package sits on ``_virtual`` (a twin is a virtual actor; its tables live in

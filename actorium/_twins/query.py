@@ -136,17 +136,18 @@ class Field:
 
 
 def related(relation: str, condition: Condition | None = None, *,
-            type_name: str) -> Condition:
-    """Twins whose link ``relation`` names a twin of ``type_name`` matching ``condition``.
+            of: Any) -> Condition:
+    """Twins whose link ``relation`` names a twin of type ``of`` matching ``condition``.
 
-    ``related("gateway", Field("reported.online") == False, type_name="Gateway")``: the
+    ``related("gateway", Field("reported.online") == False, of=Gateway)``: the
     devices behind an offline gateway. Nest it to follow several hops (device -> gateway ->
     site). Evaluated in the database as a subquery over the same index.
     """
     if not isinstance(relation, str) or not _SEGMENT.match(relation):
         raise ValueError(f"a relation is a name such as 'gateway', got {relation!r}")
+    type_name = of if isinstance(of, str) else getattr(of, "type_name", None)
     if not isinstance(type_name, str) or not type_name:
-        raise ValueError(f"related(): type_name must name a twin type, got {type_name!r}")
+        raise TypeError(f"related(): of= is a twin type or its type name, got {of!r}")
     return _Related(relation, type_name, None if condition is None else _condition(condition))
 
 
@@ -225,6 +226,8 @@ class _Related(Condition):
             link = f"json_extract({column}, {out.path(('links', self.relation))})"
         else:
             link = f"({column} #>> {out.path(('links', self.relation))})"
+        # Parameters in the order they appear in the text ('?' is positional in sqlite).
+        of_type = out.param(self.type_name)
         inner = compile_where(self.condition, out, f"{alias}.doc")
         return (f"({link} IN (SELECT {alias}.key FROM twin_index {alias} WHERE "
-                f"{alias}.type_name = {out.param(self.type_name)} AND {inner}))")
+                f"{alias}.type_name = {of_type} AND {inner}))")

@@ -13,6 +13,9 @@
 """
 
 from actorium._twins.change import Part, TwinChange
+from actorium._twins.fleet import TwinRecord, count, count_async, query, query_async
+from actorium._twins.query import Condition, Field, related
 from actorium._twins.twin import Twin, TwinOptions, twin
 
-__all__ = ["Part", "Twin", "TwinChange", "TwinOptions", "twin"]
+__all__ = ["Condition", "Field", "Part", "Twin", "TwinChange", "TwinOptions", "TwinRecord",
+           "count", "count_async", "query", "query_async", "related", "twin"]
