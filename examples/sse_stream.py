@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import AsyncIterator
 
 from aiohttp import ClientSession, web
 
@@ -25,7 +26,7 @@ class Sensor:
     def __init__(self) -> None:
         self.streams_open = 0
 
-    async def readings(self, limit: int | None):
+    async def readings(self, limit: int | None) -> AsyncIterator[dict[str, float]]:
         """Yield readings until ``limit`` (None: forever, for as long as someone reads)."""
         self.streams_open += 1
         try:
