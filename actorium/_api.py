@@ -45,7 +45,8 @@ RefT = TypeVar("RefT", bound=ObjectRef[Any] | ObjectRefGenerator[Any])
 __all__ = [
     "available_resources", "cancel", "checkpoint", "cluster_resources", "exit_actor", "get",
     "get_actor",
-    "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
+    "get_runtime_context", "init", "is_initialized", "kill", "list_named_actors", "method",
+    "nodes", "put", "remote",
     "shutdown", "wait",
 ]
 
@@ -466,6 +467,19 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
     runtime = context.runtime_or_start()
     described = runtime.request("get_actor", name, namespace or runtime.namespace)
     return ActorHandle.from_descriptor(runtime, described)
+
+
+def list_named_actors(all_namespaces: bool = False) -> list[str] | list[dict[str, str]]:
+    """The names of the live named actors of this namespace, as Ray's; with
+    ``all_namespaces=True``, one ``{"name", "namespace"}`` dict per live named actor.
+    **Blocks** briefly (one request to the node)."""
+    check_not_in_loop("actorium.list_named_actors()")
+    runtime = context.runtime_or_start()
+    rows = runtime.request("state", "actors", {}, 1_000_000)
+    named = [row for row in rows if row.get("name") and row.get("state") != "DEAD"]
+    if all_namespaces:
+        return [{"name": row["name"], "namespace": row["namespace"]} for row in named]
+    return [row["name"] for row in named if row["namespace"] == runtime.namespace]
 
 
 # ---------------------------------------------------------------------- cluster facts

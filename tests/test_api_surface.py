@@ -15,7 +15,8 @@ PUBLIC_API = {
     "RuntimeContext", "RuntimeInfo", "Supervisor", "SupervisorStatus", "VirtualActor",
     "VirtualActorClass", "VirtualOptions", "__version__", "available_resources",
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
-    "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
+    "get_runtime_context", "init", "is_initialized", "kill", "list_named_actors", "method",
+    "nodes", "put", "remote",
     "runtime_env", "shutdown", "twins", "util", "virtual", "wait",
 }
 

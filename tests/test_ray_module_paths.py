@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 
 import pytest
 
@@ -57,3 +58,30 @@ def test_actorium_cloudpickle_pickles_a_lambda_like_rays():
 
     square = cloudpickle.loads(cloudpickle.dumps(lambda x: x * x))
     assert square(7) == 49
+
+
+@actorium.remote
+class Named:
+    def ping(self) -> str:
+        return "pong"
+
+
+def test_list_named_actors_lists_live_named_actors_as_ray(runtime):
+    alive = Named.options(name="compat-alive").remote()
+    other = Named.options(name="compat-other-ns", namespace="elsewhere").remote()
+    killed = Named.options(name="compat-killed").remote()
+    anonymous = Named.remote()
+    actorium.get([a.ping.remote() for a in (alive, other, killed, anonymous)])
+    actorium.kill(killed)
+    names = actorium.list_named_actors()
+    assert "compat-alive" in names
+    assert "compat-other-ns" not in names      # another namespace
+    everywhere = actorium.list_named_actors(all_namespaces=True)
+    assert {"name": "compat-other-ns", "namespace": "elsewhere"} in everywhere
+    for _ in range(100):                        # the kill is asynchronous
+        if "compat-killed" not in actorium.list_named_actors():
+            break
+        time.sleep(0.1)
+    assert "compat-killed" not in actorium.list_named_actors()
+    for actor in (alive, other, anonymous):
+        actorium.kill(actor)
