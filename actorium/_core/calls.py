@@ -199,7 +199,8 @@ class CallerSide:
         unpickle the result much later; without this, a ref the task returned could be
         dropped (and its value freed) before the caller ever sees it.
         """
-        held = [ObjectRef(object_id, owner, self.objects) for object_id, owner, *_ in deps]
+        held: list[ObjectRef[Any]] = [ObjectRef(object_id, owner, self.objects)
+                                      for object_id, owner, *_ in deps]
         for index in range(count):
             entry = self.objects.entries.get(object_id_for(task_id, index))
             if entry is not None and entry.state == READY:
