@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-compare bench-virtual lint typecheck docs clean
+.PHONY: demo test soak bench bench-compare bench-virtual lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+soak: $(STAMP)
+	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(PY) -m pytest -q -s -p no:cacheprovider tests/testing/test_soak.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --backend actorium

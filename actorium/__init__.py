@@ -20,6 +20,11 @@ Layers (an import may only point downwards):
                                      The core's bind() methods hand off to dag/ (a lazy
                                      import: the one arrow that points up, by design)
     runtime_env/                     Ray's ray.runtime_env (RuntimeEnv, RuntimeEnvConfig)
+    actor.py, runtime_context.py,    Ray's module paths ray.actor, ray.runtime_context,
+    cloudpickle.py                   ray.cloudpickle: re-exports of the facade, nothing more
+    testing/                         actorium.testing: message faults, killing and pausing
+                                     processes, chaos; over the public API and _faults
+                                     (imported only by tests, never by this file)
     exceptions.py                    the one exception tree (imports nothing of ours)
     mypy_plugin.py                   loaded by mypy only (plugins = ["actorium.mypy_plugin"]);
                                      imports nothing of ours, names our classes as strings
@@ -33,16 +38,21 @@ Layers (an import may only point downwards):
     _supervision/                    restart policy (pure logic), the Supervisor handle
     _head/                           head service: node registry, actor directory, names,
                                      the cluster's activation directory of virtual actors
+    twins/                           digital twins (the public names of _twins/)
+    _twins/                          digital twins: desired/reported documents, fleet index
+                                     and history in the state store, queries, watching
     _virtual/                        virtual actors: handles by key, activation directory,
                                      passivation, state stores (sqlite, PostgreSQL), reminders
     _observe/                        logs, metrics, events, object summaries (node-agnostic)
     _core/                           ids, refs, objects, runtime, actors, execution
+    _faults/                         the fault plan and the one hook on the send path (off and
+                                     free unless a test sets a plan)
     _runtime_env/                    runtime_env: validation, packages, virtualenvs, env cache
     _transport/                      ZeroMQ sockets, message framing, serialization
     _store/                          the shared-memory object store (files, budget, spilling)
 """
 
-from actorium import exceptions, runtime_env, util
+from actorium import exceptions, runtime_env, twins, util
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -57,6 +67,7 @@ from actorium._api import (
     init,
     is_initialized,
     kill,
+    list_named_actors,
     nodes,
     put,
     remote,
@@ -67,6 +78,7 @@ from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
 from actorium._core.context import RuntimeContext
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
+from actorium._core.streams import DynamicObjectRefGenerator, ObjectRefGenerator
 from actorium._supervision.supervisor import Supervisor, SupervisorStatus
 from actorium._virtual.actor import VirtualActor
 from actorium._virtual.handle import VirtualActorClass, virtual
@@ -79,7 +91,9 @@ __all__ = [
     "ActorClass",
     "ActorHandle",
     "ActorMethod",
+    "DynamicObjectRefGenerator",
     "ObjectRef",
+    "ObjectRefGenerator",
     "Reminder",
     "RemoteFunction",
     "RuntimeContext",
@@ -103,12 +117,14 @@ __all__ = [
     "init",
     "is_initialized",
     "kill",
+    "list_named_actors",
     "method",
     "nodes",
     "put",
     "remote",
     "runtime_env",
     "shutdown",
+    "twins",
     "util",
     "virtual",
     "wait",

@@ -25,6 +25,7 @@ from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
 from actorium._core.remote_types import ManyReturns, RemoteDecorator, ShapedDecorator
 from actorium._core.runtime import Runtime
+from actorium._core.streams import ObjectRefGenerator, wait_mixed
 from actorium._core.values import check_not_in_loop
 from actorium._jobs import ADDRESS_ENV
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
@@ -40,12 +41,13 @@ from actorium.exceptions import ActorDiedError
 
 T = TypeVar("T")
 P = ParamSpec("P")
-RefT = TypeVar("RefT", bound=ObjectRef[Any])
+RefT = TypeVar("RefT", bound=ObjectRef[Any] | ObjectRefGenerator[Any])
 
 __all__ = [
     "available_resources", "cancel", "checkpoint", "cluster_resources", "exit_actor", "get",
     "get_actor", "get_gpu_ids",
-    "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
+    "get_runtime_context", "init", "is_initialized", "kill", "list_named_actors", "method",
+    "nodes", "put", "remote",
     "shutdown", "wait",
 ]
 
@@ -58,7 +60,10 @@ _ACCEPTED_RAY_ARGUMENTS = frozenset({
     "_enable_object_reconstruction",
 })
 
+RAY_ADDRESS_ENV = "RAY_ADDRESS"       # honoured after ACTORIUM_ADDRESS, for ported set-ups
+
 _lock = threading.Lock()
+_auto_init_lock = threading.Lock()   # one thread starts the runtime, the others wait for it
 _embedded: EmbeddedNode | None = None
 _connected: dict[str, Any] | None = None   # set while connected to a cluster
 
@@ -118,8 +123,9 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     if unknown:
         raise TypeError(f"init() got unexpected keyword argument(s): {', '.join(unknown)}")
     requested_env = parse_runtime_env(runtime_env)   # checked before anything starts
-    if address is None:
-        address = os.environ.get(ADDRESS_ENV) or None
+    if address in (None, "auto"):
+        # As Ray's RAY_ADDRESS: the variable names the cluster when the caller did not.
+        address = os.environ.get(ADDRESS_ENV) or os.environ.get(RAY_ADDRESS_ENV) or address
     if address is not None and not isinstance(address, str):
         raise TypeError(f"init(address=...) takes 'auto' or 'HOST:PORT', got {address!r}")
     if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int)
@@ -139,8 +145,10 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         if runtime is not None:
             if ignore_reinit_error:
                 return _info(runtime)
-            raise RuntimeError("actorium.init() was already called; call actorium.shutdown() "
-                               "first, or pass ignore_reinit_error=True")
+            raise RuntimeError("actorium is already running in this process (started by "
+                               "init(), or automatically by the first call that needed it); "
+                               "call actorium.shutdown() first, or pass "
+                               "ignore_reinit_error=True")
         namespace = namespace or "default"
         if address not in (None, "local"):
             global _connected
@@ -188,6 +196,17 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         context.set_runtime(runtime)
         atexit.register(shutdown)
         return _info(runtime)
+
+
+def _auto_init() -> None:
+    """Start the runtime as ``init()`` with no arguments would (Ray's auto-init): run by
+    the first call that needs a runtime when none runs (``context.runtime_or_start``)."""
+    with _auto_init_lock:
+        if context.maybe_runtime() is None:
+            init()   # also inside a running loop: it then blocks it once, briefly, as Ray
+
+
+context.set_starter(_auto_init)
 
 
 def _set_job_runtime_env(runtime: Runtime, requested: RuntimeEnv | None) -> None:
@@ -337,7 +356,7 @@ def put(value: T) -> ObjectRef[T]:
     """Store ``value`` once and return a ref to pass to any number of tasks and actors."""
     if isinstance(value, ObjectRef):
         raise TypeError("put() of an ObjectRef is not allowed: pass the ref itself")
-    return context.current_runtime().put(value)
+    return context.runtime_or_start().put(value)
 
 
 def wait(object_refs: Sequence[RefT], *, num_returns: int = 1, timeout: float | None = None,
@@ -348,18 +367,26 @@ def wait(object_refs: Sequence[RefT], *, num_returns: int = 1, timeout: float | 
     most ``num_returns`` refs.
     """
     runtime = context.current_runtime()
-    if isinstance(object_refs, ObjectRef) or not isinstance(object_refs, (list, tuple)):
+    if isinstance(object_refs, (ObjectRef, ObjectRefGenerator)) or \
+            not isinstance(object_refs, (list, tuple)):
         raise TypeError(f"wait() takes a list of ObjectRefs, got {type(object_refs).__name__}")
     refs = list(object_refs)
     for ref in refs:
-        if not isinstance(ref, ObjectRef):
+        if not isinstance(ref, (ObjectRef, ObjectRefGenerator)):
             raise TypeError(f"wait() takes a list of ObjectRefs, found {type(ref).__name__}")
-    if len({ref.id for ref in refs}) != len(refs):
+    if len({id(ref) if isinstance(ref, ObjectRefGenerator) else ref.id
+            for ref in refs}) != len(refs):
         raise ValueError("wait() was given the same ObjectRef more than once")
     if not 0 <= num_returns <= len(refs) or isinstance(num_returns, bool):
         raise ValueError(f"num_returns must be between 0 and {len(refs)} (the number of refs), "
                          f"got {num_returns!r}")
     check_not_in_loop("actorium.wait()")
+    if any(isinstance(ref, ObjectRefGenerator) for ref in refs):
+        # A generator is ready when its next item is (or its end is known), as in Ray.
+        flags = wait_mixed(runtime, refs, num_returns, timeout)
+        ready_mixed = [ref for ref, flag in zip(refs, flags, strict=True) if flag][:num_returns]
+        chosen = {id(ref) for ref in ready_mixed}
+        return ready_mixed, [ref for ref in refs if id(ref) not in chosen]
     entries = [runtime._entry_of(ref) for ref in refs]
     runtime.wait_entries(refs, entries, num_returns, timeout, raise_on_timeout=False)
     ready: list[RefT] = []
@@ -386,15 +413,20 @@ def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
     runtime.notify_node("kill_actor", actor_id, no_restart)
 
 
-def cancel(object_ref: ObjectRef[Any], *, force: bool = False, recursive: bool = True) -> None:
+def cancel(object_ref: ObjectRef[Any] | ObjectRefGenerator[Any], *, force: bool = False, recursive: bool = True) -> None:
     """Cancel the task or actor call that produces ``object_ref``. Does not block.
 
     A queued call never runs; a running async call is cancelled through asyncio; a running
     sync task gets ``TaskCancelledError`` raised inside it (``force=True`` ends its worker).
     ``get()`` on the ref then raises ``TaskCancelledError``.
     """
+    if isinstance(object_ref, ObjectRefGenerator):
+        # Stops the producer; the items already made stay readable, then the cancellation.
+        context.current_runtime().cancel(object_ref._state.task_id, force)
+        return
     if not isinstance(object_ref, ObjectRef):
-        raise TypeError(f"cancel() takes an ObjectRef, got {type(object_ref).__name__}")
+        raise TypeError(f"cancel() takes an ObjectRef or an ObjectRefGenerator, got "
+                        f"{type(object_ref).__name__}")
     context.current_runtime().cancel(object_ref.id[:16], force)
 
 
@@ -440,25 +472,38 @@ def get_actor(name: str, namespace: str | None = None) -> ActorHandle[Any]:
     """The handle of the live actor called ``name``; raises ValueError if there is none."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"get_actor() needs a non-empty name, got {name!r}")
-    runtime = context.current_runtime()
+    runtime = context.runtime_or_start()
     described = runtime.request("get_actor", name, namespace or runtime.namespace)
     return ActorHandle.from_descriptor(runtime, described)
+
+
+def list_named_actors(all_namespaces: bool = False) -> list[str] | list[dict[str, str]]:
+    """The names of the live named actors of this namespace, as Ray's; with
+    ``all_namespaces=True``, one ``{"name", "namespace"}`` dict per live named actor.
+    **Blocks** briefly (one request to the node)."""
+    check_not_in_loop("actorium.list_named_actors()")
+    runtime = context.runtime_or_start()
+    rows = runtime.request("state", "actors", {}, 1_000_000)
+    named = [row for row in rows if row.get("name") and row.get("state") != "DEAD"]
+    if all_namespaces:
+        return [{"name": row["name"], "namespace": row["namespace"]} for row in named]
+    return [row["name"] for row in named if row["namespace"] == runtime.namespace]
 
 
 # ---------------------------------------------------------------------- cluster facts
 def available_resources() -> dict[str, float]:
     """Resources free right now on the cluster (e.g. ``{"CPU": 1.0}``)."""
-    return context.current_runtime().request("available_resources")  # type: ignore[no-any-return]
+    return context.runtime_or_start().request("available_resources")  # type: ignore[no-any-return]
 
 
 def cluster_resources() -> dict[str, float]:
     """Total resources of the cluster."""
-    return context.current_runtime().request("cluster_resources")  # type: ignore[no-any-return]
+    return context.runtime_or_start().request("cluster_resources")  # type: ignore[no-any-return]
 
 
 def nodes() -> list[dict[str, Any]]:
     """One dict per node: ``NodeID``, ``Alive``, ``Resources``..."""
-    return context.current_runtime().request("nodes")  # type: ignore[no-any-return]
+    return context.runtime_or_start().request("nodes")  # type: ignore[no-any-return]
 
 
 def get_gpu_ids() -> list[int] | list[str]:
@@ -470,5 +515,5 @@ def get_gpu_ids() -> list[int] | list[str]:
 
 def get_runtime_context() -> RuntimeContext:
     """Ids of the node, job, actor and task the caller runs in."""
-    return RuntimeContext(context.current_runtime())
+    return RuntimeContext(context.runtime_or_start())
 

@@ -4,6 +4,8 @@
     ├── TaskError                  a task or actor method raised; also an instance of the cause
     ├── ActorError
     │   ├── ActorDiedError         the actor is dead (killed, crashed, __init__ raised, worker lost)
+    │   ├── ActorUnavailableError  the actor cannot be reached now (restarting); Ray's name
+    │   ├── PendingCallsLimitExceeded  the handle's max_pending_calls are all in flight
     │   └── ActivationError        a virtual actor could not be activated (next call retries)
     ├── StateStoreError            the state store of virtual actors failed or is unreachable
     │   └── StaleActivationError   a newer activation owns the key: this one's write was refused
@@ -11,7 +13,9 @@
     ├── TaskCancelledError         cancel() stopped the task before it produced a value
     ├── WorkerCrashedError         the worker running a task died and no retries were left
     ├── ObjectLostError            the value behind an ObjectRef is gone
+    │   └── OwnerDiedError         ... because the process that owned it died
     ├── OutOfMemoryError           the object store or a node ran out of memory
+    │   └── ObjectStoreFullError   ... the object store in particular
     ├── RuntimeNotInitializedError an API call needs init() first (or came after shutdown())
     ├── RuntimeEnvSetupError       a task's or actor's runtime_env could not be set up
     ├── BlockingCallInLoopError    a blocking call was made inside a running event loop; use await
@@ -22,6 +26,9 @@
 Every exception here crosses process boundaries, so each one pickles (``__reduce__``)
 with its extra fields. Ray's names are accepted aliases: ``RayTaskError`` is ``TaskError``,
 ``RayActorError`` is ``ActorError``, ``RayError`` is ``ActoriumError``.
+``ActorUnavailableError``, ``PendingCallsLimitExceeded``, ``OwnerDiedError`` and
+``ObjectStoreFullError`` exist so that ported ``except`` clauses import; this version does not
+raise them yet (it raises their parents: ``ActorDiedError``, ``ObjectLostError``...).
 """
 
 from __future__ import annotations
@@ -34,10 +41,14 @@ __all__ = [
     "ActoriumError",
     "ActorDiedError",
     "ActorError",
+    "ActorUnavailableError",
     "BlockingCallInLoopError",
     "GetTimeoutError",
     "ObjectLostError",
+    "ObjectStoreFullError",
     "OutOfMemoryError",
+    "OwnerDiedError",
+    "PendingCallsLimitExceeded",
     "QueueEmptyError",
     "QueueFullError",
     "RayActorError",
@@ -145,6 +156,20 @@ def _rebuild_actor_died(message: str, actor_id: str | None,
     return ActorDiedError(message, actor_id=actor_id, cause=cause)
 
 
+class ActorUnavailableError(ActorError):
+    """The actor cannot take calls right now (for example while it restarts); Ray's name.
+
+    Not raised by this version (a call to a restarting actor waits for it); retry later.
+    """
+
+
+class PendingCallsLimitExceeded(ActorError):  # noqa: N818 - Ray's name
+    """A handle already has ``max_pending_calls`` calls in flight; Ray's name.
+
+    Not raised by this version yet; wait for some results before sending more calls.
+    """
+
+
 class GetTimeoutError(ActoriumError, TimeoutError):
     """``get()`` or ``wait()`` did not finish within ``timeout`` seconds.
 
@@ -173,6 +198,17 @@ class ObjectLostError(ActoriumError):
 
 class OutOfMemoryError(ActoriumError):
     """The object store or the node ran out of memory; the message gives the figures."""
+
+
+class OwnerDiedError(ObjectLostError):
+    """The value is gone because the process that owned it died; Ray's name (not raised by
+    this version, which raises ``ObjectLostError``, so ``except ObjectLostError`` catches both).
+    """
+
+
+class ObjectStoreFullError(OutOfMemoryError):
+    """The object store has no room for the value; Ray's name (not raised by this version:
+    the store spills idle objects to disk instead)."""
 
 
 class RuntimeNotInitializedError(ActoriumError):

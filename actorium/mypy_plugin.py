@@ -20,7 +20,9 @@ It teaches mypy three things that no annotation can express:
 * ``handle.incr`` on an ``ActorHandle[Counter]`` is ``ActorMethod[P, R]`` with the parameters
   of ``Counter.incr`` and ``R`` what its ``.remote()`` returns: ``ObjectRef[T]`` for a method
   returning ``T`` (unwrapped from ``async def``), a list of refs or None as
-  ``@actorium.method(num_returns=...)`` says. A name that is not a method is an error.
+  ``@actorium.method(num_returns=...)`` says, ``ObjectRefGenerator[T]`` for a generator
+  method yielding ``T`` (sync or async; once actorium has ``ObjectRefGenerator``, issue 12).
+  A name that is not a method is an error.
 
 Nothing of actorium is imported here: mypy loads this module, and it reads actorium's
 classes from mypy's own view of the program, by name.
@@ -40,6 +42,7 @@ from mypy.nodes import (
     Decorator,
     FuncDef,
     IntExpr,
+    StrExpr,
     OverloadedFuncDef,
     RefExpr,
     SymbolTableNode,
@@ -51,6 +54,7 @@ from mypy.plugin import (
     CheckerPluginInterface,
     ClassDefContext,
     FunctionContext,
+    MethodContext,
     MethodSigContext,
     Plugin,
 )
@@ -77,12 +81,22 @@ ACTOR_HANDLE = f"{_ACTOR}.ActorHandle"
 ACTOR_METHOD = f"{_ACTOR}.ActorMethod"
 METHOD_DECORATOR = f"{_ACTOR}.method"
 OBJECT_REF = "actorium._core.ref.ObjectRef"
+_STREAMS = "actorium._core.streams"
+REF_GENERATOR = f"{_STREAMS}.ObjectRefGenerator"
+DYNAMIC_GENERATOR = f"{_STREAMS}.DynamicObjectRefGenerator"
+# What a generator's annotation may say it yields: the first type argument of these.
+_YIELDING = {f"typing.{name}" for name in ("Generator", "Iterator", "Iterable",
+                                             "AsyncGenerator", "AsyncIterator", "AsyncIterable")}
 VIRTUAL_CLASS = "actorium._virtual.handle.VirtualActorClass"
 SUPERVISOR_START = "actorium._supervision.supervisor.Supervisor.start"
 # Calls whose arguments the worker resolves: a top-level ObjectRef stands for its value.
 _SUBMITTING = {f"{_ACTOR}.ActorMethod.remote", "actorium._core.remote_function.RemoteFunction"
                ".remote", "actorium._core.remote_function._BoundFunction.remote"}
 VIRTUAL_BASE = "actorium._virtual.actor.VirtualActor"
+REMOTE_FUNCTION = "actorium._core.remote_function.RemoteFunction"
+# ``@remote`` / ``remote(f)`` and ``@remote(option=...)``: a generator function streams.
+_MAKES_FUNCTIONS = {"actorium._api.remote", "actorium.remote"}
+_OPTIONS_DECORATOR = "actorium._core.remote_types.RemoteDecorator.__call__"
 
 # Where a decorator makes a class into what (mypy names a re-exported function by its
 # definition; the facade's name is listed too in case a version reports it).
@@ -117,12 +131,17 @@ class ActoriumPlugin(Plugin):
         return lambda ctx: _class_attribute(ctx, info, name, wrapper)
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
+        if fullname in _MAKES_FUNCTIONS:
+            return _remote_function
         node = self.lookup_fully_qualified(fullname)
         if node is not None and isinstance(node.node, TypeInfo) and \
                 _METADATA in node.node.metadata:
             info = node.node
             return lambda ctx: _instantiated(ctx, info)
         return None
+
+    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        return _remote_function if fullname == _OPTIONS_DECORATOR else None
 
     def get_method_signature_hook(self, fullname: str,
                                   ) -> Callable[[MethodSigContext], FunctionLike] | None:
@@ -191,6 +210,36 @@ def _instantiated(ctx: FunctionContext, info: TypeInfo) -> Type:
     ctx.api.fail(f'"{info.name}" is {kind} class and cannot be instantiated directly; use '
                  f"{info.name}{how}", ctx.context, code=CALL_ARG)
     return ctx.default_return_type
+
+
+def _remote_function(ctx: FunctionContext | MethodContext) -> Type:
+    """``@remote`` on a generator function: ``RemoteFunction[P, ObjectRefGenerator[T]]``
+    (it streams, as in Ray), once actorium has ``ObjectRefGenerator`` (issue 12). Only the
+    function's definition tells a generator from a function returning an iterator."""
+    made = get_proper_type(ctx.default_return_type)
+    if not (isinstance(made, Instance) and made.type.fullname == REMOTE_FUNCTION and
+            len(made.args) == 2):
+        return ctx.default_return_type
+    function: FuncDef | None = None
+    if isinstance(ctx.context, Decorator):                    # @remote def f
+        function = ctx.context.func
+    elif ctx.args and ctx.args[0] and isinstance(ctx.args[0][0], RefExpr):   # remote(f)
+        node = ctx.args[0][0].node
+        function = node.func if isinstance(node, Decorator) else \
+            node if isinstance(node, FuncDef) else None
+    if function is None or not (function.is_generator or function.is_async_generator):
+        return ctx.default_return_type
+    assert isinstance(ctx.api, TypeChecker)
+    streams = ctx.api.modules.get(_STREAMS)
+    if streams is None or "ObjectRefGenerator" not in streams.names:
+        return ctx.default_return_type
+    declared = get_proper_type(function.type.ret_type) if isinstance(
+        function.type, CallableType) else None
+    item: Type = AnyType(TypeOfAny.special_form)
+    if isinstance(declared, Instance) and declared.type.fullname in _YIELDING and \
+            declared.args:
+        item = declared.args[0]
+    return made.copy_modified(args=[made.args[0], _named(ctx.api, REF_GENERATOR, [item])])
 
 
 def _constructor_signature(ctx: MethodSigContext) -> FunctionLike:
@@ -265,7 +314,13 @@ def _handle_method(ctx: AttributeContext, name: str) -> Type:
         return ctx.default_attr_type   # overloaded: calls are not checked
     parameters = Parameters(bound.arg_types, bound.arg_kinds, bound.arg_names,
                             variables=bound.variables)
-    returned = _call_result(ctx, _unwrap_coroutine(bound.ret_type), _num_returns(definition))
+    num_returns = _num_returns(definition)
+    function = definition if isinstance(definition, FuncDef) else definition.func
+    if function.is_generator or function.is_async_generator:
+        returned = _generator_result(ctx, bound.ret_type, num_returns)
+    else:
+        returned = _call_result(ctx, _unwrap_coroutine(bound.ret_type),
+                                num_returns if isinstance(num_returns, int) else None)
     return _named(ctx.api, ACTOR_METHOD, [parameters, returned])
 
 
@@ -300,9 +355,9 @@ def _method_names(info: TypeInfo) -> set[str]:
     return {name for name in names if _method_definition(info, name) is not None}
 
 
-def _num_returns(definition: FuncDef | Decorator) -> int | None:
+def _num_returns(definition: FuncDef | Decorator) -> int | str | None:
     """``num_returns`` given to ``@actorium.method(...)``: 1 without it, None if not a
-    literal int."""
+    literal int or str."""
     if isinstance(definition, FuncDef):
         return 1
     for decorator in definition.decorators:
@@ -310,7 +365,7 @@ def _num_returns(definition: FuncDef | Decorator) -> int | None:
                 decorator.callee.fullname == METHOD_DECORATOR:
             for arg_name, value in zip(decorator.arg_names, decorator.args, strict=True):
                 if arg_name == "num_returns":
-                    return value.value if isinstance(value, IntExpr) else None
+                    return value.value if isinstance(value, IntExpr | StrExpr) else None
     return 1
 
 
@@ -332,6 +387,27 @@ def _call_result(ctx: AttributeContext, value: Type, num_returns: int | None) ->
         return _named(ctx.api, OBJECT_REF, [value])
     return _named(ctx.api, "builtins.list", [_named(ctx.api, OBJECT_REF,
                                                 [AnyType(TypeOfAny.special_form)])])
+
+
+def _generator_result(ctx: AttributeContext, returned: Type,
+                      num_returns: int | str | None) -> Type:
+    """What ``.remote()`` returns for a generator method: as in Ray, it streams (an
+    ``ObjectRefGenerator`` of the refs of what it yields) unless ``num_returns`` says
+    otherwise; ``"dynamic"`` gives the ref of a ``DynamicObjectRefGenerator``. Before
+    actorium has these classes (or for another ``num_returns``) the result is ``Any``."""
+    assert isinstance(ctx.api, TypeChecker)
+    streams = ctx.api.modules.get(_STREAMS)
+    if streams is None:
+        return AnyType(TypeOfAny.special_form)
+    if num_returns in (1, "streaming") and "ObjectRefGenerator" in streams.names:
+        proper = get_proper_type(returned)
+        item: Type = AnyType(TypeOfAny.special_form)
+        if isinstance(proper, Instance) and proper.type.fullname in _YIELDING and proper.args:
+            item = proper.args[0]
+        return _named(ctx.api, REF_GENERATOR, [item])
+    if num_returns == "dynamic" and "DynamicObjectRefGenerator" in streams.names:
+        return _named(ctx.api, OBJECT_REF, [_named(ctx.api, DYNAMIC_GENERATOR, [])])
+    return AnyType(TypeOfAny.special_form)
 
 
 # ---------------------------------------------------------------------- helpers

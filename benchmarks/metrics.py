@@ -108,6 +108,14 @@ async def measure_rate_async(
     return rates
 
 
+def size_label(size: int) -> str:
+    """A byte count as row metrics name it: ``1KiB``, ``16MiB``, ``1GiB``."""
+    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= factor:
+            return f"{size // factor}{unit}"
+    return f"{size}B"
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     """Call ``fn`` once; return its result and the wall time in seconds."""
     start = time.perf_counter()

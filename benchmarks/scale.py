@@ -33,6 +33,11 @@ class Scale:
     # Object store: array sizes for put/get rates, and the side of the seed example's array.
     store_sizes: tuple[int, ...]
     seed_array_side: int
+    # Large bytes passed by value to and returned from an actor method: their sizes.
+    bytes_sizes: tuple[int, ...]
+    # The 1:N fan-out row: actors called once each per round (capped where each is a process).
+    fan_out: int
+    fan_out_process_cap: int
     # Actor creation rate: actors created, capped when each actor is a process.
     create_actors: int
     create_actors_process_cap: int
@@ -63,6 +68,9 @@ FULL = Scale(
     large_ops=10,
     store_sizes=(2**10, 64 * 2**10, 2**20, 16 * 2**20, 256 * 2**20, 2**30),
     seed_array_side=5000,
+    bytes_sizes=(2**20, 16 * 2**20, 256 * 2**20, 2**30),
+    fan_out=16,
+    fan_out_process_cap=16,
     create_actors=1000,
     create_actors_process_cap=20,
     idle_actors=100_000,
@@ -86,6 +94,9 @@ SMOKE = Scale(
     large_ops=2,
     store_sizes=(2**10, 2**20),
     seed_array_side=300,
+    bytes_sizes=(2**20,),
+    fan_out=4,
+    fan_out_process_cap=4,
     create_actors=10,
     create_actors_process_cap=3,
     idle_actors=1000,

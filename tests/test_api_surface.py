@@ -11,12 +11,13 @@ import actorium
 from actorium.exceptions import RuntimeNotInitializedError
 
 PUBLIC_API = {
-    "ActorClass", "ActorHandle", "ActorMethod", "ObjectRef", "Reminder", "RemoteFunction",
+    "ActorClass", "ActorHandle", "ActorMethod", "DynamicObjectRefGenerator", "ObjectRef", "ObjectRefGenerator", "Reminder", "RemoteFunction",
     "RuntimeContext", "RuntimeInfo", "Supervisor", "SupervisorStatus", "VirtualActor",
     "VirtualActorClass", "VirtualOptions", "__version__", "available_resources",
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
-    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill", "method", "nodes", "put", "remote",
-    "runtime_env", "shutdown", "util", "virtual", "wait",
+    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill", "list_named_actors", "method",
+    "nodes", "put", "remote",
+    "runtime_env", "shutdown", "twins", "util", "virtual", "wait",
 }
 
 
@@ -337,7 +338,8 @@ def test_nodes_lists_this_one_alive_node(runtime):
     assert node["Resources"]["CPU"] == 2
 
 
-def test_cluster_queries_need_a_runtime(no_runtime):
+def test_cluster_queries_need_a_runtime_when_auto_init_is_off(no_runtime, monkeypatch):
+    monkeypatch.setenv("ACTORIUM_AUTO_INIT", "0")
     for query in (actorium.cluster_resources, actorium.available_resources, actorium.nodes,
                   actorium.get_runtime_context):
         with pytest.raises(RuntimeNotInitializedError):

@@ -333,12 +333,13 @@ class TestAfterShutdown:
         assert isinstance(info.value, ActoriumError)
         assert "init" in str(info.value)
 
-    def test_remote_put_and_wait_after_shutdown_raise_runtime_not_initialized(
-            self, start_runtime):
+    def test_remote_put_and_wait_after_shutdown_raise_when_auto_init_is_off(
+            self, start_runtime, monkeypatch):
         start_runtime(num_cpus=1)
         ref = identity.remote(1)
         actorium.get(ref)
         actorium.shutdown()
+        monkeypatch.setenv("ACTORIUM_AUTO_INIT", "0")   # else they start a new runtime
         with pytest.raises(RuntimeNotInitializedError):
             identity.remote(2)
         with pytest.raises(RuntimeNotInitializedError):
@@ -348,7 +349,8 @@ class TestAfterShutdown:
         with pytest.raises(RuntimeNotInitializedError):
             Fragile.remote()
 
-    def test_remote_before_init_raises_runtime_not_initialized(self, no_runtime):
+    def test_remote_before_init_raises_when_auto_init_is_off(self, no_runtime, monkeypatch):
+        monkeypatch.setenv("ACTORIUM_AUTO_INIT", "0")
         with pytest.raises(RuntimeNotInitializedError):
             identity.remote(1)
 

@@ -149,6 +149,15 @@ def test_async_service() -> None:
     assert "after a burst of 20: home visits = 22" in out
 
 
+def test_sse_stream() -> None:
+    out = run_example("sse_stream.py", "8")
+    assert re.search(r"^serving on http://127\.0\.0\.1:\d+$", out, re.M), out
+    assert ('finite stream: 8 events, first {"seq": 0, "celsius": 20.0}, '
+            'last {"seq": 7, "celsius": 20.0}') in out
+    assert "endless stream: read 3 events, then hung up" in out
+    assert "streams still open in the sensor: 0" in out
+
+
 def test_observability() -> None:
     out = run_example("observability.py")
     assert re.search(r"^dashboard: http://127\.0\.0\.1:\d+$", out, re.M), out

@@ -14,19 +14,23 @@ ALLOWED = {
     "_transport": {"_transport", "exceptions"},
     "_store": {"_store", "exceptions"},
     "_runtime_env": {"_runtime_env", "exceptions"},
-    "_core": {"_core", "_store", "_transport", "_runtime_env", "exceptions"},
-    "_virtual": {"_virtual", "_core", "_store", "_transport", "_runtime_env", "exceptions"},
-    "_head": {"_head", "_virtual", "_core", "_store", "_transport", "_runtime_env",
+    "_faults": {"_faults", "_transport", "exceptions"},
+    "_core": {"_core", "_faults", "_store", "_transport", "_runtime_env", "exceptions"},
+    "_virtual": {"_virtual", "_faults", "_core", "_store", "_transport", "_runtime_env",
+                 "exceptions"},
+    "_twins": {"_twins", "_faults", "_virtual", "_core", "_store", "_transport",
+               "_runtime_env", "exceptions"},
+    "_head": {"_head", "_faults", "_virtual", "_core", "_store", "_transport", "_runtime_env",
               "exceptions"},
-    "_supervision": {"_supervision", "_core", "_store", "_transport", "_runtime_env",
+    "_supervision": {"_supervision", "_faults", "_core", "_store", "_transport", "_runtime_env",
                      "exceptions"},
     "_observe": {"_observe", "_core", "_transport", "exceptions"},
     "_jobs": {"_jobs", "_runtime_env", "_transport", "exceptions"},
-    "_node": {"_node", "_jobs", "_supervision", "_observe", "_head", "_virtual", "_core",
-              "_store", "_transport", "_runtime_env", "exceptions"},
-    "_cluster": {"_cluster", "_node", "_jobs", "_supervision", "_head", "_virtual", "_core",
-                 "_store", "_transport", "_runtime_env", "exceptions"},
-    "_cli": {"_cli", "_cluster", "_node", "_jobs", "_supervision", "_head", "_virtual",
+    "_node": {"_node", "_faults", "_jobs", "_supervision", "_observe", "_head", "_virtual",
+              "_core", "_store", "_transport", "_runtime_env", "exceptions"},
+    "_cluster": {"_cluster", "_faults", "_node", "_jobs", "_supervision", "_head", "_virtual",
+                 "_core", "_store", "_transport", "_runtime_env", "exceptions"},
+    "_cli": {"_cli", "_faults", "_cluster", "_node", "_jobs", "_supervision", "_head", "_virtual",
              "_observe", "_core", "_store", "_transport", "_runtime_env", "exceptions",
              "job_submission"},
 }
@@ -87,6 +91,19 @@ def test_the_libraries_build_on_the_public_api(library):
         if wrong:
             offenders[path.name] = sorted(wrong)
     assert not offenders, f"{library} reaches into {offenders}"
+
+
+# actorium.testing builds on the public API plus the fault plan (_faults) it hands down.
+TESTING_MAY_IMPORT = {"testing", "_api", "_core", "_faults", "exceptions", "util"}
+
+
+def test_the_testing_package_builds_on_the_public_api_and_the_fault_plan():
+    offenders = {}
+    for path in sorted((PACKAGE / "testing").rglob("*.py")):
+        wrong = actorium_imports(path) - TESTING_MAY_IMPORT
+        if wrong:
+            offenders[path.name] = sorted(wrong)
+    assert not offenders, f"testing reaches into {offenders}"
 
 
 def test_the_core_reaches_up_to_the_dag_only_from_bind_methods():

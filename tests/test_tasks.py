@@ -224,6 +224,16 @@ def test_refs_in_keyword_arguments_are_resolved_at_the_top_level_only():
     assert isinstance(inner, actorium.ObjectRef) and actorium.get(inner) == 36
 
 
+def test_a_ref_a_task_returns_outlives_the_callers_own_handle():
+    # The caller's only handle to square's result goes away at once; the ref lives on inside
+    # echo's result, which the caller unpickles later. Repeated: the window is narrow.
+    for attempt in range(500):
+        result = echo.remote(x=square.remote(2), items=[square.remote(attempt)])
+        _, kwargs = actorium.get(result, timeout=30)
+        (inner,) = kwargs["items"]
+        assert actorium.get(inner, timeout=10) == attempt * attempt
+
+
 def test_a_chain_of_dependent_tasks_runs_in_order():
     ref = square.remote(2)
     for _ in range(3):

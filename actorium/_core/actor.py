@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, ove
 from actorium._core import context
 from actorium._core.calls import ActorState
 from actorium._core.code import ShippableCode
-from actorium._core.options import ActorOptions, MethodOptions
+from actorium._core.options import (
+    DYNAMIC_RETURNS,
+    ActorOptions,
+    MethodOptions,
+    stream_backpressure,
+    wire_num_returns,
+)
+from actorium._core.remote_function import is_generator_function
 from actorium._core.runtime import Runtime
 from actorium._core.signature import ArgumentCheck
 from actorium._transport.protocol import Kind, pack
@@ -94,7 +101,12 @@ class ActorClass(Generic[T]):
         self._methods: dict[str, _MethodInfo] = {}
         for name, member in _public_methods(cls).items():
             method_options = getattr(member, METHOD_OPTIONS_ATTRIBUTE, None)
-            num_returns = method_options.num_returns if method_options else 1
+            num_returns = wire_num_returns(
+                method_options.num_returns if method_options else 1,
+                method_options._generator_backpressure_num_objects if method_options else None)
+            if num_returns == 1 and is_generator_function(member) and not (
+                    method_options and method_options.num_returns == 1):
+                num_returns = wire_num_returns("streaming", None)  # as in Ray
             is_static = isinstance(inspect.getattr_static(cls, name), staticmethod)
             check = ArgumentCheck(member, f"{self._name}.{name}", skip_first=not is_static) \
                 if inspect.isfunction(member) else None
@@ -133,7 +145,7 @@ class ActorClass(Generic[T]):
     def _create(self, args: tuple[Any, ...], kwargs: dict[str, Any], options: ActorOptions,
                 supervision: dict[str, Any] | None = None) -> ActorHandle[T]:
         """Send CREATE_ACTOR; ``supervision`` names the supervisor and the child's spec."""
-        runtime = context.current_runtime()
+        runtime = context.runtime_or_start()
         if self._init_check is not None:
             self._init_check.check(args, kwargs)
         code_id, code = self._code.pickled()
@@ -309,8 +321,15 @@ class ActorMethod(Generic[P, R]):
     def options(self, *, num_returns: int | str, **options: Any) -> ActorMethod[P, Any]: ...
 
     def options(self, **options: Any) -> ActorMethod[P, Any]:
-        parsed = MethodOptions.build(MethodOptions(num_returns=self._num_returns), **options)
-        return ActorMethod(self._handle, self._info, parsed.num_returns)
+        parsed = MethodOptions.build(**options)
+        if "num_returns" not in options and "_generator_backpressure_num_objects" not in options:
+            return ActorMethod(self._handle, self._info, self._num_returns)
+        num_returns: int | str = parsed.num_returns
+        if "num_returns" not in options:  # back-pressure alone: keep what the method says
+            num_returns = "streaming" if self._num_returns < DYNAMIC_RETURNS else \
+                self._num_returns
+        return ActorMethod(self._handle, self._info, wire_num_returns(
+            num_returns, parsed._generator_backpressure_num_objects))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A DAG node that calls this method of this actor each time its DAG executes.
@@ -336,10 +355,14 @@ class ActorMethod(Generic[P, R]):
         task_id = runtime.ids.next_id()
         num_returns = self._num_returns
         returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
+        stream = runtime.open_stream(task_id, returns[0], stream_backpressure(num_returns)) \
+            if num_returns < DYNAMIC_RETURNS else None
         runtime.call_actor(handle._state, task_id, info.name, num_returns, fmt, data, buffers,
                            deps)
+        if stream is not None:
+            return stream  # type: ignore[return-value]
         # R is what num_returns makes of the result (remote_types.py), unknown in here.
-        if num_returns == 1:
+        if num_returns == 1 or num_returns == DYNAMIC_RETURNS:
             return returns[0]  # type: ignore[return-value]
         if num_returns == 0:
             return None  # type: ignore[return-value]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from actorium._core.ids import object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
+from actorium._core.ref import ObjectRef
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
 from actorium._transport.protocol import CANCELLED_CALL, Kind, TaskStatus, pack, unpack
@@ -184,10 +185,26 @@ class CallerSide:
                 stored = self.stored_from_wire(described[3], True) if len(described) > 3 \
                     else None
                 complete(object_id_for(task_id, index), READY, fmt, data, frames, stored)
+            if deps:
+                self._keep_contained(task_id, len(returns), deps)
         else:
             fmt, data, _count = returns[0]
             for index in range(len(returns)):
                 complete(object_id_for(task_id, index), FAILED, fmt, data, [])
+
+    def _keep_contained(self, task_id: bytes, count: int, deps: list[list[Any]]) -> None:
+        """Refs inside a task's result live as long as the result does (loop thread).
+
+        The pins ``accept_deps`` took last only until the next drain, but the caller may
+        unpickle the result much later; without this, a ref the task returned could be
+        dropped (and its value freed) before the caller ever sees it.
+        """
+        held: list[ObjectRef[Any]] = [ObjectRef(object_id, owner, self.objects)
+                                      for object_id, owner, *_ in deps]
+        for index in range(count):
+            entry = self.objects.entries.get(object_id_for(task_id, index))
+            if entry is not None and entry.state == READY:
+                entry.contained = held
 
     # ------------------------------------------------------------------ actors (caller side)
     def actor_state(self, actor_id: bytes, class_name: str) -> ActorState:

@@ -9,6 +9,8 @@ copied into the worker threads that run synchronous code.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,12 @@ if TYPE_CHECKING:
     from actorium._core.runtime import Runtime
 
 _runtime: Runtime | None = None
+# How to start a runtime when a call needs one and none runs (Ray's auto-init); the facade
+# (_api) installs ``init`` here, as the core must not import upwards.
+_starter: Callable[[], None] | None = None
+
+AUTO_INIT_ENV = "ACTORIUM_AUTO_INIT"        # "0" turns auto-init off (as Ray's variable below)
+RAY_AUTO_INIT_ENV = "RAY_ENABLE_AUTO_CONNECT"
 
 
 def current_runtime() -> Runtime:
@@ -33,6 +41,29 @@ def current_runtime() -> Runtime:
 
 def maybe_runtime() -> Runtime | None:
     return _runtime
+
+
+def set_starter(starter: Callable[[], None] | None) -> None:
+    """Install the function that starts a runtime on first need (``init`` with defaults)."""
+    global _starter
+    _starter = starter
+
+
+def runtime_or_start() -> Runtime:
+    """The running runtime, started first as ``init()`` would if none runs (Ray's auto-init).
+
+    For calls that begin new work (``.remote()``, ``put``, ``get_actor``, cluster queries);
+    calls on refs or handles of a runtime that was shut down use ``current_runtime()`` and
+    raise instead. ``ACTORIUM_AUTO_INIT=0`` (or Ray's ``RAY_ENABLE_AUTO_CONNECT=0``) turns it
+    off, so such a call raises ``RuntimeNotInitializedError``. Blocks while the runtime starts.
+    """
+    if _runtime is None and _starter is not None and auto_init_enabled():
+        _starter()
+    return current_runtime()
+
+
+def auto_init_enabled() -> bool:
+    return "0" not in (os.environ.get(AUTO_INIT_ENV), os.environ.get(RAY_AUTO_INIT_ENV))
 
 
 def set_runtime(runtime: Runtime | None) -> None:

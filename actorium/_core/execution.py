@@ -8,6 +8,7 @@ their values), run the code, and turn the return value(s) or the exception into 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import traceback
 from collections.abc import Callable
 from time import perf_counter
@@ -21,6 +22,7 @@ from actorium._transport.protocol import Kind, TaskStatus
 from actorium.exceptions import ActoriumError, TaskCancelledError, TaskError, make_task_error
 
 if TYPE_CHECKING:
+    from actorium._core.producer import Producers
     from actorium._core.runtime import Runtime
 
 
@@ -140,11 +142,19 @@ on_finished: Callable[[str, float, BaseException | None], None] | None = None
 
 
 def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
-                 call: Callable[[], Any]) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
-    """Run synchronous ``call`` and pack its outcome (any thread)."""
+                 call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
+                 ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
+    """Run synchronous ``call`` and pack its outcome (any thread).
+
+    A negative ``num_returns`` marks a generator call: its items go to ``owner`` as they
+    come (``producer.py``) and the outcome is the call's one result.
+    """
     started = perf_counter()
     try:
         value = call()
+        if num_returns < 0:
+            value = _producers(runtime).drive(value, num_returns, owner, task_id, function_name)
+            num_returns = 1
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
         status, returns, deps = error_result(function_name, exc)
@@ -155,12 +165,18 @@ def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
 
 
 async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: int,
-                             call: Callable[[], Any]) -> tuple[int, list[list[Any]], list[Any],
-                                                               list[Any]]:
+                             call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
+                             ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Await ``call()`` (a coroutine) and pack its outcome (loop thread)."""
     started = perf_counter()
     try:
         value = await call()
+        if num_returns < 0:
+            value = await _producers(runtime).drive_async(value, num_returns, owner, task_id,
+                                                          function_name)
+            num_returns = 1
+        elif num_returns > 1 and inspect.isasyncgen(value):
+            value = [item async for item in value]
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001
         status, returns, deps = error_result(function_name, exc)
@@ -168,6 +184,13 @@ async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: 
         return status, _repeat(returns, num_returns), deps, []
     _note(function_name, started, None)
     return outcome
+
+
+def _producers(runtime: Runtime) -> Producers:
+    producers = runtime.producers
+    if producers is None:  # only workers run calls; a driver never gets here
+        raise RuntimeError("generator calls run in workers only")
+    return producers
 
 
 def _note(function_name: str, started: float, error: BaseException | None) -> None:

@@ -18,6 +18,7 @@ waiting and future call fails with ``ActorDiedError`` carrying the constructor's
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections import deque
 from enum import Enum
@@ -216,7 +217,8 @@ class HostedActor:
                     return method(*args, **kwargs)
 
                 outcome = execution.run_and_pack(runtime, f"{self.class_name}.{call.method}",
-                                                 call.num_returns, invoke)
+                                                 call.num_returns, invoke, owner=call.caller,
+                                                 task_id=call.task_id)
             finally:
                 current_execution.reset(token)
                 call.unpin_args(runtime)
@@ -251,11 +253,13 @@ class HostedActor:
                 args, kwargs = execution.rebuild_args(runtime, call.fmt, call.data,
                                                       call.buffers, bool(call.deps))
                 result = method(*args, **kwargs)
-                if asyncio.iscoroutine(result):
+                # (asyncio.iscoroutine is also true of plain generators on Python 3.11)
+                if asyncio.iscoroutine(result) and not inspect.isgenerator(result):
                     result = await result
                 return result
 
-            outcome = await execution.run_and_pack_async(runtime, name, call.num_returns, invoke)
+            outcome = await execution.run_and_pack_async(runtime, name, call.num_returns, invoke,
+                                                         owner=call.caller, task_id=call.task_id)
         except asyncio.CancelledError:
             outcome = self._error_outcome(TaskCancelledError(f"{name} was cancelled"),
                                           call.num_returns)

@@ -40,8 +40,45 @@ def _check_resources(resources: Any) -> None:
 
 
 def _check_num_returns(value: Any) -> None:
+    if value in ("streaming", "dynamic"):
+        return
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"option num_returns must be an int >= 0, got {value!r}")
+        raise ValueError(f"option num_returns must be an int >= 0, \"streaming\" or "
+                         f"\"dynamic\", got {value!r}")
+
+
+def _check_backpressure(value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value == 0 or value < -1):
+        raise ValueError("option _generator_backpressure_num_objects must be an int > 0 (items "
+                         f"a generator may run ahead of its consumer) or -1 (no limit), "
+                         f"got {value!r}")
+
+
+# --- generators on the wire ------------------------------------------------------------
+# A call's num_returns travels as an int. Generators use negative numbers, so that every
+# path that only counts result refs (max(num_returns, 1)) sees one: the end-of-stream ref.
+#   -1            num_returns="dynamic": one ref to a DynamicObjectRefGenerator
+#   -2            num_returns="streaming" without back-pressure
+#   -2 - n        num_returns="streaming", the producer pauses n items ahead of its consumer
+DYNAMIC_RETURNS = -1
+DEFAULT_BACKPRESSURE = 128
+
+
+def wire_num_returns(num_returns: int | str, backpressure: int | None) -> int:
+    """The int a call's ``num_returns`` (and back-pressure) travels as."""
+    if num_returns == "dynamic":
+        return DYNAMIC_RETURNS
+    if num_returns == "streaming":
+        limit = DEFAULT_BACKPRESSURE if backpressure is None else backpressure
+        return -2 if limit < 0 else -2 - limit
+    assert isinstance(num_returns, int)
+    return num_returns
+
+
+def stream_backpressure(wire: int) -> int:
+    """How many unconsumed items a streaming producer may run ahead (0: no limit)."""
+    return -2 - wire
 
 
 def _check_strategy(value: Any) -> None:
@@ -87,7 +124,7 @@ class TaskOptions:
     num_gpus: float = 0.0
     memory: float = 0.0
     resources: dict[str, float] = field(default_factory=dict)
-    num_returns: int = 1
+    num_returns: int | str = 1
     max_retries: int = 3
     retry_exceptions: bool | tuple[type[BaseException], ...] = False
     scheduling_strategy: Any = None
@@ -96,6 +133,8 @@ class TaskOptions:
     # Tasks of this function a worker runs before it is replaced (0: no limit; None: Ray's
     # default, 1 for a task that reserves GPUs, so that its CUDA context goes with it).
     max_calls: int | None = None
+    # Ray's name: how far a streaming generator may run ahead of its consumer (None: 128).
+    _generator_backpressure_num_objects: int | None = None
 
     @classmethod
     def build(cls, base: TaskOptions | None = None, **given: Any) -> TaskOptions:
@@ -119,6 +158,7 @@ class TaskOptions:
             given["resources"] = dict(given["resources"] or {})
         if "num_returns" in given:
             _check_num_returns(given["num_returns"])
+        _check_backpressure(given.get("_generator_backpressure_num_objects"))
         if "max_retries" in given:
             _check_retry_count("max_retries", given["max_retries"])
         if "retry_exceptions" in given:
@@ -259,9 +299,10 @@ def task_options_to_wire(options: TaskOptions) -> dict[str, Any]:
 class MethodOptions:
     """Options of one actor method: ``@actorium.method(num_returns=2)`` or ``.options()``."""
 
-    num_returns: int = 1
+    num_returns: int | str = 1
     concurrency_group: str | None = None
     name: str | None = None
+    _generator_backpressure_num_objects: int | None = None
 
     @classmethod
     def build(cls, base: MethodOptions | None = None, **given: Any) -> MethodOptions:
@@ -269,4 +310,5 @@ class MethodOptions:
         _reject_unknown("an actor method", allowed, given)
         if "num_returns" in given:
             _check_num_returns(given["num_returns"])
+        _check_backpressure(given.get("_generator_backpressure_num_objects"))
         return dataclasses.replace(base or cls(), **given)

@@ -6,13 +6,21 @@ thread, and sends the task to the node; it returns at once with the ObjectRef(s)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 
 from actorium._core import context
 from actorium._core.code import ShippableCode
-from actorium._core.options import TaskOptions, task_options_to_wire
+from actorium._core.options import (
+    DYNAMIC_RETURNS,
+    TaskOptions,
+    stream_backpressure,
+    task_options_to_wire,
+    wire_num_returns,
+)
 from actorium._core.signature import ArgumentCheck
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind
@@ -35,6 +43,9 @@ class RemoteFunction(Generic[P, R]):
 
     def __init__(self, function: Callable[P, Any], options: TaskOptions) -> None:
         self._function = function
+        if options.num_returns == 1 and is_generator_function(function):
+            # As in Ray: a generator streams its items unless told otherwise.
+            options = dataclasses.replace(options, num_returns="streaming")
         self._options = options
         self._name = getattr(function, "__qualname__", repr(function))
         self._code = ShippableCode(function)
@@ -81,14 +92,17 @@ class RemoteFunction(Generic[P, R]):
 
     def _submit(self, args: tuple[Any, ...], kwargs: dict[str, Any],
                 options: TaskOptions) -> Any:
-        runtime = context.current_runtime()
+        runtime = context.runtime_or_start()
         self._check.check(args, kwargs)
         code_id, code = self._code.pickled()
         fmt, data, buffers, refs = runtime.dumps_call_args(self._name, args, kwargs)
         deps = runtime.deps_of(refs) if refs else []
         task_id = runtime.ids.next_id()
-        num_returns = options.num_returns
+        num_returns = wire_num_returns(options.num_returns,
+                                       options._generator_backpressure_num_objects)
         returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
+        stream = runtime.open_stream(task_id, returns[0], stream_backpressure(num_returns)) \
+            if num_returns < DYNAMIC_RETURNS else None
         wire = task_options_to_wire(options)
         env = runtime.envs.wire_for(options.runtime_env)
         if env is not None:
@@ -98,7 +112,9 @@ class RemoteFunction(Generic[P, R]):
                   deps, wire, num_returns, options.max_retries,
                   _retry_exceptions_to_wire(options.retry_exceptions)]
         runtime.submit_task(header, buffers, deps)
-        if num_returns == 1:
+        if stream is not None:
+            return stream
+        if num_returns == 1 or num_returns == DYNAMIC_RETURNS:
             return returns[0]
         if num_returns == 0:
             return None
@@ -153,3 +169,8 @@ def _retry_exceptions_to_wire(value: bool | tuple[type[BaseException], ...]) -> 
         return value
     return serialization.dumps(value)[1]
 
+
+
+def is_generator_function(function: Any) -> bool:
+    """True for ``def ...: yield`` and ``async def ...: yield``."""
+    return inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)

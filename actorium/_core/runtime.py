@@ -30,15 +30,18 @@ import concurrent.futures
 import itertools
 import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
 from actorium._core.calls import ActorState, CallerSide
 from actorium._core.ids import IdMinter
 from actorium._core.objects import FAILED, PENDING, ObjectTable
+from actorium._core.streams import StreamOwner, StreamState
 from actorium._core.values import ValueAccess, check_not_in_loop
+from actorium._faults.injector import interpose as interpose_faults
 from actorium._runtime_env.resolve import EnvResolver
 from actorium._store.store import ObjectStore
 from actorium._transport import serialization
@@ -51,8 +54,11 @@ from actorium.exceptions import (
     RuntimeNotInitializedError,
 )
 
+if TYPE_CHECKING:
+    from actorium._core.producer import Producers
 
-class Runtime(ValueAccess, CallerSide):
+
+class Runtime(ValueAccess, CallerSide, StreamOwner):
     """A process's runtime; see the module docstring."""
 
     def __init__(self, *, role: str, worker_id: bytes, session_dir: str, node_address: str,
@@ -97,7 +103,13 @@ class Runtime(ValueAccess, CallerSide):
             Kind.ACTOR_DIED: self._on_actor_died,
             Kind.RELEASE_OBJECT: self._on_release_object,
             Kind.WORKER_DIED: self._on_worker_died,
+            Kind.GENERATOR_ITEM: self._on_generator_item,
         }
+        # Streaming generators this process consumes, and those dropped since the last drain.
+        self.streams: dict[bytes, StreamState] = {}
+        self.dropped_streams: deque[bytes] = deque()
+        # Workers: the generator calls running here (``producer.py``); None in drivers.
+        self.producers: Producers | None = None
         self._dead_peers: set[str] = set()
         self.zmq_context: zmq.Context[Any] = zmq.Context()
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -105,6 +117,7 @@ class Runtime(ValueAccess, CallerSide):
         self.loop_thread_id = 0
         self.inbox: Inbox | None = None
         self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
+        interpose_faults(self.outbox, role)   # a no-op unless a test planned faults
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None
@@ -159,6 +172,8 @@ class Runtime(ValueAccess, CallerSide):
     def _schedule_drain(self) -> None:
         assert self.loop is not None
         self.objects.drain_released()
+        if self.dropped_streams:
+            self.drain_dropped_streams()
         if not self.closed:
             self._drain_timer = self.loop.call_later(0.05, self._schedule_drain)
 

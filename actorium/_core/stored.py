@@ -148,7 +148,7 @@ class StoreAccess:
         return stored.wire()
 
     def name_results(self, owner: str, task_id: bytes, returns: list[list[Any]],
-                     buffers: list[Any]) -> list[Any]:
+                     buffers: list[Any], first_index: int = 0) -> list[Any]:
         """Rename the stored results of ``task_id`` after their owner, just before sending.
 
         An owner on another node cannot map this node's memory: its results are read back
@@ -168,7 +168,7 @@ class StoreAccess:
                 continue
             wire = described[3]
             if local:
-                name = paths.object_file_name(tag, object_id_for(task_id, index))
+                name = paths.object_file_name(tag, object_id_for(task_id, first_index + index))
                 self.object_store.rename(wire[0], name)
                 wire[0] = name
                 continue

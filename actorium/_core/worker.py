@@ -22,6 +22,7 @@ from actorium._core.checkpoint import SAVE_HOOK, Checkpointer, CheckpointStore
 from actorium._core.code import CodeCache
 from actorium._core.context import Execution, current_execution
 from actorium._core.mailbox import ActorLife, Call, HostedActor
+from actorium._core.producer import Producers
 from actorium._core.resources import plain_demand
 from actorium._core.runtime import Runtime
 from actorium._core.threads import SyncThreadPool
@@ -81,6 +82,7 @@ class WorkerExecutor:
         runtime.on_blocking = self._tell_node_blocked
         runtime.find_actor = self.actors.get
         self.checkpoints = CheckpointStore(runtime.session_dir)
+        self.producers = runtime.producers = Producers(runtime)
 
     def queue_lengths(self) -> dict[str, int]:
         """Calls queued or running per actor, for actors that have any (loop thread)."""
@@ -107,7 +109,7 @@ class WorkerExecutor:
                 self.runtime, spec.name, spec.num_returns, lambda: _raise(error)))
             return
         entries = self.runtime.accept_deps(header[9], pin=True) if header[9] else []
-        if inspect.iscoroutinefunction(function):
+        if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
             task = asyncio.get_running_loop().create_task(
                 self._run_async_task(spec, function, entries))
             self.running_tasks[spec.task_id] = task
@@ -145,7 +147,8 @@ class WorkerExecutor:
 
             while True:
                 failure.clear()
-                outcome = execution.run_and_pack(runtime, spec.name, spec.num_returns, invoke)
+                outcome = execution.run_and_pack(runtime, spec.name, spec.num_returns, invoke,
+                                                 owner=spec.owner, task_id=spec.task_id)
                 if not failure or retries_left == 0 or not retry_on(failure[0]):
                     break
                 retries_left -= 1
@@ -166,10 +169,14 @@ class WorkerExecutor:
 
             async def invoke() -> Any:
                 args, kwargs = spec.arguments(runtime, bool(entries))
-                return await function(*args, **kwargs)
+                result = function(*args, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
 
             outcome = await execution.run_and_pack_async(runtime, spec.name, spec.num_returns,
-                                                         invoke)
+                                                         invoke, owner=spec.owner,
+                                                         task_id=spec.task_id)
         finally:
             restore_devices()
             self.running_tasks.pop(spec.task_id, None)
@@ -334,6 +341,10 @@ class WorkerExecutor:
     # ------------------------------------------------------------------ cancel and stop
     def on_cancel(self, header: list[Any], _buffers: list[Any]) -> None:
         _, task_id, force, actor_id = header[:4]
+        if self.producers.cancel(task_id):
+            # A generator stops at its next yield (or now, if paused): no exception is thrown
+            # into its thread, which could land after the call ended, in an idle pool thread.
+            return
         if actor_id is not None:
             actor = self.actors.get(actor_id)
             if actor is not None:

@@ -35,6 +35,7 @@ from actorium._core.accelerators import (
     gpu_amount,
 )
 from actorium._core.resources import ResourcePool
+from actorium._faults.injector import interpose as interpose_faults
 from actorium._node.actor_manager import ActorManager
 from actorium._node.bundles import NodeBundles
 from actorium._node.driver_watch import TIMEOUT as DRIVER_TIMEOUT
@@ -112,6 +113,7 @@ class Node:
         self.zmq_context: zmq.Context[Any] = zmq.Context()
         self.loop = asyncio.get_running_loop()
         self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
+        interpose_faults(self.outbox, "node")   # a no-op unless a test planned faults
         self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._on_message,
                            self.auth)
         self.cores = CoreDealer()

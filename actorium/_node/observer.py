@@ -16,6 +16,7 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any
 
+from actorium._node.sampler import NodeSampler
 from actorium._observe import system_usage
 from actorium._observe.app_metrics import NodeAppMetrics, render_rows
 from actorium._observe.events import EventLog
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from actorium._node.workers import WorkerInfo
 
 STATE_KINDS = ("nodes", "actors", "tasks", "workers", "objects", "events", "logs",
-               "app_metrics")
+               "app_metrics", "series", "series_catalog")
 
 
 class NodeObserver:
@@ -42,6 +43,7 @@ class NodeObserver:
         self.events = EventLog()
         self.metrics = MetricsStore()
         self.app_metrics = NodeAppMetrics()
+        self.sampler = NodeSampler(self)
         self.drivers_objects: dict[bytes, dict[str, Any]] = {}
         self.log_subscribers: set[str] = set()
         self.logs.listeners.append(self._forward_logs)
@@ -51,6 +53,7 @@ class NodeObserver:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self.logs.start()
+        self.sampler.start(self.node.loop)
         self.events.record("node_started", f"node {self.node.node_id.hex()[:8]} started",
                            node_id=self.node.node_id.hex())
 
@@ -66,6 +69,7 @@ class NodeObserver:
         await self.dashboard.start(self.dashboard_socket)
 
     async def close(self) -> None:
+        self.sampler.stop()
         if self.dashboard is not None:
             await self.dashboard.stop()
         elif self.dashboard_socket is not None:
@@ -275,6 +279,23 @@ class NodeObserver:
         node_id = self.node.node_id.hex()
         return [{**row, "node_id": node_id} for row in self.app_metrics.rows()
                 if not name or row["name"] == name]
+
+    def _rows_series(self, scope: str = "node", key: str | None = None,
+                     metric: str | None = None, since: float = 0.0) -> list[dict[str, Any]]:
+        """Time series rows ``{scope, key, metric, points}`` (``metric``: comma-separated)."""
+        metrics = [m for m in metric.split(",") if m] if metric else None
+        if scope == "node" and key == "":
+            key = None
+        node_id = self.node.node_id.hex()
+        return [{**row, "node_id": node_id} for row in self.sampler.series.query(
+            scope, key, metrics, since=float(since), now=time.time())]
+
+    def _rows_series_catalog(self, scope: str | None = None) -> list[dict[str, Any]]:
+        """Which series exist: one row per scope and key, with its metrics."""
+        node_id = self.node.node_id.hex()
+        return [{"scope": name, "key": key, "metrics": metrics, "node_id": node_id}
+                for name, keys in self.sampler.series.catalog().items()
+                if scope is None or scope == name for key, metrics in keys.items()]
 
     def summary(self) -> dict[str, Any]:
         """The overview page in one dict."""

@@ -27,6 +27,9 @@ class MetricsStore:
         self.retired_traffic = [0, 0, 0, 0]
         self.recent_calls: deque[dict[str, Any]] = deque(maxlen=RECENT_CALLS)
         self.failures: deque[dict[str, Any]] = deque(maxlen=RECENT_FAILURES)
+        # actor id (hex) -> latencies (ms) of its calls reported since the sampler last took
+        # them; the sampler drains it every few seconds, so it holds a few seconds' calls.
+        self.actor_calls: dict[str, list[float]] = {}
 
     def ingest(self, worker_id: bytes, pid: int | None, payload: dict[str, Any]) -> None:
         self.latest[worker_id] = payload
@@ -34,9 +37,16 @@ class MetricsStore:
         for when, actor_id, task_id, name, millis, ok in payload.get("recent", ()):
             self.recent_calls.append({"time": when, "actor_id": actor_id, "task_id": task_id,
                                       "name": name, "ms": millis, "ok": ok, "pid": pid})
+            if actor_id:
+                self.actor_calls.setdefault(actor_id, []).append(millis)
         for when, actor_id, task_id, name, error in payload.get("failures", ()):
             self.failures.append({"time": when, "actor_id": actor_id, "task_id": task_id,
                                   "name": name, "error": error, "pid": pid})
+
+    def take_actor_calls(self) -> dict[str, list[float]]:
+        """The per-actor call latencies gathered since the previous take (then forgotten)."""
+        taken, self.actor_calls = self.actor_calls, {}
+        return taken
 
     def worker_gone(self, worker_id: bytes) -> None:
         payload = self.latest.pop(worker_id, None)

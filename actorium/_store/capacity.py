@@ -10,7 +10,7 @@ at all times. A writer reserves the size of an object before creating its file a
 gives it back after unlinking it (or moves it to ``pooled`` when the segment goes to the
 pool), under ``flock`` (between processes) and a thread lock (``flock`` does not exclude
 threads sharing one descriptor). A process that dies between two steps leaves the counts
-wrong; ``recount`` (run by the node when a worker dies) resets them from the files.
+wrong (too high); ``recount`` (run by the node when a worker dies) lowers them to the files.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import fcntl
 import os
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -142,11 +142,21 @@ class Capacity:
                                        pool_files=max(usage.pool_files - 1, 0),
                                        generation=usage.generation + 1))
 
-    def recount(self, used: int, pooled: int, pool_files: int) -> None:
-        """Set the counts to what the files really add up to."""
+    def recount(self, count_files: Callable[[], tuple[int, int, int]]) -> None:
+        """Lower the counts to what the files really add up to, if they are above it.
+
+        ``count_files`` returns (used, pooled, pool files) from the directory; it runs under
+        the lock, so no reservation or release of another process slips in between the
+        reading of the files and the writing of the counts. The counts are only ever
+        lowered: a process that died between two steps can only have left them too high,
+        while a live process between unlinking a file and releasing its bytes would read as
+        too low (and its release would then count twice).
+        """
         with self._locked():
             usage = self._read()
-            self._write(Usage(usage.capacity, used, pooled, pool_files, usage.generation + 1))
+            used, pooled, pool_files = count_files()
+            self._write(Usage(usage.capacity, min(used, usage.used), min(pooled, usage.pooled),
+                              min(pool_files, usage.pool_files), usage.generation + 1))
 
     def close(self) -> None:
         os.close(self._fd)

@@ -290,12 +290,14 @@ def sweep_owner(session_dir: str, tag: str) -> None:
     usage = os.path.join(store, paths.USAGE_FILE)
     if not os.path.exists(usage):
         return
-    used = sum(_sizes(store).values())
-    pooled = _sizes(paths.pool_dir(store))
+    def count_files() -> tuple[int, int, int]:
+        pooled = _sizes(paths.pool_dir(store))
+        return (sum(_sizes(store).values()), sum(pooled.values()),
+                sum(1 for name in pooled if parse(name) is not None))
+
     capacity = Capacity(usage, None)
     try:
-        capacity.recount(used, sum(pooled.values()),
-                         sum(1 for name in pooled if parse(name) is not None))
+        capacity.recount(count_files)
     finally:
         capacity.close()
 

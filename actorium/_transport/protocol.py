@@ -40,6 +40,9 @@ class Kind(IntEnum):
     TASK_FINISHED = 13    # task_id                             (worker -> node)
     TASK_BLOCKED = 14     # blocked(bool)                       (worker -> node)
     CANCEL_TASK = 15      # task_id, force                      (owner -> node -> worker)
+    GENERATOR_ITEM = 16   # task_id, index, status, value(3[+stored]), deps, producer
+    #                       (worker -> owner: one item of a streaming generator)
+    GENERATOR_ACK = 17    # task_id, consumed        (owner -> producer: items handed out so far)
     # --- actors ---
     CREATE_ACTOR = 20     # actor_id, owner, code_id, code?, class_name, args(3), deps, options
     ACTOR_PLACED = 21     # actor_id, worker_inbox, incarnation[, target_actor_id] (node -> callers)

@@ -8,6 +8,11 @@ Two formats, chosen per value:
   bytes (numpy arrays, PickleBuffer) travel *out of band*: as separate ZeroMQ frames that are
   sent without a copy, and are rebuilt around the received memory without a copy.
 
+A large ``bytes`` value given as the value itself or as a top-level argument is also sent out of
+band (the pickler would otherwise copy it into the stream, and that copy is most of the cost of
+moving it); so is a large ``bytearray``. Each is rebuilt as its own type with one copy out of
+the received memory.
+
 While a value is pickled, every ``ObjectRef`` and actor handle inside it reports itself to the
 active :class:`SerializationContext`, so the runtime knows which refs a message carries.
 """
@@ -34,6 +39,42 @@ _packb = msgpack.Packer(use_bin_type=True).pack
 _unpackb = msgpack.unpackb
 
 
+def _bytes_from_buffer(buffer: Any) -> bytes:
+    """Rebuild a large ``bytes`` sent out of band: one copy out of the received memory."""
+    return bytes(buffer)
+
+
+def _bytearray_from_buffer(buffer: Any) -> bytearray:
+    """Rebuild a large ``bytearray`` sent out of band (a copy: the received memory may be
+    read-only shared memory, and a bytearray is the caller's own to change)."""
+    return bytearray(buffer)
+
+
+_REBUILD = {bytes: _bytes_from_buffer, bytearray: _bytearray_from_buffer}
+
+
+class _LargeBytes:
+    """Wraps a large ``bytes`` or ``bytearray`` so that it pickles as an out-of-band buffer, not in the stream.
+
+    Only the value itself or a top-level argument is wrapped: the pickler writes ``bytes``
+    nested in containers itself and offers no hook for them.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bytes | bytearray) -> None:
+        self.value = value
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, tuple[Any, ...]]:
+        return _REBUILD[type(self.value)], (pickle.PickleBuffer(self.value),)
+
+
+def _out_of_band(value: Any) -> Any:
+    if type(value) in _REBUILD and len(value) >= OOB_THRESHOLD:
+        return _LargeBytes(value)
+    return value
+
+
 class SerializationContext(threading.local):
     """Per-thread collector of the ObjectRefs met while pickling one value."""
 
@@ -58,6 +99,8 @@ def dumps(value: Any) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]
         # memoryview does not pickle; a PickleBuffer of it does, out of band (no copy), and
         # reads back as a memoryview of the received (or shared) memory.
         value = pickle.PickleBuffer(value)
+    else:
+        value = _out_of_band(value)  # large bytes, bytearray (small bytes went RAW above)
     buffers: list[pickle.PickleBuffer] = []
 
     def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:
@@ -90,7 +133,8 @@ def dumps_args(function_name: str, args: Sequence[Any],
         except (OverflowError, ValueError):
             pass
     try:
-        return dumps((tuple(args), kwargs))
+        return dumps((tuple(_out_of_band(a) for a in args),
+                      {key: _out_of_band(a) for key, a in kwargs.items()}))
     except SerializationError:
         for position, arg in enumerate(args):
             _raise_if_unpicklable(arg, f"argument {position} of {function_name}")

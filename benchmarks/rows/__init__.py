@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from benchmarks.metrics import Metrics
-from benchmarks.rows import actors, objects, runtime, store, tasks
+from benchmarks.rows import actors, floor, large_values, objects, runtime, store, tasks
 from benchmarks.scale import Scale
 
 RowFn = Callable[[ModuleType, Scale], Metrics]
@@ -32,11 +32,13 @@ class Row:
 
 
 ROWS: tuple[Row, ...] = (
+    Row("raw_floor", floor.raw_floor, manages_runtime=True),
     Row("put_small", objects.put_small),
     Row("get_small", objects.get_small),
     Row("put_get_large", objects.put_get_large),
     Row("put_get_by_size", store.put_get_by_size),
     Row("array_to_ten_tasks", store.array_to_ten_tasks),
+    Row("bytes_by_size", large_values.bytes_by_size),
     Row("tasks_sync", tasks.tasks_sync),
     Row("tasks_async", tasks.tasks_async),
     Row("tasks_wait_pipeline", tasks.tasks_wait_pipeline),
@@ -50,6 +52,7 @@ ROWS: tuple[Row, ...] = (
     Row("async_actor_calls_gather", actors.async_actor_calls_gather),
     Row("nn_actor_calls", actors.nn_actor_calls),
     Row("one_to_n_actor_calls", actors.one_to_n_actor_calls),
+    Row("fan_out_calls", actors.fan_out_calls),
     Row("actor_call_latency", actors.actor_call_latency),
     Row("actor_creation", runtime.actor_creation),
     Row("idle_actors", runtime.idle_actors),

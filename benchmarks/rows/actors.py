@@ -13,6 +13,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from benchmarks.backends import actor_cap
 from benchmarks.metrics import Metric, Metrics, measure_rate, measure_rate_async, percentile, rate
 from benchmarks.scale import Scale
 
@@ -186,6 +187,29 @@ def one_to_n_actor_calls(backend: ModuleType, scale: Scale) -> Metrics:
 
     samples = measure_rate(work, warmup=scale.warmup, min_time=scale.min_time, trials=scale.trials)
     return {"one_to_n_actor_calls": rate(samples, "calls/s"), "n": Metric(n, "actors", None)}
+
+
+def fan_out_calls(backend: ModuleType, scale: Scale) -> Metrics:
+    """1:N fan-out: the driver calls each of N plain actors once and waits for all, repeatedly.
+
+    The scatter/gather step of a parameter server or a map over workers: rounds/s (and
+    calls/s) when every round touches every actor once, so each call of a round goes to a
+    different actor (one message each, no batching on one connection).
+    """
+    get = backend.get
+    n = actor_cap(backend, scale.fan_out, scale.fan_out_process_cap)
+    pings = [_start(backend, PlainActor).ping for _ in range(n)]
+
+    def work() -> int:
+        get([ping.remote() for ping in pings])
+        return 1
+
+    samples = measure_rate(work, warmup=scale.warmup, min_time=scale.min_time, trials=scale.trials)
+    return {
+        "fan_out_rounds": rate(samples, "rounds/s"),
+        "fan_out_calls": rate([s * n for s in samples], "calls/s"),
+        "n": Metric(n, "actors", None),
+    }
 
 
 # --- latency -------------------------------------------------------------------------------

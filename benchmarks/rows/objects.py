@@ -6,8 +6,6 @@ import statistics
 import time
 from types import ModuleType
 
-import numpy as np
-
 from benchmarks.metrics import Metric, Metrics, measure_rate, rate
 from benchmarks.scale import Scale
 
@@ -55,6 +53,8 @@ def put_get_large(backend: ModuleType, scale: Scale) -> Metrics:
     The array holds real data (not zero pages) so copies cost what they really cost, and the
     row checks that ``put`` stored a snapshot (writing to the array afterwards changes nothing).
     """
+    import numpy as np  # imported here: a backend's venv may lack numpy (other rows run)
+
     array = np.arange(scale.large_bytes // 8, dtype=np.float64)
     mib = array.nbytes / 2**20
 

@@ -5,18 +5,13 @@ from __future__ import annotations
 import statistics
 import time
 from types import ModuleType
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from benchmarks.metrics import Metric, Metrics, measure_rate, rate
+from benchmarks.metrics import Metric, Metrics, measure_rate, rate, size_label
 from benchmarks.scale import Scale
 
-
-def _label(size: int) -> str:
-    for unit, factor in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if size >= factor:
-            return f"{size // factor}{unit}"
-    return f"{size}B"
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def put_get_by_size(backend: ModuleType, scale: Scale) -> Metrics:
@@ -26,10 +21,12 @@ def put_get_by_size(backend: ModuleType, scale: Scale) -> Metrics:
     is part of the cost); reported as puts/s and GiB/s. ``get`` reads one stored array again
     and again: a zero-copy store answers in microseconds whatever the size.
     """
+    import numpy as np  # imported here: a backend's venv may lack numpy (other rows run)
+
     metrics: Metrics = {}
     for size in scale.store_sizes:
         array = np.arange(size, dtype=np.uint8)   # real data, not zero pages
-        label = _label(size)
+        label = size_label(size)
         per_unit = max(1, min(scale.sync_chunk, (64 * 2**20) // size))
 
         def put_work(array: np.ndarray = array, per_unit: int = per_unit) -> int:
@@ -65,6 +62,8 @@ def array_to_ten_tasks(backend: ModuleType, scale: Scale) -> Metrics:
     Passed directly, each call stores its own copy; through one ref, the ten tasks read the
     same copy in place. Median of ``scale.large_ops`` rounds, each waiting for all ten.
     """
+    import numpy as np  # imported here: a backend's venv may lack numpy (other rows run)
+
     side = scale.seed_array_side
     array = np.random.default_rng(0).random((side, side))
 

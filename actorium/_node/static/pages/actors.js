@@ -17,7 +17,7 @@ async function fill(el, view) {
   el.querySelector("#actors-table").innerHTML = `<tr><th>Actor</th><th>Class</th><th>Name</th>
       <th>State</th><th>Worker pid</th><th>Restarts</th><th>Pending</th><th></th></tr>
     ${rows.map(a => `<tr class="clickable" data-actor="${esc(a.actor_id)}">
-      <td class="mono">${esc(shortId(a.actor_id))}</td><td>${esc(a.class_name)}</td><td>${esc(a.name)}</td>
+      <td class="mono">${esc(shortId(a.actor_id))}</td><td><a href="#class/${encodeURIComponent(a.class_name)}">${esc(a.class_name)}</a></td><td>${esc(a.name)}</td>
       <td>${badge(a.state)}</td><td>${esc(a.pid ?? "")}</td><td>${a.restarts}</td><td>${a.pending_calls}</td>
       <td>${a.state !== "DEAD" ? `<button class="danger" data-kill="${esc(a.actor_id)}">Kill</button>
         <button data-restart="${esc(a.actor_id)}">Restart</button>` : ""}</td></tr>`).join("")}`;
@@ -45,6 +45,7 @@ registerPage({
         setTimeout(refresh, 300);
         return;
       }
+      if (e.target.closest("a")) return;
       const row = e.target.closest("tr[data-actor]");
       if (row) location.hash = `#actor/${row.dataset.actor}`;
     });

@@ -29,7 +29,7 @@ function draw(el, s) {
     <h2>Actors</h2><div>${actors || '<span class="muted">none yet</span>'}</div>
     <h2>Nodes</h2>
     <table><tr><th>Node</th><th>Host</th><th>State</th><th>Resources (free / total)</th><th>Up</th></tr>
-    ${s.nodes.map(n => `<tr><td class="mono">${esc(shortId(n.node_id))}</td><td>${esc(n.hostname)}</td>
+    ${s.nodes.map(n => `<tr><td class="mono"><a href="#node/${esc(n.node_id)}">${esc(shortId(n.node_id))}</a></td><td>${esc(n.hostname)}</td>
       <td>${badge(n.state)}</td><td>${Object.keys(n.resources_total).filter(k => k !== "memory")
         .map(k => `${esc(k)} ${n.resources_available[k] ?? 0}/${n.resources_total[k]}`).join(", ")}</td>
       <td>${Math.round(n.uptime_s ?? 0)} s</td></tr>`).join("")}</table>`;
@@ -38,7 +38,10 @@ function draw(el, s) {
 registerPage({
   name: "overview", title: "Overview", nav: "Overview", order: 10,
   async show(el, _arg, view) {
-    draw(el, await api("/api/summary", { signal: view.signal }));
-    view.on("summary", s => draw(el, s));
+    el.innerHTML = `<div id="overview-now"></div><div id="overview-panels"></div>`;
+    const now = el.querySelector("#overview-now");
+    draw(now, await api("/api/summary", { signal: view.signal }));
+    view.on("summary", s => draw(now, s));
+    await view.panels(el.querySelector("#overview-panels"));
   },
 });

@@ -1,0 +1,236 @@
+"""The producing side of a generator call: running it, sending items, pausing, stopping.
+
+A task or actor method whose call has a negative ``num_returns`` (see ``options``: streaming
+or dynamic) returns a generator; ``drive`` / ``drive_async`` iterate it on the thread or loop
+the call runs on. Streaming: each item is packed like a return value and sent at once to the
+owner (GENERATOR_ITEM); the call's result is the number of items. An exception in the
+generator becomes one more item that holds it, so the consumer reads every earlier item first.
+
+Back-pressure: the producer pauses while it is ``limit`` items ahead of what the owner has
+handed out (GENERATOR_ACK). A pause ends early when the call is cancelled (the owner dropped
+the generator or called ``cancel``) or the owner's process died: nobody would read on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from typing import TYPE_CHECKING, Any
+
+from actorium._core.options import DYNAMIC_RETURNS, stream_backpressure
+from actorium._transport.protocol import Kind, TaskStatus
+from actorium.exceptions import TaskCancelledError
+
+if TYPE_CHECKING:
+    from actorium._core.runtime import Runtime
+
+
+class Producer:
+    """One running streaming call in this worker."""
+
+    __slots__ = ("runtime", "owner", "task_id", "name", "limit", "consumed", "stopped", "cond",
+                 "event", "loop")
+
+    def __init__(self, runtime: Runtime, owner: str, task_id: bytes, name: str,
+                 limit: int) -> None:
+        self.runtime = runtime
+        self.owner = owner
+        self.task_id = task_id
+        self.name = name
+        self.limit = limit
+        self.consumed = 0
+        self.stopped: str | None = None      # why it must stop, once it must
+        self.cond = threading.Condition()
+        self.event: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def acked(self, consumed: int) -> None:
+        with self.cond:
+            self.consumed = max(self.consumed, consumed)
+            self.cond.notify_all()
+        self._poke()
+
+    def stop(self, why: str) -> None:
+        with self.cond:
+            self.stopped = why
+            self.cond.notify_all()
+        self._poke()
+
+    def _poke(self) -> None:
+        event, loop = self.event, self.loop
+        if event is not None and loop is not None:
+            try:
+                loop.call_soon_threadsafe(event.set)
+            except RuntimeError:
+                pass
+
+    def _check(self) -> None:
+        if self.stopped is not None:
+            raise TaskCancelledError(f"{self.name} was stopped: {self.stopped}")
+
+    def send(self, index: int, value: Any) -> None:
+        """Pack and send item ``index`` (any thread)."""
+        from actorium._core.execution import ok_result
+
+        _status, returns, deps, buffers = ok_result(self.runtime, value, 1, self.name)
+        self._emit(index, TaskStatus.OK, returns[0], deps, buffers)
+
+    def send_error(self, index: int, exc: BaseException) -> None:
+        """Send the generator's exception as item ``index`` (inside the ``except``)."""
+        from actorium._core.execution import error_result
+
+        _status, returns, _deps = error_result(self.name, exc)
+        self._emit(index, TaskStatus.ERROR, returns[0], [], [])
+
+    def _emit(self, index: int, status: int, described: list[Any], deps: list[Any],
+              buffers: list[Any]) -> None:
+        runtime = self.runtime
+        if status == TaskStatus.OK:
+            buffers = runtime.name_results(self.owner, self.task_id, [described], buffers,
+                                           first_index=index + 1)
+        runtime.send(self.owner, [Kind.GENERATOR_ITEM, self.task_id, index, status, described,
+                                  deps, runtime.address], buffers)
+
+    def wait_room(self, sent: int) -> None:
+        """Block this thread while ``sent`` items are ``limit`` ahead of the consumer."""
+        with self.cond:
+            while self.limit and sent - self.consumed >= self.limit and self.stopped is None:
+                self.cond.wait()
+        self._check()
+
+    async def wait_room_async(self, sent: int) -> None:
+        while self.limit and sent - self.consumed >= self.limit and self.stopped is None:
+            if self.event is None:
+                self.event = asyncio.Event()
+                self.loop = asyncio.get_running_loop()
+                continue  # an ack may have come before the event existed
+            self.event.clear()
+            await self.event.wait()
+        self._check()
+
+
+class Producers:
+    """The streaming calls running in this worker, by task id (acks and stops find them)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.running: dict[bytes, Producer] = {}
+        self._on_worker_died = runtime._handlers[Kind.WORKER_DIED]
+        runtime.register_handler(Kind.GENERATOR_ACK, self._on_ack)
+        runtime.register_handler(Kind.WORKER_DIED, self._on_worker_died_too)
+
+    def _on_ack(self, header: list[Any], _buffers: list[Any]) -> None:
+        producer = self.running.get(header[1])
+        if producer is not None:
+            producer.acked(header[2])
+
+    def _on_worker_died_too(self, header: list[Any], buffers: list[Any]) -> None:
+        self._on_worker_died(header, buffers)
+        address = header[2]
+        for producer in list(self.running.values()):
+            if producer.owner == address:
+                producer.stop("the process consuming its items died")
+
+    def cancel(self, task_id: bytes) -> bool:
+        """``cancel()`` reached this worker: the producer stops at its next item or at once
+        if paused. True if ``task_id`` is a producer running here."""
+        producer = self.running.get(task_id)
+        if producer is None:
+            return False
+        producer.stop("it was cancelled")
+        return True
+
+    def drive(self, value: Any, num_returns: int, owner: str, task_id: bytes,
+              name: str) -> Any:
+        """Run a generator a synchronous call returned; the call's result (any thread)."""
+        if num_returns == DYNAMIC_RETURNS:
+            return self._collect(_check_generator(value, name, asynchronous=False))
+        producer = self._start(owner, task_id, name, num_returns)
+        generator = _check_generator(value, name, asynchronous=False)
+        index = 0
+        try:
+            while True:
+                producer._check()
+                try:
+                    item = next(generator)
+                except StopIteration:
+                    return index
+                except Exception as exc:  # noqa: BLE001 - the consumer reads it as an item
+                    producer.send_error(index, exc)
+                    return index + 1
+                producer.send(index, item)
+                index += 1
+                producer.wait_room(index)
+        finally:
+            self.running.pop(task_id, None)
+            generator.close()
+
+    async def drive_async(self, value: Any, num_returns: int, owner: str, task_id: bytes,
+                          name: str) -> Any:
+        """``drive`` for a call running on the loop: an async generator, or a plain one."""
+        if not inspect.isasyncgen(value):
+            if num_returns == DYNAMIC_RETURNS:
+                return self._collect(_check_generator(value, name, asynchronous=False))
+            return await self._drive_plain_on_loop(value, num_returns, owner, task_id, name)
+        if num_returns == DYNAMIC_RETURNS:
+            return self._collect([item async for item in value])
+        producer = self._start(owner, task_id, name, num_returns)
+        index = 0
+        try:
+            while True:
+                producer._check()
+                try:
+                    item = await value.__anext__()
+                except StopAsyncIteration:
+                    return index
+                except Exception as exc:  # noqa: BLE001
+                    producer.send_error(index, exc)
+                    return index + 1
+                producer.send(index, item)
+                index += 1
+                await producer.wait_room_async(index)
+        finally:
+            self.running.pop(task_id, None)
+            await value.aclose()
+
+    async def _drive_plain_on_loop(self, value: Any, num_returns: int, owner: str,
+                                   task_id: bytes, name: str) -> int:
+        generator = _check_generator(value, name, asynchronous=False)
+        producer = self._start(owner, task_id, name, num_returns)
+        index = 0
+        try:
+            while True:
+                producer._check()
+                try:
+                    item = next(generator)
+                except StopIteration:
+                    return index
+                except Exception as exc:  # noqa: BLE001
+                    producer.send_error(index, exc)
+                    return index + 1
+                producer.send(index, item)
+                index += 1
+                await producer.wait_room_async(index)
+        finally:
+            self.running.pop(task_id, None)
+            generator.close()
+
+    def _start(self, owner: str, task_id: bytes, name: str, num_returns: int) -> Producer:
+        producer = Producer(self.runtime, owner, task_id, name, stream_backpressure(num_returns))
+        self.running[task_id] = producer
+        return producer
+
+    def _collect(self, items: Any) -> Any:
+        from actorium._core.streams import DynamicObjectRefGenerator
+
+        return DynamicObjectRefGenerator([self.runtime.put(item) for item in items])
+
+
+def _check_generator(value: Any, name: str, *, asynchronous: bool) -> Any:
+    if inspect.isgenerator(value) or (not asynchronous and hasattr(value, "__next__")
+                                      and hasattr(value, "close")):
+        return value
+    raise TypeError(f"{name} was called as a generator (num_returns=\"streaming\" or "
+                    f"\"dynamic\") but returned {type(value).__name__}, not a generator")
+

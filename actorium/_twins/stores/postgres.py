@@ -1,0 +1,181 @@
+"""The twin tables in PostgreSQL (the cluster store): JSONB documents under a GIN index.
+
+A change is one transaction on one pooled connection. The journal's cursor is
+``"<xid>:<seq>"``: PostgreSQL hands out ``seq`` at insert, not at commit, so a reader
+ordering by ``seq`` alone could pass a row whose transaction commits later. Readers instead
+take only rows of transactions older than every running one (``pg_snapshot_xmin``) and order
+by (transaction id, seq): everything below that line is final, so a cursor never skips a
+change. The price: a change shows up once the transactions that started before it ended (a
+long idle transaction on the database delays watchers; it never loses changes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from actorium._twins.change import TwinChange
+from actorium._twins.query import Condition, _Sql, compile_where
+from actorium._twins.stores.base import (CHANGE_COLUMNS, TwinStore, change_from_row,
+                                         check_order, index_document)
+from actorium._virtual.stores.base import stale
+from actorium._virtual.stores.postgres import PostgresStateStore, _safe
+from actorium.exceptions import StateStoreError
+
+_SCHEMA_LOCK = 0x7477696E   # "twin"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS twin_index (
+    type_name TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, doc JSONB NOT NULL,
+    updated DOUBLE PRECISION NOT NULL, PRIMARY KEY (type_name, key));
+CREATE INDEX IF NOT EXISTS twin_index_doc ON twin_index USING GIN (doc jsonb_path_ops);
+CREATE TABLE IF NOT EXISTS twin_changes (
+    seq BIGSERIAL PRIMARY KEY, xid XID8 NOT NULL DEFAULT pg_current_xact_id(),
+    type_name TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, part TEXT NOT NULL,
+    part_version BIGINT NOT NULL, patch JSONB NOT NULL, doc JSONB NOT NULL,
+    at DOUBLE PRECISION NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS twin_changes_twin ON twin_changes (type_name, key, version);
+CREATE INDEX IF NOT EXISTS twin_changes_type ON twin_changes (type_name, xid, seq);
+"""
+_VISIBLE = "xid < pg_snapshot_xmin(pg_current_snapshot())"
+
+
+class PostgresTwinStore(TwinStore):
+    def __init__(self, store: PostgresStateStore) -> None:
+        self.store = store
+        self._ready = False
+
+    async def _pool(self) -> Any:
+        pool = await self.store._connected()
+        if not self._ready:
+            async with pool.acquire() as connection, connection.transaction():
+                await connection.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+                await connection.execute(_SCHEMA)
+            self._ready = True
+        return pool
+
+    async def _fetch(self, what: str, method: str, query: str, *args: Any) -> Any:
+        import asyncpg
+        try:
+            pool = await self._pool()
+            return await getattr(pool, method)(query, *args)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StateStoreError(f"state store {_safe(self.store.url)}: {what} failed: "
+                                  f"{exc}") from exc
+
+    async def commit(self, change: TwinChange, *, epoch: int, state_version: int,
+                     data: bytes, history: int) -> tuple[int, str]:
+        import asyncpg
+        type_name, key = change.type_name, change.key
+        document = index_document(change)
+        try:
+            pool = await self._pool()
+            async with pool.acquire() as db, db.transaction():
+                row = await db.fetchrow(
+                    "UPDATE virtual_state SET data = $1, fmt = 'json', version = version + 1, "
+                    "updated = $2 WHERE type_name = $3 AND key = $4 AND epoch = $5 AND "
+                    "version = $6 RETURNING version", data, change.at, type_name, key, epoch,
+                    state_version)
+                if row is None:
+                    now = await db.fetchrow("SELECT epoch, version FROM virtual_state WHERE "
+                                            "type_name = $1 AND key = $2", type_name, key)
+                else:
+                    await db.execute(
+                        "INSERT INTO twin_index VALUES ($1, $2, $3, $4::jsonb, $5) ON CONFLICT "
+                        "(type_name, key) DO UPDATE SET version = excluded.version, "
+                        "doc = excluded.doc, updated = excluded.updated",
+                        type_name, key, change.version, document, change.at)
+                    made = await db.fetchrow(
+                        "INSERT INTO twin_changes (type_name, key, version, part, part_version, "
+                        "patch, doc, at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8) "
+                        "RETURNING xid::text, seq", type_name, key, change.version,
+                        change.part.value, change.part_version, json.dumps(change.patch),
+                        document, change.at)
+                    await db.execute("DELETE FROM twin_changes WHERE type_name = $1 AND "
+                                     "key = $2 AND version <= $3", type_name, key,
+                                     change.version - history)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StateStoreError(f"state store {_safe(self.store.url)}: saving twin "
+                                  f"{type_name}({key!r}) failed: {exc}") from exc
+        if row is not None:
+            return int(row[0]), f"{made[0]}:{made[1]}"
+        if now is None:
+            why = "the key has no row (was the store reset?)"
+        elif now[0] != epoch:
+            why = f"activation {now[0]} claimed the key since"
+        else:
+            why = f"the state is at version {now[1]}, not {state_version}"
+        raise stale(type_name, key, epoch, why)
+
+    async def history(self, type_name: str, key: str, since_version: int,
+                      limit: int) -> list[TwinChange]:
+        rows = await self._fetch(
+            f"reading the history of {type_name}({key!r})", "fetch",
+            f"SELECT {CHANGE_COLUMNS}, xid::text FROM twin_changes WHERE type_name = $1 AND "
+            f"key = $2 AND version > $3 ORDER BY version LIMIT $4",
+            type_name, key, since_version, limit)
+        return [change_from_row(row, f"{row[9]}:{row[0]}") for row in rows]
+
+    async def journal(self, type_name: str, *, after: str, key: str | None,
+                      where: Condition | None, limit: int) -> list[TwinChange]:
+        xid, seq = _cursor(after)
+        out = _Sql("postgres", [type_name, xid, seq])
+        sql = (f"SELECT {CHANGE_COLUMNS}, xid::text FROM twin_changes c WHERE "
+               f"c.type_name = $1 AND c.{_VISIBLE} AND (c.xid, c.seq) > ($2::text::xid8, $3)")
+        if key is not None:
+            sql += f" AND c.key = {out.param(key)}"
+        sql += f" AND {compile_where(where, out, 'c.doc')} ORDER BY c.xid, c.seq LIMIT " \
+               f"{out.param(limit)}"
+        rows = await self._fetch(f"reading the changes of {type_name}", "fetch", sql,
+                                 *out.params)
+        return [change_from_row(row, f"{row[9]}:{row[0]}") for row in rows]
+
+    async def head(self) -> str:
+        row = await self._fetch("reading the newest twin change", "fetchrow",
+                                f"SELECT xid::text, seq FROM twin_changes WHERE {_VISIBLE} "
+                                f"ORDER BY xid DESC, seq DESC LIMIT 1")
+        return "" if row is None else f"{row[0]}:{row[1]}"
+
+    async def query(self, type_name: str, where: Condition | None, *, limit: int,
+                    offset: int, order_by: str | None) -> list[tuple[str, dict[str, Any]]]:
+        out = _Sql("postgres", [type_name])
+        sql = f"SELECT key, doc FROM twin_index WHERE type_name = $1 AND " \
+              f"{compile_where(where, out, 'doc')} ORDER BY "
+        path = check_order(order_by)
+        if path is not None:
+            direction = "DESC" if order_by and order_by.startswith("-") else "ASC"
+            sql += f"doc #> {out.path(path)} {direction}, "
+        sql += f"key LIMIT {out.param(limit)} OFFSET {out.param(offset)}"
+        rows = await self._fetch(f"querying twins of {type_name}", "fetch", sql, *out.params)
+        return [(row[0], json.loads(row[1])) for row in rows]
+
+    async def count(self, type_name: str, where: Condition | None) -> int:
+        out = _Sql("postgres", [type_name])
+        value = await self._fetch(f"counting twins of {type_name}", "fetchval",
+                                  f"SELECT COUNT(*) FROM twin_index WHERE type_name = $1 AND "
+                                  f"{compile_where(where, out, 'doc')}", *out.params)
+        return int(value)
+
+    async def forget(self, type_name: str, key: str) -> None:
+        await self._fetch(f"forgetting twin {type_name}({key!r})", "execute",
+                          "WITH gone AS (DELETE FROM twin_changes WHERE type_name = $1 AND "
+                          "key = $2) DELETE FROM twin_index WHERE type_name = $1 AND key = $2",
+                          type_name, key)
+
+    async def seed(self, type_name: str, documents: list[tuple[str, dict[str, Any]]]) -> None:
+        now = time.time()
+        pool = await self._pool()
+        async with pool.acquire() as db:
+            await db.copy_records_to_table(
+                "twin_index", records=[(type_name, key, int(doc.get("version", 0)),
+                                        json.dumps(doc), now) for key, doc in documents])
+
+
+def _cursor(cursor: str) -> tuple[str, int]:
+    if cursor == "":
+        return "0", 0
+    xid, sep, seq = cursor.partition(":")
+    if not sep or not xid.isdigit() or not seq.isdigit():
+        raise ValueError(f"{cursor!r} is not a cursor of this PostgreSQL store (a change's "
+                         f".cursor)")
+    return xid, int(seq)

@@ -1,0 +1,49 @@
+"""Testing actor code under faults: lost, late, doubled and reordered messages, killed and
+paused processes, all repeatable from a seed (see docs/testing.md).
+
+    from actorium.testing import inject_faults, drop, kill_actor_worker
+
+    with inject_faults(drop("replies", 0.25), seed=7):
+        actorium.init()
+        ...                     # a quarter of all replies are lost
+        actorium.shutdown()
+
+Modules: ``faults`` (message faults, applied by every process of the runtime), ``processes``
+(kill or pause a chosen process), ``chaos`` (random kills from a seed), ``fixtures`` (pytest).
+"""
+
+from actorium._faults.plan import FaultPlan, MessageFault
+from actorium.testing.chaos import Chaos, Kill
+from actorium.testing.faults import (
+    delay,
+    drop,
+    duplicate,
+    inject_faults,
+    kill_sender,
+    reorder,
+)
+from actorium.testing.processes import (
+    actor_pid,
+    kill_actor_worker,
+    kill_process,
+    pause,
+    worker_pids,
+)
+
+__all__ = [
+    "Chaos",
+    "FaultPlan",
+    "Kill",
+    "MessageFault",
+    "actor_pid",
+    "delay",
+    "drop",
+    "duplicate",
+    "inject_faults",
+    "kill_actor_worker",
+    "kill_process",
+    "kill_sender",
+    "pause",
+    "reorder",
+    "worker_pids",
+]

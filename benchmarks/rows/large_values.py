@@ -1,0 +1,83 @@
+"""Large ``bytes`` passed by value to an actor method and returned from one, by size.
+
+``bytes`` is what files, network payloads and serialized models are: a user passes it
+straight to ``.remote()`` without ``put``. These rows show whether such a value is copied
+through the pickler (slow, and twice the memory) or moved as a buffer.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from types import ModuleType
+
+from benchmarks.metrics import Metric, Metrics, size_label
+from benchmarks.scale import Scale
+
+
+class Sink:
+    """Receives bytes (returns their length) and hands out a blob of a chosen size."""
+
+    def __init__(self) -> None:
+        self.blob = b""
+
+    def ping(self) -> int:
+        return 0
+
+    def length(self, data: bytes) -> int:
+        return len(data)
+
+    def keep(self, size: int) -> int:
+        self.blob = bytes(range(256)) * (size // 256)
+        return len(self.blob)
+
+    def give(self) -> bytes:
+        return self.blob
+
+
+def _median_seconds(fn: object, rounds: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def bytes_by_size(backend: ModuleType, scale: Scale) -> Metrics:
+    """GiB/s of ``bytes`` from 1 MiB to 1 GiB (``scale.bytes_sizes``) passed by value to an
+    actor method (``get(a.length.remote(data))``) and returned by one (``get(a.give.remote())``).
+
+    Each figure is the median of a few blocking round trips (size / time): serialization,
+    transport or store, and deserialization, with the result checked.
+    """
+    get = backend.get
+    sink = backend.remote(Sink).remote()
+    get(sink.ping.remote())
+    metrics: Metrics = {}
+    for size in scale.bytes_sizes:
+        label = size_label(size)
+        data = bytes(range(256)) * (size // 256)
+        rounds = max(3, min(scale.large_ops, (256 * 2**20) // size))
+
+        def send(data: bytes = data, size: int = size) -> None:
+            if get(sink.length.remote(data)) != size:
+                raise AssertionError(f"the actor got the wrong length of a {size}-byte argument")
+
+        send()
+        median, samples = _median_seconds(send, rounds)
+        metrics[f"arg_{label}_GiBps"] = Metric(size / median / 2**30, "GiB/s", "higher",
+                                               [size / s / 2**30 for s in samples])
+        get(sink.keep.remote(size))
+
+        def receive(size: int = size) -> None:
+            if len(get(sink.give.remote())) != size:
+                raise AssertionError(f"the actor returned the wrong length of a {size}-byte blob")
+
+        receive()
+        median, samples = _median_seconds(receive, rounds)
+        metrics[f"return_{label}_GiBps"] = Metric(size / median / 2**30, "GiB/s", "higher",
+                                                  [size / s / 2**30 for s in samples])
+        get(sink.keep.remote(0))
+        del data
+    return metrics

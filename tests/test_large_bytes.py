@@ -1,0 +1,101 @@
+"""Large ``bytes`` and ``bytearray`` travel out of band, not copied through the pickler.
+
+Users pass file contents and payloads straight to ``.remote()``; they must arrive intact, as
+the same type, whether given as an argument (positional or keyword), returned, stored in the
+shared-memory store (above the inline limit) or nested in a container (the pickler's own path).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import actorium
+from actorium._transport import serialization
+
+pytestmark = pytest.mark.usefixtures("runtime")
+
+BIG = bytes(range(256)) * (3 * 2**20 // 256)      # 3 MiB: stored, not inline
+MEDIUM = bytes(range(256)) * (80 * 2**10 // 256)  # 80 KiB: out of band, but inline
+
+
+@actorium.remote
+def describe(value, *, key=None):
+    return type(value).__name__, len(value), value[:3] + value[-3:], key is None or key == value
+
+
+@actorium.remote
+def give(kind, size):
+    data = bytes(range(256)) * (size // 256)
+    return bytearray(data) if kind == "bytearray" else data
+
+
+@actorium.remote
+class Holder:
+    def __init__(self):
+        self.kept = None
+
+    def keep(self, value):
+        self.kept = value
+        return len(value)
+
+    def back(self):
+        return self.kept
+
+
+@pytest.mark.parametrize("kind", [bytes, bytearray])
+def test_large_value_is_sent_out_of_band_not_inside_the_pickle_stream(kind):
+    value = kind(BIG)
+    fmt, data, buffers, _refs = serialization.dumps(value)
+    assert len(data) < 1024
+    assert [b.raw().nbytes for b in buffers] == [len(BIG)]
+    rebuilt = serialization.loads(fmt, data, [b.raw() for b in buffers])
+    assert type(rebuilt) is kind and rebuilt == value
+
+
+def test_large_arguments_are_sent_out_of_band_positionally_and_by_keyword():
+    fmt, data, buffers, _refs = serialization.dumps_args("f", [BIG, 1], {"k": bytearray(BIG)})
+    assert len(data) < 1024 and len(buffers) == 2
+    args, kwargs = serialization.loads_args(fmt, data, [b.raw() for b in buffers])
+    assert args == (BIG, 1) and type(args[0]) is bytes
+    assert type(kwargs["k"]) is bytearray and kwargs["k"] == BIG
+
+
+@pytest.mark.parametrize("value", [BIG, MEDIUM], ids=["stored", "inline"])
+def test_a_large_bytes_argument_arrives_intact(value):
+    got = actorium.get(describe.remote(value, key=value), timeout=60)
+    assert got == ("bytes", len(value), value[:3] + value[-3:], True)
+
+
+def test_a_large_bytearray_argument_arrives_as_a_bytearray():
+    got = actorium.get(describe.remote(bytearray(BIG)), timeout=60)
+    assert got[:2] == ("bytearray", len(BIG))
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytearray"])
+def test_a_large_returned_value_keeps_its_type_and_content(kind):
+    got = actorium.get(give.remote(kind, len(BIG)), timeout=60)
+    assert type(got).__name__ == kind and got == BIG
+
+
+def test_a_returned_bytearray_is_the_callers_to_change():
+    got = actorium.get(give.remote("bytearray", len(BIG)), timeout=60)
+    got[0] = 255
+    assert got[0] == 255 and got[1:] == BIG[1:]
+
+
+def test_an_actor_keeps_a_large_argument_and_returns_it():
+    holder = Holder.remote()
+    assert actorium.get(holder.keep.remote(BIG), timeout=60) == len(BIG)
+    back = actorium.get(holder.back.remote(), timeout=60)
+    assert type(back) is bytes and back == BIG
+
+
+def test_large_bytes_nested_in_a_container_still_round_trip():
+    got = actorium.get(describe.remote([BIG, MEDIUM]), timeout=60)
+    assert got[:2] == ("list", 2)
+
+
+def test_put_and_get_of_large_bytes():
+    ref = actorium.put(BIG)
+    got = actorium.get(ref, timeout=60)
+    assert type(got) is bytes and got == BIG

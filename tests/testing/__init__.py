@@ -1,0 +1,1 @@
+"""Tests of actorium.testing: fault injection, process faults, chaos, the soak."""

@@ -1,0 +1,162 @@
+"""The injector on its own: what each action does to a stream of sends, and the seed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from actorium._faults.injector import Injector, interpose, kind_of
+from actorium._faults.plan import FAULTS_ENV, FaultPlan, MessageFault
+from actorium._transport.protocol import Kind, pack
+from actorium.testing import delay, drop, duplicate, reorder
+
+
+def _message(kind: Kind, n: int) -> list[bytes]:
+    return [pack([kind, n, b"x" * 4])]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, int]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, address, frames) -> None:
+        from actorium._transport.protocol import unpack
+        header = unpack(frames[0])
+        with self.lock:
+            self.sent.append((address, header[0], header[1]))
+
+    def numbers(self, kind: Kind) -> list[int]:
+        return [n for _, k, n in self.sent if k == kind]
+
+
+_made: list[Injector] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_injectors():
+    yield
+    while _made:
+        _made.pop().close()
+
+
+def _run(faults, seed=0, count=1000, kind=Kind.ACTOR_CALL):
+    recorder = Recorder()
+    injector = Injector(FaultPlan(faults=tuple(faults), seed=seed), faults, recorder)
+    _made.append(injector)
+    for n in range(count):
+        injector.send("ipc://peer", _message(kind, n))
+    return injector, recorder
+
+
+def test_the_kind_is_read_from_the_header_without_decoding_it():
+    assert kind_of([pack([Kind.TASK_RESULT, b"id", 0, [], []])]) == Kind.TASK_RESULT
+    assert kind_of([pack([Kind.ACTOR_CALL, *range(20)])]) == Kind.ACTOR_CALL   # array16
+
+
+def test_drop_loses_about_the_share_asked_and_only_of_the_kinds_named():
+    injector, recorder = _run([drop("actor_calls", 0.25)])
+    kept = recorder.numbers(Kind.ACTOR_CALL)
+    assert 650 < len(kept) < 850, len(kept)
+    assert kept == sorted(kept)
+    _, untouched = _run([drop("actor_calls", 0.25)], kind=Kind.TASK_RESULT)
+    assert untouched.numbers(Kind.TASK_RESULT) == list(range(1000))
+
+
+def test_the_same_seed_makes_the_same_decisions_and_another_seed_others():
+    first = _run([drop("requests", 0.3)], seed=11)[1].numbers(Kind.ACTOR_CALL)
+    again = _run([drop("requests", 0.3)], seed=11)[1].numbers(Kind.ACTOR_CALL)
+    other = _run([drop("requests", 0.3)], seed=12)[1].numbers(Kind.ACTOR_CALL)
+    assert first == again
+    assert first != other
+
+
+def test_nth_hits_exactly_that_message():
+    _, recorder = _run([drop("actor_calls", nth=3)], count=10)
+    assert recorder.numbers(Kind.ACTOR_CALL) == [0, 1, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_duplicate_sends_twice():
+    _, recorder = _run([duplicate("actor_calls", nth=2)], count=4)
+    assert recorder.numbers(Kind.ACTOR_CALL) == [0, 1, 1, 2, 3]
+
+
+def test_reorder_lets_the_next_message_to_the_peer_overtake():
+    _, recorder = _run([reorder("actor_calls", nth=2)], count=4)
+    assert recorder.numbers(Kind.ACTOR_CALL) == [0, 2, 1, 3]
+
+
+def test_a_held_message_goes_out_after_its_window_if_nothing_follows():
+    injector, recorder = _run([reorder("actor_calls", nth=1, within=0.05)], count=1)
+    assert recorder.sent == []
+    deadline = time.monotonic() + 10
+    while not recorder.sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert recorder.numbers(Kind.ACTOR_CALL) == [0]
+    injector.close()
+
+
+def test_delay_sends_later_on_the_timer_thread():
+    injector, recorder = _run([delay("actor_calls", nth=1, seconds=(0.05, 0.05))], count=2)
+    assert recorder.numbers(Kind.ACTOR_CALL) == [1]
+    deadline = time.monotonic() + 10
+    while len(recorder.sent) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert recorder.numbers(Kind.ACTOR_CALL) == [1, 0]
+    injector.close()
+    assert not any(t.name == "actorium-faults" for t in threading.enumerate())
+
+
+class FakeOutbox:
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    def send(self, address, frames) -> None:
+        self.sent.append(frames)
+
+    def close(self, flush_seconds: float = 0.0) -> None:
+        pass
+
+
+def test_without_a_plan_the_outbox_is_left_alone(monkeypatch):
+    monkeypatch.delenv(FAULTS_ENV, raising=False)
+    outbox = FakeOutbox()
+    assert interpose(outbox, "driver") is None
+    assert "send" not in vars(outbox)
+
+
+def test_a_plan_for_other_roles_leaves_this_process_alone(monkeypatch):
+    plan = FaultPlan(faults=(drop("results", roles=("worker",)),), seed=1)
+    monkeypatch.setenv(FAULTS_ENV, plan.to_json())
+    outbox = FakeOutbox()
+    assert interpose(outbox, "driver") is None
+    assert interpose(outbox, "worker") is not None
+    assert "send" in vars(outbox)
+
+
+def test_the_plan_survives_its_trip_through_the_environment():
+    plan = FaultPlan(faults=(drop("replies", 0.25), delay("ACTOR_CALL", 0.5, seconds=(0, 1)),
+                             MessageFault("kill_after", ("results",), nth=4)), seed=9)
+    assert FaultPlan.from_json(plan.to_json()) == plan
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: drop("nonsense"), "unknown message kind 'nonsense'"),
+    (lambda: drop("requests", 1.5), "share must be a number from 0 to 1"),
+    (lambda: drop("requests", nth=0), "nth must be a positive int"),
+    (lambda: delay("requests", seconds=(0.2, 0.1)), "delay must be"),
+    (lambda: MessageFault("explode", ("requests",)), "unknown fault action 'explode'"),
+    (lambda: drop("requests", roles=("head",)), "unknown role 'head'"),
+    (lambda: drop([]), "at least one message kind"),
+])
+def test_a_bad_fault_is_refused_with_a_message_naming_it(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_broken_plan_in_the_environment_is_named(monkeypatch):
+    monkeypatch.setenv(FAULTS_ENV, "{not json")
+    with pytest.raises(ValueError, match=FAULTS_ENV):
+        interpose(FakeOutbox(), "driver")
