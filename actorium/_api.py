@@ -240,8 +240,8 @@ def _dashboard_options(include: bool | None, host: str,
         return None
     if importlib.util.find_spec("aiohttp") is None:
         if include:
-            raise ValueError("include_dashboard=True needs aiohttp: "
-                             "pip install 'actorium[dashboard]'")
+            raise ValueError("include_dashboard=True needs aiohttp, a dependency of "
+                             "actorium that is missing here: pip install aiohttp")
         return None
     if port is not None and (isinstance(port, bool) or not isinstance(port, int)
                              or not 0 < port < 65536):
