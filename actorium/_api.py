@@ -28,6 +28,7 @@ from actorium._core.runtime import Runtime
 from actorium._core.streams import ObjectRefGenerator, wait_mixed
 from actorium._core.values import check_not_in_loop
 from actorium._jobs import ADDRESS_ENV
+from actorium import _ray_init_options as ray_init_options
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
 from actorium._observe.driver_logs import print_log_lines
 from actorium._observe.worker_stats import report_driver_objects
@@ -50,15 +51,6 @@ __all__ = [
     "nodes", "put", "remote",
     "shutdown", "wait",
 ]
-
-# Ray's init() arguments that have no meaning here yet; accepted so ported programs run.
-_ACCEPTED_RAY_ARGUMENTS = frozenset({
-    "configure_logging",
-    "logging_level", "logging_format", "local_mode", "_temp_dir",
-    "_system_config", "job_config", "_plasma_directory",
-    "_memory", "storage", "labels", "_node_ip_address", "_redis_password",
-    "_enable_object_reconstruction",
-})
 
 RAY_ADDRESS_ENV = "RAY_ADDRESS"       # honoured after ACTORIUM_ADDRESS, for ported set-ups
 
@@ -119,9 +111,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     ``ACTORIUM_OVERRIDE_JOB_RUNTIME_ENV=1``: then this one wins).
     """
     global _embedded
-    unknown = sorted(set(ray_options) - _ACCEPTED_RAY_ARGUMENTS)
-    if unknown:
-        raise TypeError(f"init() got unexpected keyword argument(s): {', '.join(unknown)}")
+    ray_init_options.check_and_apply(ray_options)  # before anything starts
     requested_env = parse_runtime_env(runtime_env)   # checked before anything starts
     if address in (None, "auto"):
         # As Ray's RAY_ADDRESS: the variable names the cluster when the caller did not.
