@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 soak: $(STAMP)
-	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(PY) -m pytest -q -s -p no:cacheprovider tests/testing/test_soak.py
+	SOAK_SECONDS=$${SOAK_SECONDS:-120} SOAK_KILL=$${SOAK_KILL:-task,host} $(PY) -m pytest -q -s -p no:cacheprovider tests/testing/test_soak.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --backend actorium

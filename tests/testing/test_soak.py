@@ -18,6 +18,7 @@ from actorium.testing import Chaos, delay, duplicate, reorder
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "6"))
 SEED = int(os.environ.get("SOAK_SEED", "1"))
+CHAOS_KINDS = tuple(os.environ.get("SOAK_KILL", "host").split(","))
 
 
 class Ledger:
@@ -50,7 +51,7 @@ def test_nothing_acknowledged_is_lost_or_doubled_under_chaos(faulty, tmp_path):
     at_least = always.remote(str(tmp_path / "least"))
     tasks, mosts, leasts = [], [], []
     started = time.monotonic()
-    with Chaos(seed=SEED, every=(0.3, 0.8), kinds=("task", "host")) as chaos:
+    with Chaos(seed=SEED, every=(0.3, 0.8), kinds=CHAOS_KINDS) as chaos:
         while time.monotonic() - started < SECONDS:
             n = len(tasks)
             tasks.append(record.remote(str(tmp_path / "tasks"), n))
