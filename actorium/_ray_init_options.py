@@ -52,8 +52,9 @@ def check_and_apply(options: dict[str, Any]) -> None:
             if value != default:
                 raise ValueError(f"init({name}={value!r}) is not supported by actorium: "
                                  f"{instead}")
-    _configure_logging(bool(options.get("configure_logging", True)),
-                       options.get("logging_level", "info"), options.get("logging_format"))
+    if any(name in options for name in _LOGGING):  # untouched unless asked, as before
+        _configure_logging(bool(options.get("configure_logging", True)),
+                           options.get("logging_level", "info"), options.get("logging_format"))
 
 
 _handler: logging.Handler | None = None
