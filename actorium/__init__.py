@@ -72,6 +72,7 @@ from actorium._api import (
     put,
     remote,
     shutdown,
+    timeline,
     wait,
 )
 from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
@@ -124,6 +125,7 @@ __all__ = [
     "remote",
     "runtime_env",
     "shutdown",
+    "timeline",
     "twins",
     "util",
     "virtual",

@@ -507,3 +507,26 @@ def get_runtime_context() -> RuntimeContext:
     """Ids of the node, job, actor and task the caller runs in."""
     return RuntimeContext(context.runtime_or_start())
 
+
+
+# ---------------------------------------------------------------------- timeline
+def timeline(filename: str | None = None) -> list[dict[str, Any]] | None:
+    """What ran where, in Chrome's trace event format, as Ray's ``ray.timeline()``.
+
+    One complete event per task and actor call that the cluster's nodes remember (the last
+    5,000 per node), on the row of the worker that ran it, plus instant marks for nodes and
+    workers starting and dying. Workers report their calls about once a second, so a call
+    that ended a moment ago may not be there yet. Returns the list of events, or, given
+    ``filename``, writes them there as JSON (open it in ``chrome://tracing`` or Perfetto) and
+    returns None. Blocks: call it from a script, not from a running event loop.
+    """
+    check_not_in_loop("actorium.timeline()")
+    if filename is not None and not isinstance(filename, (str, os.PathLike)):
+        raise TypeError(f"timeline(filename=...) takes a path, not {type(filename).__name__}")
+    runtime = context.current_runtime()
+    events: list[dict[str, Any]] = runtime.request("state", "timeline", {}, 10_000_000)
+    if filename is None:
+        return events
+    with open(filename, "w", encoding="utf-8") as out:
+        json.dump(events, out)
+    return None

@@ -17,7 +17,7 @@ PUBLIC_API = {
     "cancel", "checkpoint", "cluster_resources", "exceptions", "exit_actor", "get", "get_actor",
     "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill", "list_named_actors", "method",
     "nodes", "put", "remote",
-    "runtime_env", "shutdown", "twins", "util", "virtual", "wait",
+    "runtime_env", "shutdown", "timeline", "twins", "util", "virtual", "wait",
 }
 
 

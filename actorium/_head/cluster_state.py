@@ -56,6 +56,8 @@ async def gather_state(head: HeadService, kind: str, query: dict[str, Any],
     if kind in ("events", "logs"):
         rows.sort(key=lambda row: row.get("time", 0.0))
         return rows[-limit:]
+    if kind == "actor_page":   # each node sent its first `limit`: merge them in one order
+        rows.sort(key=lambda row: (row["class_name"], row["actor_id"]))
     return rows[:limit]
 
 

@@ -10,6 +10,7 @@ ordinary request verbs.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import importlib
 import os
 import socket
@@ -22,6 +23,7 @@ from actorium._observe.app_metrics import NodeAppMetrics, render_rows
 from actorium._observe.events import EventLog
 from actorium._observe.log_collector import LogCollector, LogLine
 from actorium._observe.metrics import MetricsStore, PrometheusText
+from actorium._observe.trace import trace_events
 from actorium._store.summary import summarize as summarize_store
 from actorium._transport.protocol import Kind
 
@@ -30,7 +32,11 @@ if TYPE_CHECKING:
     from actorium._node.workers import WorkerInfo
 
 STATE_KINDS = ("nodes", "actors", "tasks", "workers", "objects", "events", "logs",
-               "app_metrics", "series", "series_catalog")
+               "app_metrics", "series", "series_catalog", "actor_groups", "actor_count",
+               "actor_page", "event_groups", "timeline")
+# Kinds whose rows are built for the limit asked (a page of 100,000 actors describes 50).
+_LIMITED_KINDS = ("actor_page",)
+_WORKER_LABELS = 10_000
 
 
 class NodeObserver:
@@ -49,6 +55,8 @@ class NodeObserver:
         self.logs.listeners.append(self._forward_logs)
         self.dashboard: Any = None      # a DashboardServer once started
         self.dashboard_socket: socket.socket | None = None
+        # worker id (hex) -> its row's label in the timeline, kept after the worker exits
+        self.worker_labels: dict[str, str] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -82,6 +90,12 @@ class NodeObserver:
         if process is None:
             return
         self.logs.attach(process.pid, process.stdout, process.stderr)
+        worker_id = worker.worker_id.hex()
+        self.worker_labels[worker_id] = worker.label
+        if len(self.worker_labels) > _WORKER_LABELS:
+            del self.worker_labels[next(iter(self.worker_labels))]
+        self.events.record("worker_started", f"{worker.label} started", pid=worker.pid,
+                           worker_id=worker_id)
 
     def worker_exited(self, worker: WorkerInfo, reason: str) -> None:
         self.metrics.worker_gone(worker.worker_id)
@@ -132,6 +146,8 @@ class NodeObserver:
         if kind not in STATE_KINDS:
             raise ValueError(f"unknown state kind {kind!r}; expected one of "
                              f"{', '.join(STATE_KINDS)}")
+        if kind in _LIMITED_KINDS:
+            query = {**query, "limit": limit}
         rows: list[dict[str, Any]] = getattr(self, f"_rows_{kind}")(**query)
         return rows[-limit:] if kind in ("events", "logs") else rows[:limit]
 
@@ -202,6 +218,73 @@ class NodeObserver:
             rows.append(row)
         return rows
 
+    # --- fleet scale: counts over every actor, pages of a few, never the whole table
+    def _matching(self, state: str | None, search: str | None, class_name: str | None,
+                  node_id: str | None) -> Any:
+        """The ActorInfos that pass the filters (a generator: nothing is described)."""
+        if node_id and node_id != self.node.node_id.hex():
+            return
+        needle = (search or "").lower()
+        for info in self.node.actors.actors.values():
+            if state and info.status.value != state:
+                continue
+            if class_name and info.class_name != class_name:
+                continue
+            if needle and needle not in info.class_name.lower() \
+                    and needle not in (info.name or "").lower() \
+                    and needle not in info.actor_id.hex():
+                continue
+            yield info
+
+    def _rows_actor_groups(self) -> list[dict[str, Any]]:
+        """One row per actor class on this node: how many actors it has in each state."""
+        groups: dict[str, dict[str, int]] = {}
+        for info in self.node.actors.actors.values():
+            states = groups.setdefault(info.class_name, {})
+            states[info.status.value] = states.get(info.status.value, 0) + 1
+        node_id = self.node.node_id.hex()
+        return [{"class_name": name, "node_id": node_id, "states": states,
+                 "total": sum(states.values())} for name, states in sorted(groups.items())]
+
+    def _rows_actor_count(self, state: str | None = None, search: str | None = None,
+                          class_name: str | None = None,
+                          node_id: str | None = None) -> list[dict[str, Any]]:
+        """How many actors pass the filters (the true count a page shows)."""
+        total = sum(1 for _ in self._matching(state, search, class_name, node_id))
+        return [{"node_id": self.node.node_id.hex(), "total": total}]
+
+    def _rows_actor_page(self, state: str | None = None, search: str | None = None,
+                         class_name: str | None = None, node_id: str | None = None,
+                         limit: int = 100) -> list[dict[str, Any]]:
+        """The first ``limit`` actors passing the filters, by class then id (so that pages
+        of several nodes merge into one order)."""
+        chosen = heapq.nsmallest(limit, self._matching(state, search, class_name, node_id),
+                                 key=lambda info: (info.class_name, info.actor_id))
+        queues = self.metrics.queues()
+        own = self.node.node_id.hex()
+        rows = []
+        for info in chosen:
+            row = info.describe()
+            row["node_id"] = own
+            row["pending_calls"] = queues.get(row["actor_id"], 0)
+            rows.append(row)
+        return rows
+
+    def _rows_event_groups(self, after: int = 0) -> list[dict[str, Any]]:
+        own = self.node.node_id.hex()
+        return [{**group, "node_id": own} for group in self.events.groups.recent(
+            after=after, limit=2000)]
+
+    def _rows_timeline(self, since: float = 0.0) -> list[dict[str, Any]]:
+        """This node's calls and lifecycle marks in Chrome's trace format (``trace.py``)."""
+        node = self.node
+        label = node.address if node.cluster is not None else "127.0.0.1"
+        for worker in node.workers.values():
+            self.worker_labels.setdefault(worker.worker_id.hex(), worker.label)
+        return trace_events(self.metrics.recent_calls, self.events.ring, node_label=label,
+                            node_id=node.node_id.hex(), workers=self.worker_labels,
+                            since=float(since))
+
     def actor_detail(self, actor_id: str) -> dict[str, Any]:
         rows = self._rows_actors(actor_id=actor_id)
         if not rows:
@@ -268,8 +351,12 @@ class NodeObserver:
                 size += summary["bytes"]
         return {"count": count, "bytes": size}
 
-    def _rows_events(self, after: int = 0) -> list[dict[str, Any]]:
-        return self.events.recent(after=after, limit=2000)
+    def _rows_events(self, after: int = 0, event_kind: str | None = None,
+                     class_name: str | None = None, since: float | None = None,
+                     until: float | None = None) -> list[dict[str, Any]]:
+        return self.events.recent(after=after, kind=event_kind, class_name=class_name,
+                                  since=None if since is None else float(since),
+                                  until=None if until is None else float(until), limit=2000)
 
     def _rows_logs(self, pid: int | None = None, actor_id: str | None = None,
                    after: int = 0) -> list[dict[str, Any]]:

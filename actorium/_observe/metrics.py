@@ -36,7 +36,8 @@ class MetricsStore:
         self.pids[worker_id] = pid
         for when, actor_id, task_id, name, millis, ok in payload.get("recent", ()):
             self.recent_calls.append({"time": when, "actor_id": actor_id, "task_id": task_id,
-                                      "name": name, "ms": millis, "ok": ok, "pid": pid})
+                                      "name": name, "ms": millis, "ok": ok, "pid": pid,
+                                      "worker_id": worker_id.hex()})
             if actor_id:
                 self.actor_calls.setdefault(actor_id, []).append(millis)
         for when, actor_id, task_id, name, error in payload.get("failures", ()):

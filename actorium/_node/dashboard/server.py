@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from actorium._node.dashboard import job_routes, series_routes, state_routes, virtual_routes
+from actorium._node.dashboard import (
+    fleet_routes,
+    job_routes,
+    series_routes,
+    state_routes,
+    virtual_routes,
+)
 from actorium._node.dashboard.responses import error, json_response
 from actorium._node.dashboard.static_files import StaticFiles
 
@@ -32,8 +38,9 @@ if TYPE_CHECKING:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# In this order: /api/version (jobs) and /api/series must not be taken for state tables.
-ROUTE_MODULES = (job_routes, series_routes, state_routes, virtual_routes)
+# In this order: /api/version (jobs), /api/series, /api/fleet and /api/timeline must not be
+# taken for state tables.
+ROUTE_MODULES = (job_routes, series_routes, fleet_routes, state_routes, virtual_routes)
 _STREAM_QUEUE = 1000
 _SUMMARY_INTERVAL = 1.0
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
