@@ -1,14 +1,84 @@
-// Timeline: actor, worker and node events, newest first, growing live.
+// Timeline: what ran where (tasks and actor calls per worker, zoomable, exportable in Chrome's
+// trace format as ray.timeline() writes it), and the events told in groups that drill down.
 
 import { api } from "../core/api.js";
+import { clock, count, esc } from "../core/format.js";
 import { registerPage } from "../core/router.js";
 import { eventRow } from "../core/rows.js";
+import { swimlanes } from "../core/swimlanes.js";
+
+const WINDOWS = [10, 30, 60, 300, 900];
+
+function groupRow(g) {
+  const span = g.count > 1 ? ` <span class="muted">over ${(g.last_time - g.first_time).toFixed(1)} s</span>` : "";
+  return `<div class="ev ${esc(g.kind)}" data-group="${esc(g.node_id)}:${g.group}"><span class="t">${clock(g.last_time)}</span>
+    <span class="kind">${esc(g.kind)}</span><span>${esc(g.message)}${span}
+    ${g.count > 1 ? `<button data-drill="${esc(g.node_id)}:${g.group}">show ${count(g.count)}</button>` : ""}</span></div>
+    <div class="drill" data-drilled="${esc(g.node_id)}:${g.group}"></div>`;
+}
 
 registerPage({
   name: "timeline", title: "Timeline", nav: "Timeline", order: 60,
   async show(el, _arg, view) {
-    const events = await api("/api/events", { signal: view.signal });
-    el.innerHTML = `<div class="timeline" id="events">${events.slice().reverse().map(eventRow).join("")}</div>`;
-    view.on("event", ev => el.querySelector("#events")?.insertAdjacentHTML("afterbegin", eventRow(ev)));
+    el.innerHTML = `
+      <div class="toolbar">
+        <span>Last</span><select id="window">${WINDOWS.map(w => `<option value="${w}" ${w === 60 ? "selected" : ""}>${w < 60 ? `${w} s` : `${w / 60} min`}</option>`).join("")}</select>
+        <button id="zoom-in">zoom in</button><button id="zoom-out">zoom out</button>
+        <button id="earlier">‹</button><button id="later">›</button><button id="follow">follow live</button>
+        <a id="export" href="/api/timeline?download=1" download><button>Export trace (Chrome format)</button></a>
+        <span class="muted" id="lane-info"></span>
+      </div>
+      <div id="lanes"></div>
+      <h2>Events</h2><div class="timeline" id="events"></div>`;
+    const lanes = el.querySelector("#lanes");
+    // The shown window: [end - span, end] in µs; end follows now unless the user moved it.
+    let span = 60e6, end = null, trace = [];
+    const draw = () => {
+      const t1 = end ?? Date.now() * 1000;
+      const bars = swimlanes(lanes, trace, t1 - span, t1);
+      el.querySelector("#lane-info").textContent = `${count(bars)} call(s) in view${end ? "" : " · live"}`;
+    };
+    const load = async () => {
+      trace = await api(`/api/timeline?since=${(Date.now() / 1000 - 900).toFixed(0)}`, { signal: view.signal });
+      if (view.active) draw();
+    };
+    const zoom = factor => { span = Math.min(900e6, Math.max(1e4, span * factor)); draw(); };
+    el.querySelector("#window").addEventListener("change", e => { span = Number(e.target.value) * 1e6; draw(); });
+    el.querySelector("#zoom-in").addEventListener("click", () => zoom(0.5));
+    el.querySelector("#zoom-out").addEventListener("click", () => zoom(2));
+    el.querySelector("#earlier").addEventListener("click", () => { end = (end ?? Date.now() * 1000) - span / 2; draw(); });
+    el.querySelector("#later").addEventListener("click", () => {
+      end = (end ?? Date.now() * 1000) + span / 2; if (end >= Date.now() * 1000) end = null; draw(); });
+    el.querySelector("#follow").addEventListener("click", () => { end = null; draw(); });
+    lanes.addEventListener("wheel", e => { e.preventDefault(); zoom(e.deltaY < 0 ? 0.8 : 1.25); }, { passive: false });
+
+    const events = el.querySelector("#events");
+    const groups = new Map();
+    const fillEvents = async () => {
+      const rows = await api("/api/fleet/events", { signal: view.signal });
+      if (!view.active) return;
+      for (const g of rows) groups.set(`${g.node_id}:${g.group}`, g);
+      const open = new Set([...events.querySelectorAll(".drill:not(:empty)")].map(d => d.dataset.drilled));
+      events.innerHTML = [...groups.values()].sort((a, b) => b.last_time - a.last_time).slice(0, 500).map(groupRow).join("");
+      for (const key of open) drill(key);
+    };
+    const drill = async key => {
+      const g = groups.get(key), box = events.querySelector(`[data-drilled="${CSS.escape(key)}"]`);
+      if (!g || !box) return;
+      const query = new URLSearchParams({ kind: g.kind, class_name: g.class_name, since: g.first_time, until: g.last_time });
+      const found = (await api(`/api/fleet/events/drill?${query}`, { signal: view.signal }))
+        .filter(e => e.node_id === undefined || e.node_id === g.node_id);
+      box.innerHTML = found.slice().reverse().map(eventRow).join("") +
+        (found.length < g.count ? `<p class="muted">${count(g.count - found.length)} older event(s) of this group are no longer kept</p>` : "");
+    };
+    events.addEventListener("click", e => {
+      const button = e.target.closest("[data-drill]");
+      if (!button) return;
+      const box = events.querySelector(`[data-drilled="${CSS.escape(button.dataset.drill)}"]`);
+      if (box && box.innerHTML) box.innerHTML = ""; else drill(button.dataset.drill);
+    });
+    await Promise.all([load(), fillEvents()]);
+    view.every(2000, load);
+    view.every(2000, fillEvents);
   },
 });

@@ -1,0 +1,68 @@
+"""The fleet pages in a real browser: classes with counts, server-side pages, events in
+groups that drill down, and the timeline of the calls that ran, with its export."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from polling import eventually
+from test_dashboard_browser import ARTIFACTS, _browser_or_skip, browser_page
+
+import actorium
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@actorium.remote
+class Beacon:
+    def blink(self):
+        time.sleep(0.003)
+        return 1
+
+
+@actorium.remote
+def sweep(x):
+    time.sleep(0.003)
+    return x
+
+
+def test_fleet_pages_group_page_and_drill_down(start_runtime):
+    executable = _browser_or_skip()
+    from playwright.sync_api import expect
+
+    info = start_runtime()
+    beacons = [Beacon.remote() for _ in range(60)]
+    actorium.get([b.blink.remote() for b in beacons] + [sweep.remote(i) for i in range(5)])
+    ARTIFACTS.mkdir(exist_ok=True)
+    with browser_page(executable) as (page, problems):
+        page.goto(f"{info.dashboard_url}/#actors")
+        classes = page.locator('#classes-table tr[data-class="Beacon"]')
+        expect(classes).to_contain_text("60", timeout=15_000)
+        expect(classes).to_contain_text("ALIVE")
+        classes.click()
+        count = page.locator("#actor-count")
+        expect(count).to_have_text("1–50 of 60 actor(s)", timeout=15_000)
+        assert page.locator("#actors-table tr[data-actor]").count() == 50
+        page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-actors.png"), full_page=True)
+        page.locator("#next").click()
+        expect(count).to_have_text("51–60 of 60 actor(s)", timeout=15_000)
+        assert page.locator("#actors-table tr[data-actor]").count() == 10
+
+        page.goto(f"{info.dashboard_url}/#timeline")
+        group = page.locator('.ev.actor_alive:has-text("60 Beacon actors became alive")')
+        expect(group).to_be_visible(timeout=15_000)
+        group.locator("[data-drill]").click()
+        drilled = page.locator(".drill .ev.actor_alive")
+        expect(drilled).to_have_count(60, timeout=15_000)
+        lanes = page.locator(".lanes")
+        eventually(lambda: int(lanes.get_attribute("data-bars") or 0) >= 60, timeout=30)
+        assert page.locator(".lanes rect title", has_text="Beacon.blink").count() >= 60
+        assert page.locator(".lanes rect title", has_text="sweep").count() >= 5
+        page.locator("#zoom-in").click()
+        assert page.locator("#lane-info").text_content().endswith("live")
+        with page.expect_download() as download:
+            page.locator("#export").click()
+        assert download.value.suggested_filename.startswith("actorium-timeline-")
+        page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-timeline.png"), full_page=True)
+    assert not problems, problems
