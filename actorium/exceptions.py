@@ -12,6 +12,7 @@
     ├── GetTimeoutError            get()/wait() ran out of time (also a builtin TimeoutError)
     ├── TaskCancelledError         cancel() stopped the task before it produced a value
     ├── WorkerCrashedError         the worker running a task died and no retries were left
+    ├── TaskPlacementGroupRemoved  the task's placement group was removed (also a ValueError)
     ├── ObjectLostError            the value behind an ObjectRef is gone
     │   └── OwnerDiedError         ... because the process that owned it died
     ├── OutOfMemoryError           the object store or a node ran out of memory
@@ -61,6 +62,7 @@ __all__ = [
     "StateStoreError",
     "TaskCancelledError",
     "TaskError",
+    "TaskPlacementGroupRemoved",
     "WorkerCrashedError",
 ]
 
@@ -189,6 +191,13 @@ class WorkerCrashedError(ActoriumError):
 
     Tasks are retried ``max_retries`` times (default 3) when this happens; raise the count
     or make the task cheaper on memory if you see it.
+    """
+
+
+class TaskPlacementGroupRemoved(ActoriumError, ValueError):  # noqa: N818 - Ray's name
+    """The placement group a task was scheduled into was removed, so it cannot run (or was
+    stopped while it ran: its worker was ended and it is not retried, as no bundle is left
+    to retry it in). Create a new group and submit the task again if it must still run.
     """
 
 

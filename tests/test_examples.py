@@ -280,3 +280,10 @@ def test_jobs() -> None:
     assert re.search(r"^stopping actoriumsubmit_\w+: True$", out, re.M), out
     assert "status: STOPPED" in out
     assert "jobs on the cluster: ['STOPPED', 'SUCCEEDED']" in out
+
+
+def test_placement_groups_capture_child_tasks() -> None:
+    out = run_example("placement_groups.py")
+    assert "child ran in group: True" in out
+    assert "child that opted out: waited: no free CPU outside" in out
+    assert "group: CREATED {0: {'CPU': 2.0}} FINISHED" in out

@@ -27,6 +27,7 @@ from actorium.exceptions import (
     StateStoreError,
     TaskCancelledError,
     TaskError,
+    TaskPlacementGroupRemoved,
     WorkerCrashedError,
     make_task_error,
 )
@@ -35,7 +36,7 @@ ALL_ERRORS = [ActivationError, ActorDiedError, ActorError, BlockingCallInLoopErr
               GetTimeoutError, ObjectLostError, OutOfMemoryError, QueueEmptyError,
               QueueFullError, RuntimeEnvSetupError, RuntimeNotInitializedError,
               SerializationError, StaleActivationError, StateStoreError, TaskCancelledError,
-              TaskError, WorkerCrashedError]
+              TaskError, TaskPlacementGroupRemoved, WorkerCrashedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
 

@@ -81,6 +81,9 @@ class Execution:
     restarts: int = 0                              # of the actor, when running for one
     resources: dict[str, float] | None = None      # what the task or actor reserved
     accelerator_ids: dict[str, list[str]] | None = None   # e.g. {"GPU": ["0"]}, given by the node
+    # The placement group it was scheduled into, as its wire strategy: {"placement_group":
+    # id, "bundle": index, "capture": bool, "bundles": [...]} (None: not in a group).
+    placement: dict[str, Any] | None = None
 
 
 current_execution: ContextVar[Execution | None] = ContextVar("actorium_execution", default=None)
@@ -164,8 +167,33 @@ class RuntimeContext:
         """The caller's runtime environment as a JSON string, as Ray's is."""
         return json.dumps(self._runtime.envs.parent or {})
 
+    def get_placement_group_id(self) -> str | None:
+        """The id (hex) of the placement group the running task or actor was scheduled
+        into; None outside a group and in a driver."""
+        placement = _current_placement()
+        return None if placement is None else str(placement["placement_group"])
+
+    @property
+    def should_capture_child_tasks_in_placement_group(self) -> bool:
+        """True in a task or actor whose group captures its children: the tasks and actors
+        it creates without a scheduling strategy go into the same group (False in a
+        driver, as in Ray)."""
+        placement = _current_placement()
+        return bool(placement is not None and placement.get("capture"))
+
     @property
     def was_current_actor_reconstructed(self) -> bool:
         """True inside an actor that was restarted (``max_restarts``) at least once."""
         execution = current_execution.get()
         return execution is not None and execution.restarts > 0
+
+
+def _current_placement() -> dict[str, Any] | None:
+    execution = current_execution.get()
+    return None if execution is None else execution.placement
+
+
+def placement_of(options: dict[str, Any]) -> dict[str, Any] | None:
+    """The placement group part of a task's or actor's wire options (None: not in one)."""
+    strategy = options.get("strategy")
+    return strategy if isinstance(strategy, dict) and strategy.get("placement_group") else None

@@ -88,7 +88,7 @@ class HostedActor:
     __slots__ = ("runtime", "pool", "actor_id", "class_name", "is_async", "max_concurrency",
                  "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
                  "_lock", "_async_calls", "_sync_threads", "calls_done", "resources",
-                 "accelerator_ids", "checkpointer", "not_run_status")
+                 "accelerator_ids", "placement", "checkpointer", "not_run_status")
 
     def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
                  is_async: bool, max_concurrency: int, incarnation: int) -> None:
@@ -111,6 +111,7 @@ class HostedActor:
         self.calls_done = 0
         self.resources: dict[str, float] | None = None   # what it reserved, if anything
         self.accelerator_ids: dict[str, list[str]] | None = None   # GPU ids it was given
+        self.placement: dict[str, Any] | None = None   # its placement group (wire strategy)
         self.checkpointer: Checkpointer | None = None     # if it defines checkpoint hooks
         # How calls that will never run are answered: ACTOR_DIED, or MOVED when a virtual
         # actor's activation ends (its caller sends them on to the next activation).
@@ -206,7 +207,7 @@ class HostedActor:
                 self._sync_threads[call.task_id] = ident
             token = current_execution.set(Execution(call.task_id, self.actor_id, call.method,
                                                     self.incarnation, self.resources,
-                                                    self.accelerator_ids))
+                                                    self.accelerator_ids, self.placement))
             try:
                 execution.wait_deps_blocking(runtime, call.entries)
 
@@ -242,7 +243,8 @@ class HostedActor:
     async def _run_async(self, call: Call) -> None:
         runtime = self.runtime
         current_execution.set(Execution(call.task_id, self.actor_id, call.method,
-                                        self.incarnation, self.resources, self.accelerator_ids))
+                                        self.incarnation, self.resources, self.accelerator_ids,
+                                        self.placement))
         name = f"{self.class_name}.{call.method}"
         try:
             if call.entries:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actorium._core.accelerators import check_gpu_request
+from actorium._core.context import current_execution
 from actorium._runtime_env.spec import RuntimeEnv
 from actorium._runtime_env.spec import parse as parse_runtime_env
 
@@ -273,15 +274,35 @@ class ActorOptions:
 
 
 def _strategy_to_wire(strategy: Any) -> Any:
-    if strategy is None or isinstance(strategy, str):
+    """The strategy as the node reads it. Called where the work is submitted, because a
+    placement group is inherited from the running task or actor, as in Ray: work that names
+    no strategy, made by a task or actor whose group captures its children
+    (``placement_group_capture_child_tasks=True``), goes into the same group (any bundle)
+    and captures its own children in turn. ``PlacementGroupSchedulingStrategy(None)`` or
+    ``"DEFAULT"`` opts out."""
+    if strategy is None:
+        running = current_execution.get()
+        placement = running.placement if running is not None else None
+        if placement is not None and placement.get("capture"):
+            return {**placement, "bundle": -1}
+        return None
+    if isinstance(strategy, str):
         return strategy
     node_id = getattr(strategy, "node_id", None)
     if node_id is not None:
         return {"node_id": node_id, "soft": bool(getattr(strategy, "soft", False))}
-    group = getattr(strategy, "placement_group", None)
-    if group is not None:
+    if hasattr(strategy, "placement_group"):
+        group = strategy.placement_group
+        if group is None:
+            return None
+        capture = strategy.placement_group_capture_child_tasks
+        if capture is None:   # Ray: inherit the running task's choice
+            running = current_execution.get()
+            capture = bool(running is not None and running.placement is not None
+                           and running.placement.get("capture"))
         return {"placement_group": str(group.id),
-                "bundle": int(getattr(strategy, "placement_group_bundle_index", -1))}
+                "bundle": int(strategy.placement_group_bundle_index),
+                "capture": bool(capture), "bundles": group.bundle_specs}
     return None
 
 

@@ -49,6 +49,14 @@ def demand_of(options: dict[str, Any]) -> dict[str, float]:
     return demand
 
 
+def in_bundles(options: dict[str, Any], group: str, bundles: list[int] | None) -> bool:
+    """Was the work with these wire options scheduled into ``group`` (into one of its
+    ``bundles``, if given; None: any bundle of it)?"""
+    strategy = options.get("strategy")
+    return isinstance(strategy, dict) and strategy.get("placement_group") == group \
+        and (bundles is None or strategy.get("bundle", -1) in bundles)
+
+
 def plain_demand(options: dict[str, Any]) -> dict[str, float]:
     """What the work asks for under the plain names (``CPU``, ``GPU``...), bundle or not:
     what ``get_assigned_resources()`` shows, as in Ray."""

@@ -20,7 +20,7 @@ from actorium._core.accelerators import GPU, VISIBLE_DEVICES, show_devices
 from actorium._core.affinity import allowed_cpus, pin_process
 from actorium._core.checkpoint import SAVE_HOOK, Checkpointer, CheckpointStore
 from actorium._core.code import CodeCache
-from actorium._core.context import Execution, current_execution
+from actorium._core.context import Execution, current_execution, placement_of
 from actorium._core.mailbox import ActorLife, Call, HostedActor
 from actorium._core.producer import Producers
 from actorium._core.resources import plain_demand
@@ -38,7 +38,8 @@ class TaskSpec:
     """An EXECUTE_TASK message, decoded (the arguments stay serialized until the task runs)."""
 
     __slots__ = ("task_id", "owner", "code_id", "name", "fmt", "data", "buffers", "num_returns",
-                 "retries_left", "retry_exceptions", "resources", "accelerator_ids")
+                 "retries_left", "retry_exceptions", "resources", "accelerator_ids",
+                 "placement")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         (_, self.task_id, self.owner, self.code_id, _code, self.name, self.fmt, self.data,
@@ -47,6 +48,7 @@ class TaskSpec:
         self.buffers = buffers
         self.resources = plain_demand(options)
         self.accelerator_ids: dict[str, list[str]] | None = options.get("accelerator_ids")
+        self.placement = placement_of(options)
 
     def arguments(self, runtime: Runtime, has_refs: bool) -> tuple[tuple[Any, ...],
                                                                     dict[str, Any]]:
@@ -129,7 +131,7 @@ class WorkerExecutor:
         runtime = self.runtime
         self.running_tasks[spec.task_id] = threading.get_ident()
         token = current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
-                                                spec.accelerator_ids))
+                                                spec.accelerator_ids, spec.placement))
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
@@ -162,7 +164,7 @@ class WorkerExecutor:
     async def _run_async_task(self, spec: TaskSpec, function: Any, entries: list[Any]) -> None:
         runtime = self.runtime
         current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
-                                        spec.accelerator_ids))
+                                        spec.accelerator_ids, spec.placement))
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         try:
             await execution.wait_deps(runtime, entries)
@@ -195,6 +197,7 @@ class WorkerExecutor:
                             max_concurrency, incarnation)
         actor.resources = plain_demand(options) or None
         actor.accelerator_ids = options.get("accelerator_ids")
+        actor.placement = placement_of(options)
         if actor.accelerator_ids and actor.accelerator_ids.get(GPU):
             # The actor has its process to itself: the devices stay set for its lifetime.
             os.environ[VISIBLE_DEVICES] = ",".join(actor.accelerator_ids[GPU])
@@ -206,7 +209,7 @@ class WorkerExecutor:
         def construct() -> None:
             token = current_execution.set(Execution(actor_id, actor_id, f"{class_name}.__init__",
                                                     incarnation, actor.resources,
-                                                    actor.accelerator_ids))
+                                                    actor.accelerator_ids, actor.placement))
             try:
                 cls = self.code.load(code_id)
                 execution.wait_deps_blocking(self.runtime, entries)

@@ -15,6 +15,7 @@ others and the group tries again) and wakes the ``wait`` calls behind ``pg.ready
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -61,6 +62,12 @@ class Group:
     placing: bool = False
     error: str = ""
     waiters: list[asyncio.Future[bool]] = field(default_factory=list)
+    # Ray's "stats": when it was asked for, how many placing attempts, and how long the
+    # placing took (from the request, and the successful attempt alone), in milliseconds.
+    asked_at: float = field(default_factory=time.monotonic)
+    attempts: int = 0
+    creation_ms: float = 0.0
+    scheduling_ms: float = 0.0
 
     @property
     def label(self) -> str:
@@ -78,8 +85,25 @@ class Group:
         return {"placement_group_id": self.group_id, "name": self.name,
                 "strategy": self.strategy, "state": self.state.value,
                 "bundles": [dict(b) for b in self.bundles],
-                "bundles_to_node_id": list(self.nodes) if self.state in _LIVE else [],
+                "bundles_to_node_id": list(self.nodes),
+                "stats": {"end_to_end_creation_latency_ms": round(self.creation_ms, 3),
+                          "scheduling_latency_ms": round(self.scheduling_ms, 3),
+                          "scheduling_attempt": self.attempts,
+                          "highest_retry_delay_ms": _RETRY_SECONDS * 1000.0
+                          if self.attempts > 1 else 0.0,
+                          "scheduling_state": self.scheduling_state},
                 "error": self.error}
+
+    @property
+    def scheduling_state(self) -> str:
+        """Ray's ``stats["scheduling_state"]`` for the group's state."""
+        if self.state is GroupState.CREATED:
+            return "FINISHED"
+        if self.state is GroupState.REMOVED:
+            return "REMOVED"
+        if self.state is GroupState.FAILED:
+            return "INFEASIBLE"
+        return "NO_RESOURCES" if self.attempts else "QUEUED"
 
 
 def _fits(room: dict[str, float], bundle: Bundle) -> bool:
@@ -275,6 +299,8 @@ class PlacementGroups:
         them or none on each attempt, until done or the group is removed."""
         try:
             while group.state in _PLACING:
+                group.attempts += 1
+                attempt_began = time.monotonic()
                 missing = [i for i, n in enumerate(group.nodes) if not n]
                 wanted = [group.bundles[i] for i in missing]
                 targets = plan(wanted, group.strategy, self._rooms_for(group, missing))
@@ -296,6 +322,9 @@ class PlacementGroups:
                       for node_id, pairs in per_node.items()), return_exceptions=True)
                 granted = [n for n, ok in zip(per_node, answers, strict=True) if ok is True]
                 if len(granted) == len(per_node) and group.state in _PLACING:
+                    now = time.monotonic()
+                    group.creation_ms = (now - group.asked_at) * 1000.0
+                    group.scheduling_ms = (now - attempt_began) * 1000.0
                     group.state = GroupState.CREATED
                     self._changed(group)
                     if self._on_created is not None:

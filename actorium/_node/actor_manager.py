@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.accelerators import GPU, gpu_amount
-from actorium._core.resources import demand_of
+from actorium._core.resources import demand_of, in_bundles
 from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
 from actorium._supervision.policy import Backoff, Intensity, RestartHistory
 from actorium._transport import serialization
@@ -472,10 +472,7 @@ class ActorManager:
         its ``bundles`` only."""
         found = []
         for actor_id, info in self.actors.items():
-            strategy = info.options.get("strategy")
-            if isinstance(strategy, dict) and strategy.get("placement_group") == group \
-                    and info.status is not ActorStatus.DEAD \
-                    and (bundles is None or strategy.get("bundle", -1) in bundles):
+            if info.status is not ActorStatus.DEAD and in_bundles(info.options, group, bundles):
                 found.append(actor_id)
         return found
 

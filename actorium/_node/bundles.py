@@ -81,8 +81,8 @@ class NodeBundles:
         return dict(pool.total)
 
     def release(self, group: str, indices: list[int] | None = None) -> dict[str, float]:
-        """Give back bundles ``indices`` of ``group`` (None: all of them here), and kill the
-        actors placed in them."""
+        """Give back bundles ``indices`` of ``group`` (None: all of them here), kill the
+        actors placed in them and stop the tasks running in them."""
         pool = self.node.resources
         held = self.reserved.pop(group, [])
         going = [(i, b) for i, b in held if indices is None or i in indices]
@@ -96,7 +96,8 @@ class NodeBundles:
             released = None if not staying else [i for i, _ in going]
             for actor_id in self.node.actors.in_placement_group(group, released):
                 self.node.actors.kill(actor_id, no_restart=True)
-            self.node.tasks.fail_infeasible(f"its placement group {group} was removed")
+            self.node.tasks.placement_group_removed(group, released,
+                                                    f"its placement group {group} was removed")
             self._resources_changed()
         return dict(pool.total)
 

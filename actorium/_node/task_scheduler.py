@@ -12,11 +12,11 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.accelerators import GPU, gpu_amount
-from actorium._core.resources import demand_of
+from actorium._core.resources import demand_of, in_bundles
 from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind, TaskStatus
-from actorium.exceptions import TaskCancelledError, WorkerCrashedError
+from actorium.exceptions import TaskCancelledError, TaskPlacementGroupRemoved, WorkerCrashedError
 
 if TYPE_CHECKING:
     from actorium._node.node import Node
@@ -31,7 +31,8 @@ class QueuedTask:
     """A task as the node holds it: its frames and what it needs."""
 
     __slots__ = ("task_id", "owner", "header", "buffers", "demand", "retries_left", "worker",
-                 "name", "cancelled", "env", "env_hash", "gpus", "gpu_ids", "max_calls")
+                 "name", "cancelled", "doomed", "env", "env_hash", "gpus", "gpu_ids",
+                 "max_calls")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         self.task_id: bytes = header[1]
@@ -43,6 +44,9 @@ class QueuedTask:
         self.retries_left: int = header[12]
         self.worker: WorkerInfo | None = None
         self.cancelled = False
+        # Set when the node ends the task's worker on purpose: the error the task fails with
+        # when the worker's death is seen (no retry).
+        self.doomed: BaseException | None = None
         # Its runtime environment: only a worker set up for it may run it.
         self.env: dict[str, Any] | None = header[10].get("runtime_env")
         self.env_hash: str = self.env["hash"] if self.env else ""
@@ -226,7 +230,9 @@ class TaskScheduler:
         if not worker.blocked:
             self.node.resources.release(task.demand)
         worker.task = None
-        if task.cancelled:
+        if task.doomed is not None:
+            self._fail(task, task.doomed)
+        elif task.cancelled:
             self._fail(task, TaskCancelledError(f"task {task.name} was cancelled (force=True "
                                                 f"ended its worker)"))
         elif task.retries_left != 0:
@@ -268,12 +274,24 @@ class TaskScheduler:
             self.queue.remove(task)
             self._fail(task, error)
 
-    def fail_infeasible(self, why: str) -> None:
-        """Fail queued tasks that can no longer ever run here (their bundle was released)."""
+    def placement_group_removed(self, group: str, bundles: list[int] | None, why: str) -> None:
+        """Bundles of ``group`` were released here: queued tasks that can no longer run fail,
+        and tasks running in those bundles are stopped (their workers ended), as Ray kills
+        them. Both fail with TaskPlacementGroupRemoved and are not retried: no bundle is left
+        to retry them in."""
         resources = self.node.resources
         for task in [t for t in self.queue if not resources.feasible(t.demand)]:
             self.queue.remove(task)
-            self._fail(task, ValueError(f"task {task.name} can no longer run: {why}"))
+            self._fail(task, TaskPlacementGroupRemoved(f"task {task.name} can no longer run: "
+                                                       f"{why}"))
+        for task in self.running.values():
+            worker = task.worker
+            if not in_bundles(task.header[10], group, bundles) or worker is None:
+                continue
+            task.doomed = TaskPlacementGroupRemoved(f"task {task.name} was stopped while it "
+                                                    f"ran: {why}")
+            if worker.process is not None and worker.process.returncode is None:
+                worker.process.kill()
 
     def cancel(self, task_id: bytes, force: bool) -> None:
         for task in self.queue:

@@ -12,12 +12,13 @@ from actorium.util.actor_pool import ActorPool
 from actorium.util.memory import list_objects, memory_summary
 from actorium.util.placement_group import (
     PlacementGroup,
+    get_current_placement_group,
     get_placement_group,
     placement_group,
     placement_group_table,
     remove_placement_group,
 )
 
-__all__ = ["ActorPool", "PlacementGroup", "get_placement_group", "list_objects", "memory_summary",
+__all__ = ["ActorPool", "PlacementGroup", "get_current_placement_group", "get_placement_group", "list_objects", "memory_summary",
            "placement_group", "placement_group_table", "remove_placement_group",
            "scheduling_strategies", "state"]

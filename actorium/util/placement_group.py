@@ -23,8 +23,8 @@ from actorium._core.ref import ObjectRef
 from actorium._core.values import check_not_in_loop
 from actorium._transport import serialization
 
-__all__ = ["PlacementGroup", "get_placement_group", "placement_group", "placement_group_table",
-           "remove_placement_group"]
+__all__ = ["PlacementGroup", "get_current_placement_group", "get_placement_group",
+           "placement_group", "placement_group_table", "remove_placement_group"]
 
 _STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
 
@@ -163,15 +163,29 @@ def get_placement_group(placement_group_name: str) -> PlacementGroup:
     return PlacementGroup(row["placement_group_id"], row["bundles"])
 
 
+def get_current_placement_group() -> PlacementGroup | None:
+    """The group the running task or actor was scheduled into (None outside one, and in a
+    driver), e.g. to place more work in it explicitly. Never blocks."""
+    running = context.current_execution.get()
+    placement = running.placement if running is not None else None
+    if placement is None:
+        return None
+    return PlacementGroup(str(placement["placement_group"]), placement.get("bundles") or [])
+
+
 def placement_group_table(placement_group: PlacementGroup | None = None) -> dict[str, Any]:
-    """Every group as Ray shows it: ``{id: {"state", "strategy", "bundles", ...}}``, or the
-    row of ``placement_group`` alone. ``bundles_to_node_id`` maps bundle index to node id."""
+    """Every group as Ray shows it, ``{id: row}``, or the row of ``placement_group`` alone
+    (ValueError if there is no such group). A row has Ray's keys: ``placement_group_id``,
+    ``name``, ``bundles`` and ``bundles_to_node_id`` (by bundle index; ``""`` for a bundle
+    not placed yet; a removed group keeps where its bundles were), ``strategy``, ``state``
+    (``PENDING``, ``CREATED``, ``RESCHEDULING``, ``REMOVED``; and ``FAILED``, ours: its
+    nodes left before it was placed) and ``stats``; ``error`` says why a group ended.
+    Blocks briefly (a request to the node or head)."""
     rows = context.current_runtime().request("placement_group_table")
     table = {}
     for row in rows:
         row["bundles"] = dict(enumerate(row["bundles"]))
-        row["bundles_to_node_id"] = {i: node for i, node in enumerate(row["bundles_to_node_id"])
-                                     if node}
+        row["bundles_to_node_id"] = dict(enumerate(row["bundles_to_node_id"]))
         table[row["placement_group_id"]] = row
     if placement_group is None:
         return table

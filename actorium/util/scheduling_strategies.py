@@ -29,6 +29,11 @@ class PlacementGroupSchedulingStrategy:
     """Run in a bundle of ``placement_group`` (``placement_group_bundle_index``; -1: any of
     its bundles), using the resources that bundle reserved.
 
+    With ``placement_group_capture_child_tasks=True`` the tasks and actors that this work
+    creates without a strategy of their own go into the same group too (any bundle), and
+    theirs in turn; None inherits the parent's choice. ``placement_group=None`` places the
+    work in no group, even inside a capturing parent.
+
     The task or actor asks the bundle for its own ``num_cpus`` / ``resources``; if the
     bundle lacks one of them, scheduling fails with a ValueError naming it.
     """
@@ -40,10 +45,19 @@ class PlacementGroupSchedulingStrategy:
     def __post_init__(self) -> None:
         from actorium.util.placement_group import PlacementGroup
 
-        if not isinstance(self.placement_group, PlacementGroup):
-            raise ValueError(f"placement_group must be a PlacementGroup, got "
-                             f"{self.placement_group!r}")
         index = self.placement_group_bundle_index
+        if self.placement_group is None:
+            if index != -1:
+                raise ValueError(f"placement_group_bundle_index must be -1 without a placement "
+                                 f"group, got {index!r}")
+            return   # explicitly in no group: not captured by a parent's group
+        if not isinstance(self.placement_group, PlacementGroup):
+            raise ValueError(f"placement_group must be a PlacementGroup or None, got "
+                             f"{self.placement_group!r}")
+        capture = self.placement_group_capture_child_tasks
+        if capture is not None and not isinstance(capture, bool):
+            raise ValueError(f"placement_group_capture_child_tasks must be a bool or None, got "
+                             f"{capture!r}")
         count = self.placement_group.bundle_count
         if isinstance(index, bool) or not isinstance(index, int) or not -1 <= index < count:
             raise ValueError(f"placement_group_bundle_index must be -1 or in [0, {count}) for "
