@@ -52,7 +52,17 @@ Layers (an import may only point downwards):
     _store/                          the shared-memory object store (files, budget, spilling)
 """
 
-from actorium import exceptions, runtime_env, twins, util
+# Ray's module paths are attributes after a bare import, as on Ray (``ray.actor.exit_actor()``).
+from actorium import (
+    actor,
+    cloudpickle,
+    exceptions,
+    experimental,
+    runtime_context,
+    runtime_env,
+    twins,
+    util,
+)
 from actorium._api import (
     RuntimeInfo,
     available_resources,
@@ -105,12 +115,15 @@ __all__ = [
     "VirtualActorClass",
     "VirtualOptions",
     "__version__",
+    "actor",
     "available_resources",
     "cancel",
     "checkpoint",
+    "cloudpickle",
     "cluster_resources",
     "exceptions",
     "exit_actor",
+    "experimental",
     "get",
     "get_actor",
     "get_gpu_ids",
@@ -123,6 +136,7 @@ __all__ = [
     "nodes",
     "put",
     "remote",
+    "runtime_context",
     "runtime_env",
     "shutdown",
     "timeline",

@@ -12,12 +12,14 @@ import json
 import os
 import threading
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Literal, NoReturn, ParamSpec, TypeVar, overload
 
+from actorium import _ray_init_options as ray_init_options
 from actorium._cluster.connect import connect, disconnect
 from actorium._core import context
 from actorium._core.accelerators import as_gpu_ids
 from actorium._core.actor import ActorClass, ActorHandle, method
+from actorium._core.actor_exit import ActorExit
 from actorium._core.context import RuntimeContext
 from actorium._core.ids import random_id
 from actorium._core.options import ActorOptions, TaskOptions
@@ -28,7 +30,6 @@ from actorium._core.runtime import Runtime
 from actorium._core.streams import ObjectRefGenerator, wait_mixed
 from actorium._core.values import check_not_in_loop
 from actorium._jobs import ADDRESS_ENV
-from actorium import _ray_init_options as ray_init_options
 from actorium._node.launcher import DashboardOptions, EmbeddedNode
 from actorium._observe.driver_logs import print_log_lines
 from actorium._observe.worker_stats import report_driver_objects
@@ -38,7 +39,6 @@ from actorium._runtime_env.spec import merge as merge_runtime_env
 from actorium._runtime_env.spec import parse as parse_runtime_env
 from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
-from actorium.exceptions import ActorDiedError
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -420,24 +420,22 @@ def cancel(object_ref: ObjectRef[Any] | ObjectRefGenerator[Any], *, force: bool 
     context.current_runtime().cancel(object_ref.id[:16], force)
 
 
-def exit_actor() -> None:
-    """Inside an actor method: end this actor when the method returns (a *normal* exit).
+def exit_actor() -> NoReturn:
+    """Inside an actor method: end this actor now (a *normal* exit), as Ray's ``exit_actor``.
 
-    Does not block or raise; the method's result still reaches its caller. Calls not yet
-    started fail with ``ActorDiedError``. The actor is not restarted, unless it is a
-    ``permanent`` child of a ``Supervisor``.
+    Raises (a ``SystemExit``, so ``except Exception`` does not catch it and ``finally`` blocks
+    run): the rest of the method does not run, and this call fails with ``ActorDiedError``,
+    like every call after it. Calls already running on other threads or coroutines of the
+    actor finish. The actor is not restarted, whatever ``max_restarts`` says, unless it is a
+    ``permanent`` child of a ``Supervisor``. ``TypeError`` outside an actor's method.
     """
     running = context.current_execution.get()
     if running is None or running.actor_id is None:
         raise TypeError("exit_actor() can only be called inside an actor's method")
     runtime = context.current_runtime()
     actor = runtime.find_actor(running.actor_id) if runtime.find_actor is not None else None
-    if actor is None:
-        return
-    actor.exit_after_this_call(ActorDiedError(
-        f"actor {actor.label} died: it exited with actorium.exit_actor()",
-        actor_id=running.actor_id.hex()))
-    runtime.notify_node("actor_exited", running.actor_id, actor.incarnation)
+    label = actor.label if actor is not None else running.actor_id.hex()
+    raise ActorExit(label, running.actor_id, "it exited with actorium.exit_actor()", normal=True)
 
 
 def checkpoint() -> None:

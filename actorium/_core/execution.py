@@ -14,6 +14,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from actorium._core.actor_exit import ActorExit
 from actorium._core.objects import FAILED, PENDING, ObjectEntry
 from actorium._core.ref import ObjectRef
 from actorium._core.stored import INLINE_LIMIT, payload_size
@@ -83,6 +84,8 @@ def error_result(function_name: str, exc: BaseException) -> tuple[int, list[list
     if isinstance(exc, DependencyFailed):
         entry = exc.error_entry
         return TaskStatus.ERROR, [[entry.fmt, entry.data, 0]], []
+    if isinstance(exc, ActorExit):   # the actor ended itself: this call fails as it dies
+        return TaskStatus.ERROR, [[serialization.PICKLE, serialization.dumps(exc.error)[1], 0]], []
     if isinstance(exc, asyncio.CancelledError):
         exc = TaskCancelledError(f"{function_name} was cancelled")
     if isinstance(exc, ActoriumError) and not isinstance(exc, TaskCancelledError):

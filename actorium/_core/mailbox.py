@@ -25,6 +25,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from actorium._core import execution
+from actorium._core.actor_exit import ActorExit, exit_from
 from actorium._core.context import Execution, current_execution
 from actorium._transport import serialization
 from actorium._transport.protocol import CANCELLED_CALL, TaskStatus
@@ -215,7 +216,10 @@ class HostedActor:
                     method = self._method(call.method)
                     args, kwargs = execution.rebuild_args(runtime, call.fmt, call.data,
                                                           call.buffers, bool(call.deps))
-                    return method(*args, **kwargs)
+                    try:
+                        return method(*args, **kwargs)
+                    except SystemExit as exc:
+                        raise self.exiting(exc) from None
 
                 outcome = execution.run_and_pack(runtime, f"{self.class_name}.{call.method}",
                                                  call.num_returns, invoke, owner=call.caller,
@@ -254,10 +258,13 @@ class HostedActor:
                 method = self._method(call.method)
                 args, kwargs = execution.rebuild_args(runtime, call.fmt, call.data,
                                                       call.buffers, bool(call.deps))
-                result = method(*args, **kwargs)
-                # (asyncio.iscoroutine is also true of plain generators on Python 3.11)
-                if asyncio.iscoroutine(result) and not inspect.isgenerator(result):
-                    result = await result
+                try:
+                    result = method(*args, **kwargs)
+                    # (asyncio.iscoroutine is also true of plain generators on Python 3.11)
+                    if asyncio.iscoroutine(result) and not inspect.isgenerator(result):
+                        result = await result
+                except SystemExit as exc:
+                    raise self.exiting(exc) from None
                 return result
 
             outcome = await execution.run_and_pack_async(runtime, name, call.num_returns, invoke,
@@ -319,6 +326,18 @@ class HostedActor:
             self.death = None
             if self._queue:
                 self._dispatch()
+
+    def exiting(self, exc: SystemExit) -> ActorExit:
+        """One of its methods raised ``SystemExit`` (``exit_actor()`` or ``sys.exit()``).
+
+        Runs no further call, tells the node (a normal exit or a crash, see ``actor_exit``)
+        and returns what the exiting call fails with (any thread).
+        """
+        ending = exit_from(self.label, self.actor_id, exc)
+        self.exit_after_this_call(ending.error)
+        verb = "actor_exited" if ending.normal else "actor_crashed"
+        self.runtime.notify_node(verb, self.actor_id, self.incarnation, ending.reason)
+        return ending
 
     def exit_after_this_call(self, error: ActorDiedError) -> None:
         """``exit_actor()`` from one of its calls (any thread): run no further call."""

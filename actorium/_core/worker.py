@@ -11,9 +11,10 @@ import asyncio
 import inspect
 import os
 import signal
+import sys
 import threading
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 from actorium._core import execution
 from actorium._core.accelerators import GPU, VISIBLE_DEVICES, show_devices
@@ -143,6 +144,8 @@ class WorkerExecutor:
                 args, kwargs = spec.arguments(runtime, bool(entries))
                 try:
                     return function(*args, **kwargs)
+                except SystemExit as exc:
+                    _exit_worker(spec.name, exc)
                 except BaseException as exc:
                     failure.append(exc)
                     raise
@@ -171,9 +174,12 @@ class WorkerExecutor:
 
             async def invoke() -> Any:
                 args, kwargs = spec.arguments(runtime, bool(entries))
-                result = function(*args, **kwargs)
-                if inspect.isawaitable(result):
-                    result = await result
+                try:
+                    result = function(*args, **kwargs)
+                    if inspect.isawaitable(result):
+                        result = await result
+                except SystemExit as exc:
+                    _exit_worker(spec.name, exc)
                 return result
 
             outcome = await execution.run_and_pack_async(runtime, spec.name, spec.num_returns,
@@ -388,3 +394,17 @@ def picklable(exc: BaseException) -> BaseException | None:
     except Exception:  # noqa: BLE001
         return RuntimeError(f"{type(exc).__name__}: {exc}")
     return exc
+
+
+def _exit_worker(task_name: str, exc: SystemExit) -> NoReturn:
+    """A task called ``sys.exit()``: its worker process exits, as on Ray.
+
+    The node sees a worker die under a task, so the task is retried (``max_retries``) and
+    fails with ``WorkerCrashedError`` when none is left. Ends the process at once (from a
+    pool thread a plain ``SystemExit`` would only end that thread).
+    """
+    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    print(f"actorium worker {os.getpid()}: task {task_name} called sys.exit({exc.code!r}); "
+          f"the worker exits", file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(code)

@@ -294,18 +294,34 @@ class ActorManager:
         """Whether ``kill(no_restart=False)`` would restart it: supervised, or restarts left."""
         return info.supervisor is not None or self._may_restart(info)
 
-    def exited(self, actor_id: bytes, incarnation: int) -> None:
-        """The actor called ``exit_actor()``: a normal exit, never restarted unsupervised."""
-        info = self.actors.get(actor_id)
-        if info is None or info.status is ActorStatus.DEAD or info.incarnation != incarnation:
+    def exited(self, actor_id: bytes, incarnation: int, reason: str) -> None:
+        """The actor ended itself (``exit_actor()``, ``sys.exit(0)``): a normal exit, never
+        restarted unsupervised."""
+        info = self._live_incarnation(actor_id, incarnation)
+        if info is None:
             return
-        reason = "it exited with actorium.exit_actor()"
         if info.worker is not None:
             self.node.send_to_worker(info.worker, [Kind.KILL_ACTOR, actor_id, reason], [])
         if info.supervisor is not None:
             self._lost(info, reason, abnormal=False)
         else:
             self._bury(info, reason, None, stop_worker=True)
+
+    def crashed(self, actor_id: bytes, incarnation: int, reason: str) -> None:
+        """A method called ``sys.exit()`` with an error code: the actor crashed (its process,
+        shared with other actors, lives on); restarted if it has restarts left, as Ray."""
+        info = self._live_incarnation(actor_id, incarnation)
+        if info is None:
+            return
+        if info.worker is not None:
+            self.node.send_to_worker(info.worker, [Kind.KILL_ACTOR, actor_id, reason], [])
+        self._lost(info, reason)
+
+    def _live_incarnation(self, actor_id: bytes, incarnation: int) -> ActorInfo | None:
+        info = self.actors.get(actor_id)
+        if info is None or info.status is ActorStatus.DEAD or info.incarnation != incarnation:
+            return None
+        return info
 
     def _may_restart(self, info: ActorInfo) -> bool:
         limit: int = info.options.get("max_restarts", 0)

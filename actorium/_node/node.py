@@ -25,8 +25,6 @@ from typing import Any
 
 import zmq
 
-from actorium._core.affinity import CoreDealer
-from actorium._core.ids import random_id
 from actorium._core.accelerators import (
     GPU,
     VISIBLE_DEVICES,
@@ -34,6 +32,8 @@ from actorium._core.accelerators import (
     detect_gpu_count,
     gpu_amount,
 )
+from actorium._core.affinity import CoreDealer
+from actorium._core.ids import random_id
 from actorium._core.resources import ResourcePool
 from actorium._faults.injector import interpose as interpose_faults
 from actorium._node.actor_manager import ActorManager
@@ -592,8 +592,12 @@ class Node:
         self.actors.stopped(actor_id)
         return True
 
-    def _verb_actor_exited(self, actor_id: bytes, incarnation: int) -> bool:
-        self.actors.exited(actor_id, incarnation)
+    def _verb_actor_exited(self, actor_id: bytes, incarnation: int, reason: str) -> bool:
+        self.actors.exited(actor_id, incarnation, reason)
+        return True
+
+    def _verb_actor_crashed(self, actor_id: bytes, incarnation: int, reason: str) -> bool:
+        self.actors.crashed(actor_id, incarnation, reason)
         return True
 
     # Supervisors: see _node/supervision.py.

@@ -136,13 +136,23 @@ def test_a_dead_actor_leaves_the_pool():
     dying, healthy = Worker.remote("dying"), Worker.remote("healthy")
     pool = ActorPool([healthy, dying])       # submit() takes the last idle actor first
     pool.submit(lambda a, v: a.die.remote(v), 0)
-    pool.get_next()                           # exit_actor() still returns the value
-    pool.submit(lambda a, v: a.who.remote(v), 1)   # dying is idle again: last in, first out
-    with pytest.raises(ActorDiedError):
-        pool.get_next()
+    with pytest.raises(ActorDiedError, match="exit_actor"):
+        pool.get_next()                       # the exiting call fails, as in Ray
     results = list(pool.map(lambda a, v: a.who.remote(v), range(4)))
     assert {name for name, _ in results} == {"healthy"}
     assert pool.pop_idle() == healthy and pool.pop_idle() is None
+
+
+def test_an_actor_killed_between_calls_leaves_the_pool():
+    doomed, healthy = Worker.remote("doomed"), Worker.remote("healthy")
+    assert ray.get([doomed.who.remote(0), healthy.who.remote(0)])
+    pool = ActorPool([healthy, doomed])
+    ray.kill(doomed)
+    pool.submit(lambda a, v: a.who.remote(v), 1)   # goes to doomed: last in, first out
+    with pytest.raises(ActorDiedError):
+        pool.get_next()
+    assert [name for name, _ in pool.map(lambda a, v: a.who.remote(v), range(3))] == \
+        ["healthy"] * 3
 
 
 def test_fn_must_return_a_ref():
