@@ -66,3 +66,28 @@ def test_fleet_pages_group_page_and_drill_down(start_runtime):
         assert download.value.suggested_filename.startswith("actorium-timeline-")
         page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-timeline.png"), full_page=True)
     assert not problems, problems
+
+
+def test_user_metrics_are_charted_on_the_metrics_page(start_runtime):
+    executable = _browser_or_skip()
+    from playwright.sync_api import expect
+
+    from actorium.util.metrics import Counter, Gauge
+
+    info = start_runtime()
+    pings = Counter("fleet_pings", description="pings sent", tag_keys=("site",))
+    level = Gauge("fleet_level", description="tank level")
+    with browser_page(executable) as (page, problems):
+        page.goto(f"{info.dashboard_url}/#metrics")
+        rate = page.locator('.chart:has-text("fleet_pings{site=north}")')
+        gauge = page.locator('.chart:has-text("fleet_level")')
+
+        def points(chart):
+            pings.inc(5, tags={"site": "north"})
+            level.set(42.0)
+            return chart.count() and int(chart.first.get_attribute("data-points") or 0)
+        eventually(lambda: points(rate) >= 2 and points(gauge) >= 2, timeout=40, every=0.5)
+        expect(gauge).to_contain_text("value 42")
+        assert rate.locator("polyline").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "dashboard-metrics-charts.png"), full_page=True)
+    assert not problems, problems

@@ -39,3 +39,37 @@ export async function liveCharts(el, view, scope, key = "", { node = "", charts 
   await draw();
   view.every(2000, draw);
 }
+
+// What to chart of an application metric (util.metrics), by the metrics its series has.
+function appChart(metrics) {
+  if (metrics.includes("p50")) return [["p50", "p99"], ""];     // a histogram: its quantiles
+  if (metrics.includes("rate")) return [["rate"], "/s"];        // a counter: its rate
+  return [["value"], ""];                                       // a gauge: its value
+}
+
+/**
+ * One chart per application metric and tag set (the "app" series), for the Metrics page;
+ * `filter()` says which keys to show. Redrawn every 2 s while `view` lasts; at most `most`.
+ */
+export async function appCharts(el, view, filter = () => true, { most = 24 } = {}) {
+  const draw = async () => {
+    const rows = await api("/api/series?scope=app&window=600", { signal: view.signal });
+    if (!view.active) return;
+    const byKey = new Map();
+    for (const r of rows) { if (!byKey.has(r.key)) byKey.set(r.key, []); byKey.get(r.key).push(r); }
+    const keys = [...byKey.keys()].filter(filter).sort().slice(0, most);
+    if (el.dataset.keys !== keys.join("\n")) {
+      el.dataset.keys = keys.join("\n");
+      el.innerHTML = keys.length ? `<div class="charts">${keys.map((_, i) => `<div data-chart="${i}"></div>`).join("")}</div>`
+        : `<p class="muted">No samples yet (the runtime samples every 2 s).</p>`;
+    }
+    keys.forEach((key, i) => {
+      const series = byKey.get(key);
+      const [metrics, unit] = appChart(series.map(r => r.metric));
+      const lines = metrics.map(m => ({ label: m, points: series.filter(r => r.metric === m).flatMap(r => r.points) }));
+      lineChart(el.querySelector(`[data-chart="${i}"]`), key, lines, { unit });
+    });
+  };
+  await draw();
+  view.every(2000, draw);
+}

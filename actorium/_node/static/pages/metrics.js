@@ -2,6 +2,7 @@
 // (Counter, Gauge, Histogram), merged over every node; what Prometheus scrapes at /metrics.
 
 import { api } from "../core/api.js";
+import { appCharts } from "../core/charts.js";
 import { clock, count, esc, shortId } from "../core/format.js";
 import { registerPage } from "../core/router.js";
 
@@ -76,10 +77,13 @@ registerPage({
       merged (counters and histograms summed, the latest gauge); Prometheus scrapes the same at
       <a href="/metrics"><code>/metrics</code></a>.</p>
       <p><input id="metric-filter" placeholder="filter by name" autocomplete="off"></p>
-      <div id="metric-rows"></div>`;
+      <div id="metric-rows"></div>
+      <h2>Over the last 10 minutes</h2><div id="metric-charts"></div>`;
     const filter = el.querySelector("#metric-filter");
     filter.addEventListener("input", () => fill(el, view, filter));
     await fill(el, view, filter);
+    const wanted = key => key.toLowerCase().includes(filter.value.trim().toLowerCase());
+    await appCharts(el.querySelector("#metric-charts"), view, wanted);
     view.every(2000, () => fill(el, view, filter));
   },
 });
