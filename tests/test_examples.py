@@ -287,3 +287,13 @@ def test_placement_groups_capture_child_tasks() -> None:
     assert "child ran in group: True" in out
     assert "child that opted out: waited: no free CPU outside" in out
     assert "group: CREATED {0: {'CPU': 2.0}} FINISHED" in out
+
+
+def test_fleet_timeline() -> None:
+    out = run_example("fleet_timeline.py", "--twins", "120")
+    assert "Twin actors: 120 (119 ALIVE, 1 DEAD)" in out, out
+    assert "page 2 of the alive twins: 20 rows of 119" in out, out
+    assert "event group: 120 Twin actors became alive" in out, out
+    assert re.search(r"^timeline: 120 Twin\.report calls and 8 inspect tasks on \d+ worker",
+                     out, re.M), out
+    assert re.search(r"^trace written: timeline\.json, \d+ bytes$", out, re.M), out

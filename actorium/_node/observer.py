@@ -204,10 +204,15 @@ class NodeObserver:
         queues = self.metrics.queues()
         rows = []
         needle = (search or "").lower()
-        for info in self.node.actors.actors.values():
+        infos: Any = self.node.actors.actors.values()
+        if actor_id is not None:   # one actor: a lookup, not a walk over a fleet
+            try:
+                found = self.node.actors.actors.get(bytes.fromhex(actor_id))
+            except ValueError:
+                found = None
+            infos = [found] if found is not None else []
+        for info in infos:
             row = info.describe()
-            if actor_id is not None and row["actor_id"] != actor_id:
-                continue
             if state is not None and row["state"] != state:
                 continue
             if needle and needle not in " ".join(
@@ -255,11 +260,13 @@ class NodeObserver:
 
     def _rows_actor_page(self, state: str | None = None, search: str | None = None,
                          class_name: str | None = None, node_id: str | None = None,
-                         limit: int = 100) -> list[dict[str, Any]]:
+                         offset: int = 0, limit: int = 100) -> list[dict[str, Any]]:
         """The first ``limit`` actors passing the filters, by class then id (so that pages
-        of several nodes merge into one order)."""
+        of several nodes merge into one order), the first ``offset`` of them left out: a
+        lone node is asked for the page itself, the nodes of a cluster each for everything
+        up to the page's end (the head merges them)."""
         chosen = heapq.nsmallest(limit, self._matching(state, search, class_name, node_id),
-                                 key=lambda info: (info.class_name, info.actor_id))
+                                 key=lambda info: (info.class_name, info.actor_id))[offset:]
         queues = self.metrics.queues()
         own = self.node.node_id.hex()
         rows = []

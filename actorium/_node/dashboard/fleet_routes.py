@@ -101,9 +101,15 @@ class FleetRoutes:
             return error(400, str(exc))
         filters = {name: query[name] for name in _FILTERS if query.get(name)}
         counts = await self.observer.cluster_state("actor_count", limit=_ALL, **filters)
-        rows = await self.observer.cluster_state("actor_page", limit=offset + limit, **filters)
+        if self.observer.node.cluster is None:   # one node: it sends the page alone
+            rows = await self.observer.cluster_state("actor_page", limit=offset + limit,
+                                                     offset=offset, **filters)
+        else:
+            rows = await self.observer.cluster_state("actor_page", limit=offset + limit,
+                                                     **filters)
+            rows = rows[offset:offset + limit]
         return json_response({"total": sum(row["total"] for row in counts), "offset": offset,
-                              "limit": limit, "rows": rows[offset:offset + limit]})
+                              "limit": limit, "rows": rows})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         refusal = _unknown(request.query, ("after",))
