@@ -70,7 +70,8 @@ def main() -> None:
     calls: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
         calls = [e for e in actorium.timeline() or [] if e["ph"] == "X"]
-        if sum(e["name"] == "Twin.report" for e in calls) >= options.twins:
+        if sum(e["name"] == "Twin.report" for e in calls) >= options.twins \
+                and sum(e["name"].endswith("inspect") for e in calls) >= 8:
             break
         time.sleep(0.3)
     rows = {e["tid"] for e in calls}

@@ -64,7 +64,7 @@ def test_fleet_pages_group_page_and_drill_down(start_runtime):
         with page.expect_download() as download:
             page.locator("#export").click()
         assert download.value.suggested_filename.startswith("actorium-timeline-")
-        page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-timeline.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-timeline.png"))
     assert not problems, problems
 
 

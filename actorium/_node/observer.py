@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import importlib
+import operator
 import os
 import socket
 import time
@@ -37,6 +38,7 @@ STATE_KINDS = ("nodes", "actors", "tasks", "workers", "objects", "events", "logs
 # Kinds whose rows are built for the limit asked (a page of 100,000 actors describes 50).
 _LIMITED_KINDS = ("actor_page",)
 _WORKER_LABELS = 10_000
+_HEAP_PAGES = 2_000
 
 
 class NodeObserver:
@@ -265,8 +267,11 @@ class NodeObserver:
         of several nodes merge into one order), the first ``offset`` of them left out: a
         lone node is asked for the page itself, the nodes of a cluster each for everything
         up to the page's end (the head merges them)."""
-        chosen = heapq.nsmallest(limit, self._matching(state, search, class_name, node_id),
-                                 key=lambda info: (info.class_name, info.actor_id))[offset:]
+        matching = self._matching(state, search, class_name, node_id)
+        order = operator.attrgetter("class_name", "actor_id")
+        # A heap is quick for the first pages; far in, one sort in C beats it (3x at 100k).
+        chosen = (heapq.nsmallest(limit, matching, key=order) if limit <= _HEAP_PAGES
+                  else sorted(matching, key=order)[:limit])[offset:]
         queues = self.metrics.queues()
         own = self.node.node_id.hex()
         rows = []
