@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Coroutine, Sequence
@@ -39,6 +40,7 @@ from actorium._runtime_env.spec import merge as merge_runtime_env
 from actorium._runtime_env.spec import parse as parse_runtime_env
 from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
+from actorium.exceptions import ActoriumError
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -163,6 +165,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             node_resources["GPU"] = float(num_gpus)   # else the node counts them (nvidia-smi)
         node = EmbeddedNode(num_cpus=cpus, resources=node_resources, namespace=namespace,
                             dashboard=dashboard)
+        if node.dashboard_error:
+            _dashboard_failed(node, include_dashboard)
         runtime = None
         try:
             create_store(node.session_dir, object_store_memory)
@@ -237,6 +241,18 @@ def _dashboard_options(include: bool | None, host: str,
                              or not 0 < port < 65536):
         raise ValueError(f"dashboard_port must be a TCP port number, got {port!r}")
     return DashboardOptions(host=host, port=port)
+
+
+def _dashboard_failed(node: EmbeddedNode, include: bool | None) -> None:
+    """The node runs but its dashboard could not start (its socket is closed, no URL is
+    given out). Asked for with include_dashboard=True, that fails init() as in Ray;
+    otherwise the runtime goes on without it and the reason is logged."""
+    why = f"the dashboard could not start: {node.dashboard_error}"
+    if include:
+        node.stop()
+        raise ActoriumError(f"init(include_dashboard=True): {why}; pass "
+                            f"include_dashboard=False to run without it")
+    logging.getLogger("actorium").warning("%s; running without it", why)
 
 
 def _info(runtime: Runtime) -> RuntimeInfo:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
+import os
 import re
 import socket
 import time
 import urllib.parse
 
+import psutil
 import pytest
 from polling import eventually
 
@@ -221,6 +224,44 @@ def test_a_requested_port_that_is_taken_is_a_clear_error(no_runtime):
         with pytest.raises(actorium.exceptions.ActoriumError,
                            match=f"cannot listen on 127.0.0.1:{port}"):
             actorium.init(num_cpus=1, dashboard_port=port)
+    assert not actorium.is_initialized()
+
+
+@pytest.fixture
+def broken_aiohttp(tmp_path, monkeypatch):
+    """An aiohttp that fails to import in the processes started from now on (the node)."""
+    package = tmp_path / "shadow" / "aiohttp"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ImportError('aiohttp is broken here')\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(tmp_path / "shadow"), *filter(None, [os.environ.get("PYTHONPATH")])]))
+
+
+def _listening_ports(pid: int) -> set[int]:
+    return {c.laddr.port for c in psutil.Process(pid).net_connections(kind="tcp")
+            if c.status == psutil.CONN_LISTEN}
+
+
+def test_a_dashboard_that_cannot_start_gives_no_url_and_closes_its_socket(
+        no_runtime, broken_aiohttp, caplog):
+    with caplog.at_level(logging.WARNING, logger="actorium"):
+        info = actorium.init(num_cpus=1)
+    try:
+        assert info.dashboard_url == "" and info["webui_url"] == ""
+        assert any("the dashboard could not start: it needs aiohttp" in r.getMessage()
+                   and "aiohttp is broken here" in r.getMessage() for r in caplog.records)
+        node_pid = actorium._api._embedded.process.pid
+        assert _listening_ports(node_pid) == set()   # no port left accepting and never answering
+        assert actorium.get(actorium.put(7)) == 7      # the runtime itself works
+    finally:
+        actorium.shutdown()
+
+
+def test_include_dashboard_true_fails_init_when_the_dashboard_cannot_start(
+        no_runtime, broken_aiohttp):
+    with pytest.raises(actorium.exceptions.ActoriumError,
+                       match="include_dashboard=True.*could not start: it needs aiohttp"):
+        actorium.init(num_cpus=1, include_dashboard=True)
     assert not actorium.is_initialized()
 
 

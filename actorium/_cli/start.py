@@ -105,6 +105,8 @@ def run(options: argparse.Namespace) -> int:
             save_cluster(address, token, info["session_dir"], info.get("dashboard_url") or "")
             board = info.get("dashboard_url")
             shown = f"Dashboard: {board}/?token={token}\n\n" if board else ""
+            if info.get("dashboard_error"):
+                shown = f"No dashboard: it could not start: {info['dashboard_error']}\n\n"
             print(f"Started the actorium head at {address} (node {info['node_id']}).\n\n"
                   f"{shown}"
                   f"Join another machine:\n"

@@ -85,6 +85,8 @@ class EmbeddedNode:
         self.address: str = info["address"]
         self.node_id = bytes.fromhex(info["node_id"])
         self.dashboard_url: str = info.get("dashboard_url", "")
+        # Why the dashboard asked for is not served ("" if it is, or none was asked for).
+        self.dashboard_error: str = info.get("dashboard_error", "")
 
     def _read_ready(self, fd: int) -> dict[str, Any]:
         deadline = time.monotonic() + _START_TIMEOUT

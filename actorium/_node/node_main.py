@@ -79,6 +79,7 @@ async def _serve(options: argparse.Namespace) -> None:
             node.close()
             return
         node.observer.dashboard_socket = listener
+        node.observer.preload_dashboard()
         host, port = listener.getsockname()[:2]
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         dashboard_url = f"http://{shown}:{port}"
@@ -110,17 +111,15 @@ async def _serve(options: argparse.Namespace) -> None:
         except TimeoutError:
             raise SystemExit(f"actorium node: the head at {head_address} did not answer within "
                              f"30 s (is it running, and is the token right?)") from None
+    dashboard_error = await node.observer.start_dashboard(token) if dashboard_url else ""
+    if dashboard_error:
+        dashboard_url = ""
+        print(f"actorium node: the dashboard could not start: {dashboard_error}",
+              file=sys.stderr)
     _report_ready(options.ready_fd, {"address": node.address, "node_id": node.node_id.hex(),
                                      "head_address": head_address, "pid": os.getpid(),
-                                     "dashboard_url": dashboard_url})
-    if dashboard_url:
-        try:
-            await node.observer.start_dashboard(token)
-        except ImportError:
-            print("actorium node: the dashboard needs aiohttp (pip install 'actorium[dashboard]')",
-                  file=sys.stderr)
-        except Exception as exc:  # noqa: BLE001 - the runtime works without its dashboard
-            print(f"actorium node: the dashboard could not start: {exc}", file=sys.stderr)
+                                     "dashboard_url": dashboard_url,
+                                     "dashboard_error": dashboard_error})
     await node.stopped.wait()
     if link is not None:
         await asyncio.sleep(0.1)   # let the goodbye to the head leave

@@ -57,6 +57,7 @@ class NodeObserver:
         self.logs.listeners.append(self._forward_logs)
         self.dashboard: Any = None      # a DashboardServer once started
         self.dashboard_socket: socket.socket | None = None
+        self._dashboard_module: asyncio.Future[Any] | None = None
         # worker id (hex) -> its row's label in the timeline, kept after the worker exits
         self.worker_labels: dict[str, str] = {}
 
@@ -67,16 +68,34 @@ class NodeObserver:
         self.events.record("node_started", f"node {self.node.node_id.hex()[:8]} started",
                            node_id=self.node.node_id.hex())
 
-    async def start_dashboard(self, token: str) -> None:
-        """Serve the dashboard on the socket bound before the node reported ready."""
-        if self.dashboard_socket is None:
-            return
-        # Importing aiohttp takes ~0.1 s of CPU: on another thread, so that the loop answers
-        # the driver's first requests meanwhile (init() waits for those, not for this).
-        module = await asyncio.get_running_loop().run_in_executor(
+    def preload_dashboard(self) -> None:
+        """Start importing the dashboard (aiohttp: ~0.1 s of CPU) on another thread, so that
+        it overlaps the rest of the node's start."""
+        self._dashboard_module = asyncio.get_running_loop().run_in_executor(
             None, importlib.import_module, "actorium._node.dashboard")
-        self.dashboard = module.DashboardServer(self, token)
-        await self.dashboard.start(self.dashboard_socket)
+
+    async def start_dashboard(self, token: str) -> str:
+        """Serve the dashboard on the socket bound at start; returns "" once it serves, or
+        why it cannot (then its socket is closed: no URL may point at a port that never
+        answers). Called before the node reports ready, so the URL given out is live."""
+        listener = self.dashboard_socket
+        if listener is None:
+            return ""
+        try:
+            if self._dashboard_module is None:
+                self.preload_dashboard()
+            assert self._dashboard_module is not None
+            module = await self._dashboard_module
+            dashboard = module.DashboardServer(self, token)
+            await dashboard.start(listener)
+        except Exception as exc:  # noqa: BLE001 - the runtime works without its dashboard
+            self.dashboard_socket = None
+            listener.close()
+            if isinstance(exc, ImportError):
+                return f"it needs aiohttp, which cannot be imported here ({exc})"
+            return f"{type(exc).__name__}: {exc}"
+        self.dashboard = dashboard
+        return ""
 
     async def close(self) -> None:
         self.sampler.stop()
