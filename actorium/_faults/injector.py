@@ -2,24 +2,29 @@
 
 ``interpose(outbox, role)`` is called once when a process creates its outbox. Without a fault
 plan (the normal case) it returns at once and the outbox is untouched: the send path costs
-nothing. With a plan it replaces the outbox's ``send`` (and ``close``) on that one object by
+nothing. With a plan it replaces the outbox's ``send`` on that one object by
 the injector's, which reads each message's kind from its header and applies the plan.
 
 Decisions are a pure function of (seed, fault, n) where n counts the matching messages this
 process has sent: the same seed and the same sequence of sends make the same decisions. What
 the seed cannot fix is the order the OS runs threads and processes in.
 
-Delayed and held-back messages are sent by one timer thread per process (started on first
-use, stopped when the outbox closes); it has its own sockets, as every sending thread does.
+A delayed or held-back (reordered) message leaves the sender at once, wrapped in an
+*envelope* frame that says how long the receiver keeps it before handling it: the message is
+in flight, as on a slow network, so it still arrives if its sender dies meanwhile. (Keeping it
+in the sender instead turned "delay, then kill the sender" into "drop", and a task worker
+killed while its delayed result was still inside it lost the result of a task the node had
+already been told was finished: a task with ``max_retries=-1`` was never run again.)
+``interpose_inbox`` unwraps envelopes on the receiving side, on the receiver's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import heapq
-import itertools
 import os
 import signal
+import struct
 import threading
 import time
 from collections import Counter
@@ -32,11 +37,16 @@ Send = Callable[[str, Sequence[Any]], None]
 
 # How long ``kill_after`` lets ZeroMQ's io thread flush the message before the process dies.
 _FLUSH_BEFORE_KILL = 0.05
+# The envelope: a first frame no msgpack header can start with (0xc1 is never used by
+# msgpack), then the action (D: delay, H: hold until the next message) and seconds.
+_ENVELOPE = b"\xc1actorium-fault"
+_DELAY, _HOLD = b"D", b"H"
+_ENVELOPE_SIZE = len(_ENVELOPE) + 1 + 8
+Handler = Callable[[list[Any]], None]
 
 
 class _Outbox(Protocol):
     def send(self, address: str, frames: Sequence[Any]) -> None: ...
-    def close(self, flush_seconds: float = 0.0) -> None: ...
 
 
 def kind_of(frames: Sequence[Any]) -> int:
@@ -55,46 +65,6 @@ def _uniform(seed: int, rule: int, n: int) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-class _Timer:
-    """Runs callbacks at their due time on one daemon thread (delayed and held messages)."""
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Callable[[], None]]] = []
-        self._order = itertools.count()
-        self._wake = threading.Condition()
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="actorium-faults", daemon=True)
-        self._thread.start()
-
-    def at(self, due: float, callback: Callable[[], None]) -> None:
-        with self._wake:
-            heapq.heappush(self._heap, (due, next(self._order), callback))
-            self._wake.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._wake:
-                while not self._stopped and (not self._heap or
-                                             self._heap[0][0] > time.monotonic()):
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._wake.wait(timeout)
-                if self._stopped:
-                    return
-                _, _, callback = heapq.heappop(self._heap)
-            try:
-                callback()
-            except Exception:  # noqa: BLE001 - a peer gone meanwhile: the message is lost
-                pass
-
-    def stop(self) -> None:
-        with self._wake:
-            self._stopped = True
-            self._heap.clear()
-            self._wake.notify()
-        if threading.current_thread() is not self._thread:
-            self._thread.join(timeout=2.0)
-
-
 class Injector:
     """Applies a plan's message faults to one process's sends."""
 
@@ -107,9 +77,6 @@ class Injector:
                 self._rules.setdefault(int(kind), []).append((index, fault))
         self._counts: Counter[int] = Counter()
         self._lock = threading.Lock()
-        self._held: dict[str, list[Sequence[Any]]] = {}
-        self._timer: _Timer | None = None
-        self._closed = False
         self.applied: Counter[str] = Counter()   # action -> messages it hit (for reports)
 
     def send(self, address: str, frames: Sequence[Any]) -> None:
@@ -123,17 +90,17 @@ class Injector:
                         _uniform(self.seed, index, n) < fault.share
                     if hit:
                         self.applied[fault.action] += 1
+                        applied = self.applied[fault.action]
                         break
                 else:
                     fault = None
             if fault is not None:
-                self._apply(fault, address, frames)
+                self._apply(fault, applied, address, frames)
                 return
         self._send(address, frames)
-        if self._held:
-            self._release(address)
 
-    def _apply(self, fault: MessageFault, address: str, frames: Sequence[Any]) -> None:
+    def _apply(self, fault: MessageFault, applied: int, address: str,
+               frames: Sequence[Any]) -> None:
         action = fault.action
         if action == "drop":
             return
@@ -142,12 +109,10 @@ class Injector:
             self._send(address, frames)
         elif action == "delay":
             low, high = fault.delay
-            seconds = low + (high - low) * _uniform(self.seed, -1, self.applied[action])
-            self._later(seconds, lambda: self._send(address, frames))
+            seconds = low + (high - low) * _uniform(self.seed, -1, applied)
+            self._send(address, [envelope(_DELAY, seconds), *frames])
         elif action == "reorder":
-            with self._lock:
-                self._held.setdefault(address, []).append(frames)
-            self._later(fault.delay[1], lambda: self._release(address))
+            self._send(address, [envelope(_HOLD, fault.delay[1]), *frames])
         elif action == "kill_before":
             os.kill(os.getpid(), signal.SIGKILL)
         elif action == "kill_after":
@@ -155,29 +120,47 @@ class Injector:
             time.sleep(_FLUSH_BEFORE_KILL)
             os.kill(os.getpid(), signal.SIGKILL)
 
-    def _later(self, seconds: float, callback: Callable[[], None]) -> None:
-        with self._lock:
-            if self._closed:
+
+def envelope(action: bytes, seconds: float) -> bytes:
+    """The frame put before a delayed (``_DELAY``) or held (``_HOLD``) message."""
+    return _ENVELOPE + action + struct.pack("!d", seconds)
+
+
+class Receiver:
+    """Unwraps enveloped messages on the receiving event loop, then hands them on.
+
+    A delayed message is handled ``seconds`` after it arrived. A held one waits until the next
+    message this process receives has been handled (it overtakes), or ``seconds`` at most.
+    Plain messages go straight through. Runs on the loop thread only.
+    """
+
+    def __init__(self, handle: Handler) -> None:
+        self._handle = handle
+        self._held: list[list[Any]] = []
+
+    def __call__(self, frames: list[Any]) -> None:
+        first = memoryview(frames[0])
+        if first.nbytes == _ENVELOPE_SIZE and first[:len(_ENVELOPE)] == _ENVELOPE:
+            action = bytes(first[len(_ENVELOPE):len(_ENVELOPE) + 1])
+            (seconds,) = struct.unpack("!d", first[len(_ENVELOPE) + 1:])
+            message = frames[1:]
+            loop = asyncio.get_running_loop()
+            if action == _DELAY:
+                loop.call_later(seconds, self._handle, message)
+            else:
+                self._held.append(message)
+                loop.call_later(seconds, self._release, message)
+            return
+        self._handle(frames)
+        while self._held:
+            self._handle(self._held.pop(0))
+
+    def _release(self, message: list[Any]) -> None:
+        for index, held in enumerate(self._held):
+            if held is message:   # not yet overtaken: its window is over
+                del self._held[index]
+                self._handle(message)
                 return
-            if self._timer is None:
-                self._timer = _Timer()
-            timer = self._timer
-        timer.at(time.monotonic() + seconds, callback)
-
-    def _release(self, address: str) -> None:
-        with self._lock:
-            held = self._held.pop(address, None)
-        for frames in held or ():
-            self._send(address, frames)
-
-    def close(self) -> None:
-        """Stop the timer; what it still held is lost, as it would be with the process."""
-        with self._lock:
-            self._closed = True
-            timer, self._timer = self._timer, None
-            self._held.clear()
-        if timer is not None:
-            timer.stop()
 
 
 def interpose(outbox: _Outbox, role: str) -> Injector | None:
@@ -189,13 +172,16 @@ def interpose(outbox: _Outbox, role: str) -> Injector | None:
     if not faults:
         return None
     injector = Injector(plan, faults, outbox.send)
-    close = outbox.close
-
-    def close_outbox(flush_seconds: float = 0.0) -> None:
-        injector.close()
-        close(flush_seconds)
-
-    # Instance attributes shadow the methods on this one outbox only.
+    # An instance attribute shadows the method on this one outbox only.
     setattr(outbox, "send", injector.send)  # noqa: B010
-    setattr(outbox, "close", close_outbox)  # noqa: B010
     return injector
+
+
+def interpose_inbox(handle: Handler) -> Handler:
+    """The message handler of this process's inbox: ``handle`` itself unless the plan
+    delays or reorders messages (of any process: any of them may send to this one), else a
+    ``Receiver`` in front of it."""
+    plan = plan_from_environment()
+    if plan is None or not any(f.action in ("delay", "reorder") for f in plan.faults):
+        return handle
+    return Receiver(handle)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
 
 import pytest
 
-from actorium._faults.injector import Injector, interpose, kind_of
+from actorium._faults.injector import Injector, Receiver, interpose, interpose_inbox, kind_of
 from actorium._faults.plan import FAULTS_ENV, FaultPlan, MessageFault
-from actorium._transport.protocol import Kind, pack
+from actorium._transport.protocol import Kind, pack, unpack
 from actorium.testing import delay, drop, duplicate, reorder
 
 
@@ -32,20 +32,9 @@ class Recorder:
         return [n for _, k, n in self.sent if k == kind]
 
 
-_made: list[Injector] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_injectors():
-    yield
-    while _made:
-        _made.pop().close()
-
-
 def _run(faults, seed=0, count=1000, kind=Kind.ACTOR_CALL):
     recorder = Recorder()
     injector = Injector(FaultPlan(faults=tuple(faults), seed=seed), faults, recorder)
-    _made.append(injector)
     for n in range(count):
         injector.send("ipc://peer", _message(kind, n))
     return injector, recorder
@@ -83,30 +72,66 @@ def test_duplicate_sends_twice():
     assert recorder.numbers(Kind.ACTOR_CALL) == [0, 1, 1, 2, 3]
 
 
-def test_reorder_lets_the_next_message_to_the_peer_overtake():
-    _, recorder = _run([reorder("actor_calls", nth=2)], count=4)
-    assert recorder.numbers(Kind.ACTOR_CALL) == [0, 2, 1, 3]
+class Wire:
+    """A sender's injector, the wire, and the receiver's ``Receiver`` on an event loop."""
+
+    def __init__(self, faults, seed=0) -> None:
+        self.handled: list[int] = []
+        self.receiver = Receiver(lambda frames: self.handled.append(unpack(frames[0])[1]))
+        self.wire: list[list] = []
+        self.injector = Injector(FaultPlan(faults=tuple(faults), seed=seed), faults,
+                                 lambda address, frames: self.wire.append(list(frames)))
+
+    async def send_and_receive(self, numbers, settle=0.0):
+        for n in numbers:
+            self.injector.send("ipc://peer", _message(Kind.ACTOR_CALL, n))
+        sent, self.wire = self.wire, []
+        for frames in sent:
+            self.receiver(frames)
+        await asyncio.sleep(settle)
 
 
-def test_a_held_message_goes_out_after_its_window_if_nothing_follows():
-    injector, recorder = _run([reorder("actor_calls", nth=1, within=0.05)], count=1)
-    assert recorder.sent == []
-    deadline = time.monotonic() + 10
-    while not recorder.sent and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert recorder.numbers(Kind.ACTOR_CALL) == [0]
-    injector.close()
+def test_reorder_lets_the_next_message_overtake_at_the_receiver():
+    wire = Wire([reorder("actor_calls", nth=2)])
+    asyncio.run(wire.send_and_receive(range(4)))
+    assert wire.handled == [0, 2, 1, 3]
 
 
-def test_delay_sends_later_on_the_timer_thread():
-    injector, recorder = _run([delay("actor_calls", nth=1, seconds=(0.05, 0.05))], count=2)
-    assert recorder.numbers(Kind.ACTOR_CALL) == [1]
-    deadline = time.monotonic() + 10
-    while len(recorder.sent) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert recorder.numbers(Kind.ACTOR_CALL) == [1, 0]
-    injector.close()
-    assert not any(t.name == "actorium-faults" for t in threading.enumerate())
+def test_a_held_message_is_handled_after_its_window_if_nothing_follows():
+    async def scenario():
+        await wire.send_and_receive([0])
+        assert wire.handled == []
+        await asyncio.sleep(0.2)
+
+    wire = Wire([reorder("actor_calls", nth=1, within=0.05)])
+    asyncio.run(scenario())
+    assert wire.handled == [0]
+
+
+def test_a_delayed_message_leaves_the_sender_at_once_and_waits_at_the_receiver():
+    wire = Wire([delay("actor_calls", nth=1, seconds=(0.05, 0.05))])
+
+    async def scenario():
+        wire.injector.send("ipc://peer", _message(Kind.ACTOR_CALL, 0))
+        assert len(wire.wire) == 1   # on the wire already: a dying sender cannot lose it
+        await wire.send_and_receive([1], settle=0.0)
+        assert wire.handled == [1]   # the delayed one is still waiting at the receiver
+        await asyncio.sleep(0.2)
+
+    asyncio.run(scenario())
+    assert wire.handled == [1, 0]
+
+
+def test_without_delay_or_reorder_in_the_plan_the_inbox_is_left_alone(monkeypatch):
+    def handle(frames):
+        pass
+
+    monkeypatch.delenv(FAULTS_ENV, raising=False)
+    assert interpose_inbox(handle) is handle
+    monkeypatch.setenv(FAULTS_ENV, FaultPlan(faults=(drop("results"),)).to_json())
+    assert interpose_inbox(handle) is handle
+    monkeypatch.setenv(FAULTS_ENV, FaultPlan(faults=(delay("results"),)).to_json())
+    assert isinstance(interpose_inbox(handle), Receiver)
 
 
 class FakeOutbox:

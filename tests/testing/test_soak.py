@@ -18,7 +18,7 @@ from actorium.testing import Chaos, delay, duplicate, reorder
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "6"))
 SEED = int(os.environ.get("SOAK_SEED", "1"))
-CHAOS_KINDS = tuple(os.environ.get("SOAK_KILL", "host").split(","))
+CHAOS_KINDS = tuple(os.environ.get("SOAK_KILL", "task,host").split(","))
 
 
 class Ledger:
