@@ -42,6 +42,7 @@ from actorium._core.objects import FAILED, PENDING, ObjectTable
 from actorium._core.streams import StreamOwner, StreamState
 from actorium._core.values import ValueAccess, check_not_in_loop
 from actorium._faults.injector import interpose as interpose_faults
+from actorium._faults.injector import interpose_inbox
 from actorium._runtime_env.resolve import EnvResolver
 from actorium._store.store import ObjectStore
 from actorium._transport import serialization
@@ -118,6 +119,8 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
         self.inbox: Inbox | None = None
         self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
         interpose_faults(self.outbox, role)   # a no-op unless a test planned faults
+        # Delayed and reordered messages wait here, at the receiver (off without a plan).
+        self._receive = interpose_inbox(self._on_message)
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None
@@ -135,7 +138,7 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
         """Bind the inbox and start reading it on ``loop`` (call on the loop's thread)."""
         self.loop = loop
         self.loop_thread_id = threading.get_ident()
-        self.inbox = Inbox(self.zmq_context, self.address, loop, self._on_message, self.auth)
+        self.inbox = Inbox(self.zmq_context, self.address, loop, self._receive, self.auth)
         self.inbox.start()
         self._schedule_drain()
 
@@ -225,7 +228,7 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
         loop = self.loop
         if loop is None or self.closed:
             return
-        loop.call_soon_threadsafe(self._on_message, frames)
+        loop.call_soon_threadsafe(self._receive, frames)
 
     def _on_message(self, frames: list[Any]) -> None:
         try:

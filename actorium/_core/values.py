@@ -77,6 +77,9 @@ class ValueAccess(StoreAccess):
         def send(self, address: str, header: list[Any], buffers: Sequence[Any] = ()) -> None:
             ...  # Runtime.send
 
+        def notify_node(self, verb: str, *args: Any) -> None:
+            ...  # Runtime.notify_node
+
     # ------------------------------------------------------------------ refs and values
     def new_owned_refs(self, task_id: bytes, count: int) -> list[ObjectRef[Any]]:
         """Pending entries and refs for the ``count`` return values of ``task_id``."""
@@ -188,6 +191,14 @@ class ValueAccess(StoreAccess):
         _, _worker_id, address, reason = header[:4]
         self._dead_peers.add(address)
         self.outbox.forget(address)
+        # Tasks of ours it finished lately: a result still inside it died with it (ZeroMQ
+        # queues in the sender). Those we never got run again; the node kept them.
+        finished = header[4] if len(header) > 4 else ()
+        never_came = [task_id for task_id in finished
+                      if (e := self.objects.entries.get(object_id_for(task_id, 0))) is not None
+                      and e.state == PENDING]
+        if never_came:
+            self.notify_node("lost_results", never_came)
         # dict.copy() is atomic under the GIL; iterating would race with caller threads
         # adding entries (ObjectTable.expect takes no lock) and raise mid-way.
         for object_id, entry in self.objects.entries.copy().items():

@@ -36,6 +36,7 @@ from actorium._core.affinity import CoreDealer
 from actorium._core.ids import random_id
 from actorium._core.resources import ResourcePool
 from actorium._faults.injector import interpose as interpose_faults
+from actorium._faults.injector import interpose_inbox
 from actorium._node.actor_manager import ActorManager
 from actorium._node.bundles import NodeBundles
 from actorium._node.driver_watch import TIMEOUT as DRIVER_TIMEOUT
@@ -114,7 +115,9 @@ class Node:
         self.loop = asyncio.get_running_loop()
         self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
         interpose_faults(self.outbox, "node")   # a no-op unless a test planned faults
-        self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._on_message,
+        # Delayed and reordered messages wait here, at the receiver (off without a plan).
+        self._receive = interpose_inbox(self._on_message)
+        self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._receive,
                            self.auth)
         self.cores = CoreDealer()
         # Runtime environments: uploaded packages, and the environments set up from them.
@@ -315,7 +318,7 @@ class Node:
         return addresses
 
     def _deliver_locally(self, frames: list[Any]) -> None:
-        self.loop.call_soon(self._on_message, frames)
+        self.loop.call_soon(self._receive, frames)
 
     def _on_message(self, frames: list[Any]) -> None:
         try:
@@ -395,8 +398,11 @@ class Node:
             self.tasks.reap_owned(worker.address, f"the {worker.label} that submitted it "
                                                   f"{reason}")
         if worker.address is not None:
-            for address in self.everyone():
-                self.send(address, [Kind.WORKER_DIED, worker.worker_id, worker.address, reason])
+            # Each owner of a task it finished lately learns which (see ``lost_results``).
+            unconfirmed = self.tasks.unconfirmed_of(worker)
+            for address in {*self.everyone(), *unconfirmed}:
+                self.send(address, [Kind.WORKER_DIED, worker.worker_id, worker.address, reason,
+                                    unconfirmed.get(address, [])])
         if worker.kind is WorkerKind.TASK and not worker.env_hash:
             alive = sum(1 for w in self.workers.values()
                         if w.kind is WorkerKind.TASK and not w.env_hash)
@@ -497,6 +503,10 @@ class Node:
 
     def _verb_reap_owner(self, owner: str, reason: str) -> bool:
         self.reap_owner(owner, reason)
+        return True
+
+    def _verb_lost_results(self, task_ids: list[bytes]) -> bool:
+        self.tasks.lost_results(list(task_ids))
         return True
 
     def job_ended(self, submission_id: str) -> None:

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 _SCAN_LIMIT = 64
 # At most this many task workers per CPU (for tasks reserving a fraction of a CPU or none).
 _EXTRA_WORKER_FACTOR = 4
+# A finished task's result can still be inside its worker when the worker dies: ZeroMQ keeps
+# a message in the sending process until its connection is up (a fresh worker's first result
+# to a caller waits for the connect), while TASK_FINISHED to the node goes out on a connection
+# that is up already. So the node keeps the last few finished tasks (with retries) of each
+# worker; when the worker dies their owners are asked which results never came, and those
+# tasks run again (see ``lost_results``). Unanswered, the node forgets them after a while.
+_RECENT_PER_WORKER = 8
+_UNCONFIRMED_SECONDS = 60.0
 
 
 class QueuedTask:
@@ -66,6 +74,10 @@ class TaskScheduler:
         self.queue: deque[QueuedTask] = deque()
         self.running: dict[bytes, QueuedTask] = {}
         self._scheduled = False
+        # worker id -> its last finished tasks with retries left (their results may be lost
+        # with it); task id -> such a task of a dead worker, until its owner answers.
+        self._recent: dict[bytes, deque[QueuedTask]] = {}
+        self._unconfirmed: dict[bytes, QueuedTask] = {}
 
     def submit(self, header: list[Any], buffers: list[Any]) -> None:
         task = QueuedTask(header, buffers)
@@ -183,6 +195,11 @@ class TaskScheduler:
             self.node.send(origin, [Kind.TASK_FINISHED, task_id])
         worker = task.worker
         self._give_gpus(task)
+        if worker is not None and task.retries_left != 0 and not task.cancelled:
+            recent = self._recent.get(worker.worker_id)
+            if recent is None:
+                recent = self._recent[worker.worker_id] = deque(maxlen=_RECENT_PER_WORKER)
+            recent.append(task)
         if worker is not None and worker.task is task:
             if not worker.blocked:
                 self.node.resources.release(task.demand)
@@ -219,6 +236,31 @@ class TaskScheduler:
             self.node.resources.release(task.demand)
         else:
             self.node.resources.acquire(task.demand)
+        self.schedule_soon()
+
+    def unconfirmed_of(self, worker: WorkerInfo) -> dict[str, list[bytes]]:
+        """The dead ``worker``'s recently finished tasks whose results may have died with it,
+        by owner: the node asks each owner which of them it never got (``lost_results``)."""
+        recent = self._recent.pop(worker.worker_id, None)
+        by_owner: dict[str, list[bytes]] = {}
+        for task in recent or ():
+            self._unconfirmed[task.task_id] = task
+            self.node.loop.call_later(_UNCONFIRMED_SECONDS, self._unconfirmed.pop,
+                                      task.task_id, None)
+            by_owner.setdefault(task.owner, []).append(task.task_id)
+        return by_owner
+
+    def lost_results(self, task_ids: list[bytes]) -> None:
+        """An owner never got these results of a dead worker's tasks: run them again, each
+        using one of its retries (its worker died, as far as the owner can tell)."""
+        for task_id in task_ids:
+            task = self._unconfirmed.pop(task_id, None)
+            if task is None or task.retries_left == 0:
+                continue
+            task.retries_left -= 1
+            task.header[12] = task.retries_left
+            task.worker = None
+            self.queue.appendleft(task)
         self.schedule_soon()
 
     def worker_died(self, worker: WorkerInfo, reason: str) -> None:

@@ -134,3 +134,15 @@ def test_a_signal_other_than_sigkill_can_be_chosen(runtime):
             pass
     else:
         pytest.fail("the actor did not come back in another process")
+
+
+def test_a_worker_killed_at_each_second_result_still_completes_retried_tasks(faulty, tmp_path):
+    # Every task worker dies as it sends its second result: each task after a worker's first
+    # runs on that worker, is lost with it, and is retried on a fresh one (3 retries are plenty).
+    faulty(kill_sender("results", nth=2), num_cpus=1)
+    ledger = tmp_path / "ledger"
+    refs = [record.remote(str(ledger), i) for i in range(6)]
+    assert actorium.get(refs, timeout=120) == list(range(6))
+    ran = [int(line) for line in ledger.read_text().split()]
+    assert set(ran) == set(range(6))
+    assert len(ran) > 6, "no worker was killed: the fault never fired"
