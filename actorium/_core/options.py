@@ -110,11 +110,93 @@ def _check_intensity(value: Any) -> tuple[int, float]:
     return value[0], float(value[1])
 
 
+# --- Ray's options that actorium does not implement --------------------------------------
+# Ray (2.60, ray/_common/ray_option_utils.py and ray.method) accepts these; rather than take
+# and ignore them, each is refused naming it and saying what to do instead. An option of
+# one kind given to another (``max_calls`` to an actor) is refused as Ray refuses it.
+_PLACEMENT = ("is Ray's deprecated form; use scheduling_strategy="
+              "PlacementGroupSchedulingStrategy(pg, ...) from actorium.util.scheduling_strategies")
+_LABELS = ("is not implemented: nodes have no labels here; use "
+           "NodeAffinitySchedulingStrategy or a custom resource (resources={...})")
+_RAY_COMMON_NOT_IMPLEMENTED = {
+    "accelerator_type": "is not implemented: there are no accelerator types; ask for a custom "
+                        "resource the nodes offer (resources={...}) instead",
+    "label_selector": _LABELS,
+    "fallback_strategy": _LABELS,
+    "_labels": _LABELS,
+    "object_store_memory": "is not implemented per task or actor: the object store has one "
+                           "budget per node (init(object_store_memory=...))",
+    "placement_group": _PLACEMENT,
+    "placement_group_bundle_index": _PLACEMENT,
+    "placement_group_capture_child_tasks": _PLACEMENT,
+    "enable_task_events": "is not implemented: the events of every task are kept (leave the "
+                          "option out)",
+}
+_RAY_NOT_IMPLEMENTED = {
+    "a remote function": {
+        **_RAY_COMMON_NOT_IMPLEMENTED,
+        "_num_objects_per_yield": "is not implemented: a generator sends each item as it is "
+                                  "yielded",
+    },
+    "an actor class": {
+        **_RAY_COMMON_NOT_IMPLEMENTED,
+        "enable_tensor_transport": "is not implemented: tensors travel as other values",
+        "allow_out_of_order_execution": "is not implemented: an actor runs its calls in the "
+                                        "order sent (use max_concurrency or an async actor for "
+                                        "calls that overlap)",
+        "_actor_generator_backpressure_num_objects": "is not implemented: set "
+                                                     "_generator_backpressure_num_objects on "
+                                                     "the generator methods",
+    },
+    "an actor method": {
+        "max_task_retries": "is not implemented per method: set max_task_retries on the actor "
+                            "(ActorClass.options(max_task_retries=...))",
+        "retry_exceptions": "is not implemented for actor methods: catch and retry in the "
+                            "caller",
+        "_num_objects_per_yield": "is not implemented: a generator sends each item as it is "
+                                  "yielded",
+        "enable_task_events": "is not implemented: the events of every call are kept (leave "
+                              "the option out)",
+        "tensor_transport": "is not implemented: tensors travel as other values",
+        "name": "is not implemented for actor method calls: calls are listed under their "
+                "method's name",
+    },
+}
+# Options Ray has for one kind only: given to another kind, Ray refuses them too.
+_TASK_ONLY = ("max_calls", "max_retries", "num_returns", "retry_exceptions",
+              "_generator_backpressure_num_objects")
+_ACTOR_ONLY = ("max_restarts", "max_task_retries", "max_concurrency", "lifetime", "namespace",
+               "get_if_exists", "concurrency_groups", "max_pending_calls")
+
+
 def _reject_unknown(kind: str, allowed: set[str], given: dict[str, Any]) -> None:
     unknown = sorted(set(given) - allowed)
-    if unknown:
-        raise ValueError(f"unknown option(s) for {kind}: {', '.join(unknown)}; "
-                         f"valid options are: {', '.join(sorted(allowed))}")
+    if not unknown:
+        return
+    not_implemented = _RAY_NOT_IMPLEMENTED.get(kind, {})
+    for name in unknown:
+        if name in not_implemented:
+            raise ValueError(f"option {name} of {kind} {not_implemented[name]}")
+    for name in unknown:
+        if kind != "a remote function" and name in _TASK_ONLY:
+            raise ValueError(f"option {name} is for remote functions, not for {kind} (as in "
+                             f"Ray)")
+        if kind != "an actor class" and name in _ACTOR_ONLY:
+            raise ValueError(f"option {name} is for actor classes, not for {kind} (as in Ray)")
+    raise ValueError(f"unknown option(s) for {kind}: {', '.join(unknown)}; "
+                     f"valid options are: {', '.join(sorted(allowed))}")
+
+
+def _check_memory(given: dict[str, Any]) -> None:
+    """Ray's ``memory=`` reserves heap memory; no memory is accounted here, so only a
+    request for none is taken (it is what leaving it out means)."""
+    memory = given.get("memory")
+    if memory is not None:
+        _check_non_negative_number("memory", memory)
+        if memory > 0:
+            raise ValueError(f"option memory={memory!r} is not implemented: nodes do not "
+                             f"account memory as a resource; leave it out, or reserve a custom "
+                             f"resource the nodes offer (resources={{...}})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +220,15 @@ class TaskOptions:
     _generator_backpressure_num_objects: int | None = None
 
     @classmethod
+    def override(cls, base: TaskOptions, **given: Any) -> TaskOptions:
+        """``f.options(...)``: as ``build``, but ``max_calls`` belongs to the function (its
+        workers are replaced after that many of its tasks), so Ray refuses it here."""
+        if "max_calls" in given:
+            raise ValueError("option max_calls cannot be set in .options(), as in Ray: give it "
+                             "to @remote(max_calls=...)")
+        return cls.build(base, **given)
+
+    @classmethod
     def build(cls, base: TaskOptions | None = None, **given: Any) -> TaskOptions:
         """Validate ``given`` and overlay it on ``base`` (or the defaults)."""
         allowed = {f.name for f in dataclasses.fields(cls)}
@@ -152,8 +243,10 @@ class TaskOptions:
             if isinstance(calls, bool) or not isinstance(calls, int) or calls < 0:
                 raise ValueError(f"option max_calls must be an int >= 0 (0: no limit), "
                                  f"got {calls!r}")
-        if "memory" in given:
-            _check_non_negative_number("memory", given["memory"])
+        _check_memory(given)
+        name = given.get("name")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"option name must be a non-empty string, got {name!r}")
         if "resources" in given:
             _check_resources(given["resources"] or {})
             given["resources"] = dict(given["resources"] or {})
@@ -205,9 +298,10 @@ class ActorOptions:
         """Validate ``given`` and overlay it on ``base`` (or the defaults)."""
         allowed = {f.name for f in dataclasses.fields(cls)}
         _reject_unknown("an actor class", allowed, given)
-        for name in ("num_cpus", "num_gpus", "memory"):
+        for name in ("num_cpus", "num_gpus"):
             if given.get(name) is not None:
                 _check_non_negative_number(name, given[name])
+        _check_memory(given)
         if given.get("num_gpus"):
             check_gpu_request("num_gpus", given["num_gpus"])
         if "resources" in given:
@@ -245,7 +339,11 @@ class ActorOptions:
             _check_strategy(given["scheduling_strategy"])
         if "runtime_env" in given:
             given["runtime_env"] = parse_runtime_env(given["runtime_env"])
-        return dataclasses.replace(base or cls(), **given)
+        built = dataclasses.replace(base or cls(), **given)
+        if built.get_if_exists and built.name is None:
+            raise ValueError("option get_if_exists needs a name: it returns the live actor of "
+                             "that name (name=...), as in Ray")
+        return built
 
     @property
     def dedicated_process(self) -> bool:
@@ -322,7 +420,6 @@ class MethodOptions:
 
     num_returns: int | str = 1
     concurrency_group: str | None = None
-    name: str | None = None
     _generator_backpressure_num_objects: int | None = None
 
     @classmethod

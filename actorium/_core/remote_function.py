@@ -78,7 +78,7 @@ class RemoteFunction(Generic[P, R]):
 
     def options(self, **options: Any) -> _BoundFunction[P, Any]:
         """The same function with options overridden for the calls made through the result."""
-        return _BoundFunction(self, TaskOptions.build(self._options, **options))
+        return _BoundFunction(self, TaskOptions.override(self._options, **options))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A DAG node that runs this function as a task each time its DAG executes.
@@ -108,7 +108,8 @@ class RemoteFunction(Generic[P, R]):
         if env is not None:
             wire["runtime_env"] = env
         header = [Kind.SUBMIT_TASK, task_id, runtime.address, code_id,
-                  runtime.code_for_node(code_id, code), self._name, fmt, data, len(buffers),
+                  runtime.code_for_node(code_id, code), options.name or self._name, fmt, data,
+                  len(buffers),
                   deps, wire, num_returns, options.max_retries,
                   _retry_exceptions_to_wire(options.retry_exceptions)]
         runtime.submit_task(header, buffers, deps)
@@ -154,7 +155,7 @@ class _BoundFunction(Generic[P, R]):
     def options(self, *, num_returns: int | str, **options: Any) -> _BoundFunction[P, Any]: ...
 
     def options(self, **options: Any) -> _BoundFunction[P, Any]:
-        return _BoundFunction(self._function, TaskOptions.build(self._options, **options))
+        return _BoundFunction(self._function, TaskOptions.override(self._options, **options))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """``RemoteFunction.bind`` with these options."""
