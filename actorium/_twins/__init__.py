@@ -9,6 +9,11 @@ Modules, one concept each:
     watch.py       watch(): async iteration over the journal of one twin or a fleet query
     fleet.py       query()/count() from a driver, an actor or an asyncio app (no twin called)
     stores/        the twin tables (index and history) beside the virtual actors' state
+    broker.py      MqttBroker: where a broker is and how to log in (URL, TLS, password)
+    topics.py      Topics: MQTT topic templates <-> twin keys
+    mqtt_session.py  an MQTT session acknowledging a message only once it is stored
+    bridge.py      MqttBridge: reports over MQTT into twins, desired changes back out
+    mosquitto.py   LocalMosquitto: a private mosquitto for development, examples, tests
 
 Layering: this package sits on ``_virtual`` (a twin is a virtual actor; its tables live in
 the same state store) and ``_core``; nothing below imports it.

@@ -84,6 +84,13 @@ async def count_async(twin_type: Any, where: Condition | None = None) -> int:
     return await asyncio.to_thread(asyncio.run, with_store(work))
 
 
+async def head_cursor() -> str:
+    """The cursor of the newest change in the store's journal ("" when there is none)."""
+    async def work(store: TwinStore) -> str:
+        return await store.head()
+    return await asyncio.to_thread(asyncio.run, with_store(work))
+
+
 def query(twin_type: Any, where: Condition | None = None, *, limit: int = 1000,
           offset: int = 0, order_by: str | None = None) -> list[TwinRecord]:
     """Blocking ``query_async`` (for drivers; in a running loop use ``query_async``)."""

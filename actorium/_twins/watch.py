@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
-from actorium._twins.change import TwinChange
+from actorium._twins.change import Part, TwinChange
 from actorium._twins.fleet import type_name_of
 from actorium._twins.query import Condition, _condition
 from actorium._twins.stores import twin_store
@@ -27,7 +27,8 @@ _BATCH = 500
 
 async def watch(twin_type: Any, key: str | None = None, *, where: Condition | None = None,
                 since: str | None = None, since_version: int | None = None,
-                poll: float = 0.1) -> AsyncIterator[TwinChange]:
+                parts: Iterable[Part | str] | None = None,
+                poll: float = 0.1) -> AsyncGenerator[TwinChange, None]:
     """Yield the changes of twin ``key`` of ``twin_type`` (or, without ``key``, of every
     twin of the type whose document after the change matches ``where``), in commit order,
     forever: stop with ``break``.
@@ -36,6 +37,7 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
     least once to a subscriber that resumes from the cursor of the last change it handled.
     """
     name = type_name_of(twin_type)
+    wanted = _parts(parts)
     if key is not None and (not isinstance(key, str) or not key):
         raise ValueError(f"watch(): key is a twin key, got {key!r}")
     if where is not None:
@@ -55,13 +57,14 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
             assert key is not None
             backlog = await tables.history(name, key, since_version, 1_000_000)
             for change in backlog:
-                yield change
+                if wanted is None or change.part in wanted:
+                    yield change
             cursor = backlog[-1].cursor if backlog else await tables.head()
         else:
             cursor = since if since is not None else await tables.head()
         while True:
             changes = await tables.journal(name, after=cursor, key=key, where=where,
-                                           limit=_BATCH)
+                                           limit=_BATCH, parts=wanted)
             for change in changes:
                 cursor = change.cursor
                 yield change
@@ -69,3 +72,18 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
                 await asyncio.sleep(poll)
     finally:
         await store.close()
+
+
+def _parts(parts: Iterable[Part | str] | None) -> tuple[Part, ...] | None:
+    if parts is None:
+        return None
+    if isinstance(parts, (str, Part)):
+        parts = (parts,)
+    try:
+        found = tuple(Part(part) for part in parts)
+    except (TypeError, ValueError):
+        raise ValueError(f"watch(): parts are twins.Part values ('reported', 'desired', "
+                         f"'links'), got {parts!r}") from None
+    if not found:
+        raise ValueError("watch(): parts is empty: no change would ever be yielded")
+    return found

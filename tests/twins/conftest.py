@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from virtual.conftest import postgres_url, sqlite_url, store_url, use_store
 
-__all__ = ["postgres_url", "sqlite_url", "store_url", "use_store"]
+from twins.mqtt_helpers import mosquitto
+
+__all__ = ["mosquitto", "postgres_url", "sqlite_url", "store_url", "use_store"]

@@ -43,9 +43,11 @@ class TwinStore(abc.ABC):
 
     @abc.abstractmethod
     async def journal(self, type_name: str, *, after: str, key: str | None,
-                      where: Condition | None, limit: int) -> list[TwinChange]:
+                      where: Condition | None, limit: int,
+                      parts: tuple[Part, ...] | None = None) -> list[TwinChange]:
         """Changes after cursor ``after`` ("" = the start) of one twin or of those whose
-        document after the change matched ``where``, in commit order."""
+        document after the change matched ``where``, in commit order (only changes of
+        ``parts`` if given)."""
 
     @abc.abstractmethod
     async def head(self) -> str:
@@ -67,6 +69,13 @@ class TwinStore(abc.ABC):
     @abc.abstractmethod
     async def seed(self, type_name: str, documents: list[tuple[str, dict[str, Any]]]) -> None:
         """Insert index rows in bulk (benchmarks and imports; no state, no history)."""
+
+
+def parts_sql(parts: tuple[Part, ...] | None, param: Any) -> str:
+    """`` AND c.part IN (...)`` for ``parts`` (nothing for None); ``param`` adds a value."""
+    if parts is None:
+        return ""
+    return " AND c.part IN (" + ", ".join(param(Part(p).value) for p in parts) + ")"
 
 
 def index_document(change: TwinChange) -> str:

@@ -15,10 +15,16 @@ import json
 import time
 from typing import Any
 
-from actorium._twins.change import TwinChange
+from actorium._twins.change import Part, TwinChange
 from actorium._twins.query import Condition, _Sql, compile_where
-from actorium._twins.stores.base import (CHANGE_COLUMNS, TwinStore, change_from_row,
-                                         check_order, index_document)
+from actorium._twins.stores.base import (
+    CHANGE_COLUMNS,
+    TwinStore,
+    change_from_row,
+    check_order,
+    index_document,
+    parts_sql,
+)
 from actorium._virtual.stores.base import stale
 from actorium._virtual.stores.postgres import PostgresStateStore, _safe
 from actorium.exceptions import StateStoreError
@@ -117,13 +123,15 @@ class PostgresTwinStore(TwinStore):
         return [change_from_row(row, f"{row[9]}:{row[0]}") for row in rows]
 
     async def journal(self, type_name: str, *, after: str, key: str | None,
-                      where: Condition | None, limit: int) -> list[TwinChange]:
+                      where: Condition | None, limit: int,
+                      parts: tuple[Part, ...] | None = None) -> list[TwinChange]:
         xid, seq = _cursor(after)
         out = _Sql("postgres", [type_name, xid, seq])
         sql = (f"SELECT {CHANGE_COLUMNS}, xid::text FROM twin_changes c WHERE "
                f"c.type_name = $1 AND c.{_VISIBLE} AND (c.xid, c.seq) > ($2::text::xid8, $3)")
         if key is not None:
             sql += f" AND c.key = {out.param(key)}"
+        sql += parts_sql(parts, out.param)
         sql += f" AND {compile_where(where, out, 'c.doc')} ORDER BY c.xid, c.seq LIMIT " \
                f"{out.param(limit)}"
         rows = await self._fetch(f"reading the changes of {type_name}", "fetch", sql,

@@ -14,10 +14,16 @@ import sqlite3
 import time
 from typing import Any
 
-from actorium._twins.change import TwinChange
+from actorium._twins.change import Part, TwinChange
 from actorium._twins.query import Condition, _Sql, compile_where
-from actorium._twins.stores.base import (CHANGE_COLUMNS, TwinStore, change_from_row,
-                                         check_order, index_document)
+from actorium._twins.stores.base import (
+    CHANGE_COLUMNS,
+    TwinStore,
+    change_from_row,
+    check_order,
+    index_document,
+    parts_sql,
+)
 from actorium._virtual.stores.base import stale
 from actorium._virtual.stores.sqlite import SqliteStateStore, _why
 
@@ -96,11 +102,13 @@ class SqliteTwinStore(TwinStore):
         return await self.store._run(f"reading the history of {type_name}({key!r})", work)
 
     async def journal(self, type_name: str, *, after: str, key: str | None,
-                      where: Condition | None, limit: int) -> list[TwinChange]:
+                      where: Condition | None, limit: int,
+                      parts: tuple[Part, ...] | None = None) -> list[TwinChange]:
         out = _Sql("sqlite", [type_name, _seq(after)])
         sql = f"SELECT {CHANGE_COLUMNS} FROM twin_changes c WHERE c.type_name = ? AND c.seq > ?"
         if key is not None:
             sql += f" AND c.key = {out.param(key)}"
+        sql += parts_sql(parts, out.param)
         sql += f" AND {compile_where(where, out, 'c.doc')} ORDER BY c.seq LIMIT " \
                f"{out.param(limit)}"
 
