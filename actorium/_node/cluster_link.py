@@ -12,7 +12,13 @@ forward its frames (unchanged, never unpickled) to another node:
 
 A forwarded task is remembered until the node that ran it says it finished, so that if that node
 dies the task is retried (within ``max_retries``) or fails with ``WorkerCrashedError``: a caller
-never waits forever on a dead node.
+never waits forever on a dead node. Its result can still be lost after that: it travels from
+the worker straight to the owner, and may die with the worker (or its whole node) after the
+worker told its node the task was done. So the last few finished forwarded tasks with retries
+are kept per node that ran them; an owner that never got such a result says so
+(``lost_results``, to its own node, which is this one: tasks are submitted to the submitter's
+node), and the task is placed again. When the node that ran them dies, their owners are told
+which of their tasks it finished lately, as for a dead worker.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import concurrent.futures
 import itertools
 import os
 import socket
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from actorium._head.service import HEARTBEAT_SECONDS
@@ -32,6 +39,11 @@ if TYPE_CHECKING:
     from actorium._node.actor_manager import ActorInfo
     from actorium._node.node import Node
     from actorium._node.task_scheduler import QueuedTask
+
+# Finished forwarded tasks (with retries) kept per node that ran them, and how long those of a
+# dead node wait for their owners' answer.
+_RECENT_FORWARDED = 64
+_UNCONFIRMED_SECONDS = 60.0
 
 
 class ClusterLink:
@@ -44,6 +56,10 @@ class ClusterLink:
         self.view: dict[str, dict[str, Any]] = {}
         self.credit: dict[str, float] = {}   # node id -> tasks sent since the last view
         self.forwarded: dict[bytes, tuple[str, QueuedTask]] = {}
+        # node id -> forwarded tasks it finished lately (results may yet be lost); task id ->
+        # such a task of a dead node, until its owner answers.
+        self.finished_elsewhere: dict[str, deque[QueuedTask]] = {}
+        self._of_dead_nodes: dict[bytes, QueuedTask] = {}
         self._spread = itertools.count()
         self._requests: dict[int, concurrent.futures.Future[Any]] = {}
         self._request_ids = itertools.count(1)
@@ -114,12 +130,51 @@ class ClusterLink:
 
     def _on_node_died(self, header: list[Any], _buffers: list[Any]) -> None:
         node_id: bytes = header[1]
-        self.view.pop(node_id.hex(), None)
+        address = self.view.pop(node_id.hex(), {}).get("address", "")
         self.credit.pop(node_id.hex(), None)
         for task_id, (target, task) in list(self.forwarded.items()):
             if target == node_id.hex():
                 del self.forwarded[task_id]
                 self.node.tasks.forwarded_task_lost(task, header[2])
+        # Its finished tasks whose results were still on their way died with it: each owner
+        # is asked which it never got (it answers with ``lost_results``), as for a worker.
+        by_owner: dict[str, list[bytes]] = {}
+        for task in self.finished_elsewhere.pop(node_id.hex(), ()):
+            self._of_dead_nodes[task.task_id] = task
+            self.node.loop.call_later(_UNCONFIRMED_SECONDS, self._of_dead_nodes.pop,
+                                      task.task_id, None)
+            by_owner.setdefault(task.owner, []).append(task.task_id)
+        for owner, task_ids in by_owner.items():
+            self.node.send(owner, [Kind.WORKER_DIED, node_id, address, header[2], task_ids])
+
+    # ------------------------------------------------------------------ forwarded, finished
+    def forwarded_finished(self, task_id: bytes) -> None:
+        """The node a task was forwarded to says it finished: keep it a while (retries only),
+        in case its result never reaches its owner."""
+        entry = self.forwarded.pop(task_id, None)
+        if entry is None:
+            return
+        target, task = entry
+        if task.retries_left != 0 and not task.cancelled:
+            recent = self.finished_elsewhere.get(target)
+            if recent is None:
+                recent = self.finished_elsewhere[target] = deque(maxlen=_RECENT_FORWARDED)
+            recent.append(task)
+
+    def take_forwarded(self, task_id: bytes) -> QueuedTask | None:
+        """A forwarded task whose owner never got the result, if this node still has it."""
+        entry = self.forwarded.pop(task_id, None)
+        if entry is not None:   # the owner heard of the death before we heard it finished
+            return entry[1]
+        task = self._of_dead_nodes.pop(task_id, None)
+        if task is not None:
+            return task
+        for recent in self.finished_elsewhere.values():
+            for task in recent:
+                if task.task_id == task_id:
+                    recent.remove(task)
+                    return task
+        return None
 
     # ------------------------------------------------------------------ placement
     def _feasible_nodes(self, demand: dict[str, float]) -> list[str]:

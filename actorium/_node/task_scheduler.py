@@ -188,7 +188,7 @@ class TaskScheduler:
         task = self.running.pop(task_id, None)
         if task is None:
             if self.node.cluster is not None:   # a task we forwarded is done elsewhere
-                self.node.cluster.forwarded.pop(task_id, None)
+                self.node.cluster.forwarded_finished(task_id)
             return
         origin = task.header[10].get("_origin")
         if origin is not None:
@@ -255,6 +255,13 @@ class TaskScheduler:
         using one of its retries (its worker died, as far as the owner can tell)."""
         for task_id in task_ids:
             task = self._unconfirmed.pop(task_id, None)
+            if task is None and self.node.cluster is not None:
+                # Forwarded, and finished on another node: placed again from here.
+                forwarded = self.node.cluster.take_forwarded(task_id)
+                if forwarded is not None:
+                    self.forwarded_task_lost(forwarded, "its result was lost with the worker "
+                                                        "that ran it")
+                continue
             if task is None or task.retries_left == 0:
                 continue
             task.retries_left -= 1
