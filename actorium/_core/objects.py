@@ -7,6 +7,15 @@ the serialized value: ``(format, data, buffers)``. Values are deserialized by wh
 Entries are filled on the loop thread and read from any thread; one lock guards the moment a
 waiter is registered against the moment the entry completes, so no wake-up is lost.
 
+Across threads, one rule for the ``entries`` dict (user threads create refs and put values
+while the loop completes, drops and reports entries):
+
+* its shape (an id added or removed) changes only with ``lock`` held;
+* looking one id up (``entries.get``) needs no lock: a single dict operation is atomic;
+* nobody iterates ``entries`` itself: a walk over the table takes ``snapshot()`` (or
+  holds ``lock`` for a short loop), since another thread adding an entry mid-walk makes
+  the walk fail with "dictionary changed size during iteration".
+
 Lifetime: every live ``ObjectRef`` instance counts once for its id (``add_local_ref`` /
 ``release_local_ref``). ``ObjectRef.__del__`` may run on any thread inside the garbage
 collector, so it only appends to ``released`` (a deque: no lock); the loop drains that queue.
@@ -26,6 +35,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -88,8 +98,25 @@ class ObjectTable:
     def expect(self, object_id: bytes) -> ObjectEntry:
         """Create the pending entry of an object this process owns (a call's return value)."""
         entry = ObjectEntry(True, self.own_address)
-        self.entries[object_id] = entry
+        with self.lock:
+            self.entries[object_id] = entry
         return entry
+
+    def snapshot(self) -> list[tuple[bytes, ObjectEntry]]:
+        """The entries as a list, in creation order, taken under ``lock`` (any thread)."""
+        with self.lock:
+            return list(self.entries.items())
+
+    def newest(self, count: int) -> tuple[int, list[tuple[bytes, ObjectEntry]]]:
+        """How many entries there are, and the ``count`` newest, newest first (any thread)."""
+        with self.lock:
+            entries = self.entries
+            return len(entries), list(islice(reversed(entries.items()), count))
+
+    def oldest_values(self, count: int) -> list[ObjectEntry]:
+        """The ``count`` oldest entries (any thread); for bounded sums over a large table."""
+        with self.lock:
+            return list(islice(self.entries.values(), count))
 
     def entry_for_ref(self, object_id: bytes, owner: str, *, pin: bool = False) -> ObjectEntry:
         """The entry behind a ref, creating a borrowed (pending, unfetched) one if new.

@@ -214,7 +214,7 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
 
     def _fail_all_pending(self, error: BaseException) -> None:
         data = serialization.dumps(error)[1]
-        for object_id, entry in self.objects.entries.copy().items():
+        for object_id, entry in self.objects.snapshot():
             if entry.state == PENDING:
                 self.objects.complete(object_id, FAILED, serialization.PICKLE, data, [])
 

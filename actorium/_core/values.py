@@ -199,9 +199,7 @@ class ValueAccess(StoreAccess):
                       and e.state == PENDING]
         if never_came:
             self.notify_node("lost_results", never_came)
-        # dict.copy() is atomic under the GIL; iterating would race with caller threads
-        # adding entries (ObjectTable.expect takes no lock) and raise mid-way.
-        for object_id, entry in self.objects.entries.copy().items():
+        for object_id, entry in self.objects.snapshot():
             if entry.owner != address or entry.owned:
                 continue
             why = f"its owner, a worker that {reason}, died"

@@ -7,7 +7,6 @@ With tens of thousands of entries only a sample is itemized; totals stay exact u
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any
 
 from actorium._core.objects import FAILED, PENDING, ObjectEntry, ObjectTable
@@ -38,14 +37,14 @@ def location(entry: ObjectEntry) -> str:
 
 
 def summarize(table: ObjectTable, role: str, pid: int) -> dict[str, Any]:
-    """Totals and the newest entries of ``table`` (call on the table's loop thread)."""
-    entries = table.entries
+    """Totals and the newest entries of ``table`` (any thread)."""
+    # Through the table's own walks: caller threads add entries while this runs.
+    count, newest = table.newest(_ITEMIZED)
     items: list[list[Any]] = []
-    newest = list(islice(reversed(entries.items()), _ITEMIZED)) if entries else []
     for object_id, entry in newest:
         items.append([object_id.hex(), entry_size(entry), _STATES.get(entry.state, "READY"),
                       entry.owner if not entry.owned else "", entry.local_refs,
                       entry.borrowers, entry.pins, location(entry)])
-    total = sum(entry_size(entry) for entry in islice(entries.values(), _EXACT_LIMIT))
-    return {"role": role, "pid": pid, "count": len(entries), "bytes": total,
-            "exact": len(entries) <= _EXACT_LIMIT, "items": items}
+    total = sum(entry_size(entry) for entry in table.oldest_values(_EXACT_LIMIT))
+    return {"role": role, "pid": pid, "count": count, "bytes": total,
+            "exact": count <= _EXACT_LIMIT, "items": items}
