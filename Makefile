@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench bench-compare bench-virtual lint typecheck docs clean
+.PHONY: demo test soak bench bench-compare bench-virtual ray-docs-compat lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ bench: $(STAMP)
 bench-compare: $(STAMP)
 	bash benchmarks/ensure_ray_venv.sh .venv-ray
 	$(PY) -m benchmarks.compare --ray-python .venv-ray/bin/python --actorium-python $(PY) --markdown benchmarks/latest.md
+
+# Ray's own Ray Core doc programs on Ray and on actorium (benchmarks/ray_docs_compat.py).
+ray-docs-compat: $(STAMP)
+	bash benchmarks/ensure_ray_venv.sh .venv-ray
+	$(PY) -m benchmarks.ray_docs_compat --ray-python .venv-ray/bin/python --markdown benchmarks/latest-ray-docs.md
 
 bench-virtual: $(STAMP)
 	$(PY) -m benchmarks.virtual_actors --scale full --json benchmarks/latest-virtual.json
