@@ -115,3 +115,35 @@ def test_the_api_serves_rates_latency_and_user_metrics_over_time(start_runtime):
         with pytest.raises(urllib.error.HTTPError) as caught:
             _get(f"{url}/api/series?{bad}")
         assert caught.value.code == 400 and message in json.loads(caught.value.read())["error"]
+
+
+@actorium.remote
+class Holder:
+    """Keeps an object it put, so its worker holds bytes the charts should show."""
+
+    def keep(self, size):
+        self.kept = actorium.put(b"x" * size)
+        return size
+
+
+def test_class_and_actor_series_carry_their_workers_cpu_memory_and_objects(start_runtime):
+    info = start_runtime()
+    url = info.dashboard_url
+    holder = Holder.remote()
+    actorium.get(holder.keep.remote(300_000))
+    hexid = holder._actor_id.hex()
+
+    def sampled():
+        actorium.get(holder.keep.remote(300_000))   # a call each step keeps the actor sampled
+        klass = _get(f"{url}/api/series?scope=class&key=Holder")
+        actor = _get(f"{url}/api/series?scope=actor&key={hexid}")
+        ready = (_points(klass, "object_bytes") and _points(klass, "cpu_percent")
+                 and _points(actor, "object_bytes"))
+        return ready and (klass, actor)
+
+    klass, actor = eventually(sampled, timeout=40, every=0.5)
+    assert max(_points(klass, "object_bytes")) >= 300_000
+    assert max(_points(actor, "object_bytes")) >= 300_000
+    assert min(_points(klass, "rss_bytes")) > 1_000_000        # its worker's resident memory
+    assert max(_points(klass, "workers")) == 1
+    assert all(v >= 0 for v in _points(klass, "cpu_percent"))

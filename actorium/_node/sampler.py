@@ -36,6 +36,24 @@ def _rates(count: int, errors: int, buckets: list[int], seconds: float) -> dict[
             "p99_ms": percentile(buckets, _MS_BOUNDS, 0.99)}
 
 
+def _hosts_usage(workers: Any, per_pid: dict[int, tuple[float | None, int | None]],
+                 held: dict[int, int]) -> dict[str, float | None]:
+    """CPU, memory and object bytes of the workers hosting a class's actors, summed.
+
+    A shared host worker running actors of several classes counts in full for each: the
+    figure says what the processes that run this class cost, not a share of them.
+    """
+    pids = {w.pid for w in workers if w.pid}
+    if not pids:
+        return {}
+    shares = [per_pid[pid][0] for pid in pids if pid in per_pid and per_pid[pid][0] is not None]
+    sizes = [per_pid[pid][1] for pid in pids if pid in per_pid and per_pid[pid][1] is not None]
+    return {"cpu_percent": round(sum(shares), 2) if shares else None,
+            "rss_bytes": sum(sizes) if sizes else None,
+            "object_bytes": sum(held.get(pid, 0) for pid in pids),
+            "workers": len(pids)}
+
+
 class NodeSampler:
     """Samples one node into its ``SeriesStore`` every ``STEP`` seconds."""
 
@@ -77,6 +95,7 @@ class NodeSampler:
         queues = observer.metrics.queues()
         per_class_queue: dict[str, int] = {}
         per_class_alive: dict[str, int] = {}
+        per_class_workers: dict[str, set[Any]] = {}   # the workers hosting a class's actors
         actor_pids: dict[str, int | None] = {}
         alive = 0
         for info in node.actors.actors.values():
@@ -85,6 +104,11 @@ class NodeSampler:
             alive += 1
             name = info.class_name
             per_class_alive[name] = per_class_alive.get(name, 0) + 1
+            if info.worker is not None:
+                hosts = per_class_workers.get(name)
+                if hosts is None:
+                    hosts = per_class_workers[name] = set()
+                hosts.add(info.worker)
             hexid = info.actor_id.hex() if queues else ""
             if hexid and hexid in queues:
                 per_class_queue[name] = per_class_queue.get(name, 0) + queues[hexid]
@@ -92,6 +116,7 @@ class NodeSampler:
             found = node.actors.actors.get(bytes.fromhex(hexid))
             actor_pids[hexid] = found.worker.pid if found and found.worker else None
         counters = observer.metrics.counters()
+        class_figures: dict[str, dict[str, float | None]] = {}
         totals: dict[str, list[Any]] = {"actor": [0, 0, [0] * (len(_MS_BOUNDS) + 1)],
                                         "task": [0, 0, [0] * (len(_MS_BOUNDS) + 1)]}
         for key, value in counters.items():
@@ -108,18 +133,24 @@ class NodeSampler:
             if scope == "class":
                 figures["mailbox"] = per_class_queue.get(name, 0)
                 figures["actors_alive"] = per_class_alive.get(name, 0)
-            self.series.put(now, scope, name, figures)
+                class_figures[name] = figures
+            else:
+                self.series.put(now, scope, name, figures)
             total = totals[kind]
             total[0] += count
             total[1] += errors
             total[2] = [a + b for a, b in zip(total[2], buckets, strict=True)]
         for name, count in per_class_alive.items():
             if ("actor", name) not in counters:   # a class whose actors were never called
-                self.series.put(now, "class", name, {"actors_alive": count,
-                                                     "mailbox": per_class_queue.get(name, 0)})
+                class_figures[name] = {"actors_alive": count,
+                                       "mailbox": per_class_queue.get(name, 0)}
         self._counters = counters
         per_pid = self._processes(seconds)
-        self._sample_actors(now, seconds, queues, actor_pids, per_pid)
+        held = self._object_bytes()
+        for name, figures in class_figures.items():
+            figures.update(_hosts_usage(per_class_workers.get(name, ()), per_pid, held))
+            self.series.put(now, "class", name, figures)
+        self._sample_actors(now, seconds, queues, actor_pids, per_pid, held)
         all_buckets = [a + b for a, b in zip(totals["actor"][2], totals["task"][2], strict=True)]
         shares = [share for share, _ in per_pid.values() if share is not None]
         cpu = round(sum(shares), 2) if shares else None
@@ -145,7 +176,8 @@ class NodeSampler:
 
     def _sample_actors(self, now: float, seconds: float, queues: dict[str, int],
                        pids: dict[str, int | None],
-                       per_pid: dict[int, tuple[float | None, int | None]]) -> None:
+                       per_pid: dict[int, tuple[float | None, int | None]],
+                       held: dict[int, int]) -> None:
         """Series of the actors that ran calls or had calls waiting during this step."""
         calls = self.observer.metrics.take_actor_calls()
         actors = self.observer.node.actors.actors
@@ -161,7 +193,17 @@ class NodeSampler:
                 "p99_ms": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
                 if latencies else None,
                 "mailbox": queues.get(hexid, 0),
-                "cpu_percent": cpu, "rss_bytes": rss})
+                "cpu_percent": cpu, "rss_bytes": rss,
+                "object_bytes": held.get(pids[hexid] or -1)})
+
+    def _object_bytes(self) -> dict[int, int]:
+        """pid -> bytes of the objects that worker holds (its last report)."""
+        out: dict[int, int] = {}
+        for payload in self.observer.metrics.latest.values():
+            summary = payload.get("objects")
+            if summary:
+                out[summary["pid"]] = summary["bytes"]
+        return out
 
     def _processes(self, seconds: float) -> dict[int, tuple[float | None, int | None]]:
         """pid -> (CPU over the step in % of one core, resident bytes), for the node and
