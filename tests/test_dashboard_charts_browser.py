@@ -60,14 +60,36 @@ def test_charts_render_the_series_and_update_live(start_runtime):
             _points_above(page, before, chart)
             page.screenshot(path=str(ARTIFACTS / "dashboard-overview-charts.png"),
                             full_page=True)
+            # The window reaches back over the hour the runtime keeps.
+            with page.expect_request(lambda r: "/api/series" in r.url
+                                     and "window=3600" in r.url):
+                page.locator(".chart-window").select_option("3600")
+            expect(page.locator(chart)).to_contain_text("-1 h")
+            page.locator(".chart-window").select_option("600")
+            expect(page.locator(chart)).to_contain_text("-10 min")
             page.goto(f"{info.dashboard_url}/#class/Turbine")
             expect(page.locator('.chart:has-text("Actors alive")')).to_contain_text(
                 "actors_alive 3", timeout=30_000)
+            expect(page.locator("#class-actors")).to_have_text("3")
+            expect(page.locator('.chart:has-text("Memory of its workers")')).to_contain_text(
+                "MiB", timeout=30_000)       # the resident memory of the worker hosting them
+            page.screenshot(path=str(ARTIFACTS / "dashboard-class.png"), full_page=True)
+            page.locator("#class-now a", has_text="list them").click()
+            expect(page.locator("#actor-count")).to_have_text("1–3 of 3 actor(s)",
+                                                              timeout=15_000)
+            expect(page.locator("#chosen")).to_contain_text("class name Turbine")
             page.goto(f"{info.dashboard_url}/#actor/{turbines[0]._actor_id.hex()}")
             _points_above(page, 0)
             assert page.locator('.chart:has-text("Call latency") polyline').count() >= 1
+            page.screenshot(path=str(ARTIFACTS / "dashboard-actor-charts.png"), full_page=True)
             page.goto(f"{info.dashboard_url}/#node/{node}")
             _points_above(page, 0)
+            # The node's workers, the host of the Turbines among them.
+            expect(page.locator("#node-workers")).to_contain_text("host", timeout=15_000)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-node.png"), full_page=True)
+            page.locator("#node-now a", has_text="its actors").click()
+            expect(page.locator("#actor-count")).to_have_text("1–3 of 3 actor(s)",
+                                                              timeout=15_000)
         assert not problems, problems
     finally:
         stop.set()

@@ -65,6 +65,21 @@ def test_fleet_pages_group_page_and_drill_down(start_runtime):
             page.locator("#export").click()
         assert download.value.suggested_filename.startswith("actorium-timeline-")
         page.screenshot(path=str(ARTIFACTS / "dashboard-fleet-timeline.png"))
+        # The wheel zooms around the pointer (the view stops following now), "follow live"
+        # comes back; a call's bar opens its actor.
+        box = lanes.locator("svg").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -300)
+        eventually(lambda: not page.locator("#lane-info").text_content().endswith("live"),
+                   timeout=10)
+        page.locator("#follow").click()
+        assert page.locator("#lane-info").text_content().endswith("live")
+        bar = page.locator(".lanes rect[data-actor]").first
+        actor_id = bar.get_attribute("data-actor")
+        assert actor_id in {b._actor_id.hex() for b in beacons}
+        bar.dispatch_event("click")
+        expect(page.locator("#title")).to_contain_text("Actor", timeout=10_000)
+        assert page.url.endswith(f"#actor/{actor_id}")
     assert not problems, problems
 
 

@@ -346,7 +346,9 @@ class NodeObserver:
 
     def _rows_workers(self) -> list[dict[str, Any]]:
         running = self.metrics.running_per_worker()
-        return [{"worker_id": w.worker_id.hex(), "pid": w.pid, "kind": w.kind.value,
+        node_id = self.node.node_id.hex()
+        return [{"worker_id": w.worker_id.hex(), "node_id": node_id, "pid": w.pid,
+                 "kind": w.kind.value,
                  "address": w.address or "",
                  "state": w.state.value, "actors": len(w.actors),
                  "running": running.get(w.worker_id, 0),

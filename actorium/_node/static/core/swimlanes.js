@@ -6,6 +6,19 @@ import { colorOf, esc } from "./format.js";
 
 const ROW = 18, LEFT = 210, WIDTH = 1000, TOP = 22;
 
+/**
+ * The time (µs) under a pointer at clientX over the chart drawn in `el` for [t0, t1], and the
+ * fraction of the time axis it sits at (0 at the left edge of the bars, 1 at the right).
+ */
+export function timeAt(el, clientX, t0, t1) {
+  const svg = el.querySelector("svg");
+  if (!svg) return null;
+  const box = svg.getBoundingClientRect();
+  const x = (clientX - box.left) * WIDTH / Math.max(1, box.width);
+  const fraction = Math.min(1, Math.max(0, (x - LEFT) / (WIDTH - LEFT)));
+  return { t: t0 + fraction * (t1 - t0), fraction };
+}
+
 /** The colour key of a call: the class of an actor call ("Pump.spin" -> Pump), else the name. */
 export function colourKey(name) { return name.includes(".") ? name.split(".")[0] : name; }
 
@@ -37,7 +50,8 @@ export function swimlanes(el, events, t0, t1) {
       bars++;
       const key = colourKey(e.name); keys.add(key);
       const left = Math.max(LEFT, x(e.ts)), right = Math.min(WIDTH, x(e.ts + e.dur));
-      return `<rect x="${left.toFixed(1)}" y="${y + 2}" width="${Math.max(1, right - left).toFixed(1)}" height="${ROW - 5}"
+      const actor = e.args?.actor_id ? ` data-actor="${esc(e.args.actor_id)}" class="clickable"` : "";
+      return `<rect${actor} x="${left.toFixed(1)}" y="${y + 2}" width="${Math.max(1, right - left).toFixed(1)}" height="${ROW - 5}"
         fill="${e.cname === "terrible" ? "#ff5f6d" : colorOf(key)}"><title>${esc(e.name)} · ${(e.dur / 1000).toFixed(2)} ms${e.args?.ok === false ? " · raised" : ""}</title></rect>`;
     }).join("");
     const ticks = row.marks.map(e => `<line x1="${x(e.ts).toFixed(1)}" x2="${x(e.ts).toFixed(1)}" y1="${y}" y2="${y + ROW - 2}"
@@ -47,7 +61,9 @@ export function swimlanes(el, events, t0, t1) {
   }).join("");
   const height = TOP + Math.max(1, ordered.length) * ROW + 4;
   const seconds = span / 1e6;
-  const legend = [...keys].sort().map(k => `<span class="swatch" style="background:${colorOf(k)}"></span>${esc(k)}`).join(" ");
+  const legend = [...keys].sort().map(k => `<span class="swatch" style="background:${colorOf(k)}"></span>${esc(k)}`).join(" ") +
+    ` <span class="muted"><span class="swatch" style="background:#ff5f6d"></span>raised or died
+      <span class="swatch" style="background:#f5a524"></span>started</span>`;
   el.innerHTML = `<div class="lanes" data-bars="${bars}" data-rows="${ordered.length}">
     <svg viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-label="timeline of tasks and actor calls">
       <text x="${LEFT}" y="14" fill="#8a9bab" font-size="11">${new Date(t0 / 1000).toLocaleTimeString()}</text>

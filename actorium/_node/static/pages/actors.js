@@ -1,5 +1,6 @@
 // Actors: the fleet by class (true counts per state and node), then one page of actors at a
 // time, searched, filtered and paged by the server (/api/fleet/...), with kill and restart.
+// Other pages link here filtered: #actors/class=Twin&node=<id>&state=ALIVE&search=...
 
 import { actOn } from "../core/actions.js";
 import { api } from "../core/api.js";
@@ -8,6 +9,15 @@ import { registerPage } from "../core/router.js";
 
 const PAGE = 50;
 const filters = { search: "", state: "", class_name: "", node_id: "", offset: 0 };
+const ROUTE_KEYS = { class: "class_name", node: "node_id", state: "state", search: "search" };
+
+/** Filters named by the route's argument ("class=Twin&node=..."): they replace the tab's. */
+function fromRoute(arg) {
+  if (!arg) return;
+  const given = new URLSearchParams(arg);
+  for (const [key, name] of Object.entries(ROUTE_KEYS)) filters[name] = given.get(key) || "";
+  filters.offset = 0;
+}
 
 function states(map) {
   return Object.entries(map).sort().map(([s, n]) => `${badge(s)} ${count(n)}`).join(" ");
@@ -53,7 +63,8 @@ async function fill(el, view) {
 
 registerPage({
   name: "actors", title: "Actors", nav: "Actors", order: 20,
-  async show(el, _arg, view) {
+  async show(el, arg, view) {
+    fromRoute(arg);
     el.innerHTML = `
       <h2>By class <span class="muted" id="class-total"></span></h2>
       <table id="classes-table"></table>

@@ -78,7 +78,7 @@ registerPage({
       <a href="/metrics"><code>/metrics</code></a>.</p>
       <p><input id="metric-filter" placeholder="filter by name" autocomplete="off"></p>
       <div id="metric-rows"></div>
-      <h2>Over the last 10 minutes</h2><div id="metric-charts"></div>`;
+      <h2>Over time</h2><div id="metric-charts"></div>`;
     const filter = el.querySelector("#metric-filter");
     filter.addEventListener("input", () => fill(el, view, filter));
     await fill(el, view, filter);

@@ -5,7 +5,7 @@ import { api } from "../core/api.js";
 import { clock, count, esc } from "../core/format.js";
 import { registerPage } from "../core/router.js";
 import { eventRow } from "../core/rows.js";
-import { swimlanes } from "../core/swimlanes.js";
+import { swimlanes, timeAt } from "../core/swimlanes.js";
 
 const WINDOWS = [10, 30, 60, 300, 900];
 
@@ -50,7 +50,29 @@ registerPage({
     el.querySelector("#later").addEventListener("click", () => {
       end = (end ?? Date.now() * 1000) + span / 2; if (end >= Date.now() * 1000) end = null; draw(); });
     el.querySelector("#follow").addEventListener("click", () => { end = null; draw(); });
-    lanes.addEventListener("wheel", e => { e.preventDefault(); zoom(e.deltaY < 0 ? 0.8 : 1.25); }, { passive: false });
+    // The wheel zooms around the time under the pointer; dragging pans; a call opens its actor.
+    const follow = () => { if (end !== null && end >= Date.now() * 1000) end = null; };
+    lanes.addEventListener("wheel", e => {
+      e.preventDefault();
+      const t1 = end ?? Date.now() * 1000, at = timeAt(lanes, e.clientX, t1 - span, t1);
+      const factor = e.deltaY < 0 ? 0.8 : 1.25;
+      const next = Math.min(900e6, Math.max(1e4, span * factor));
+      if (at) { end = at.t + (1 - at.fraction) * next; follow(); }
+      span = next; draw();
+    }, { passive: false });
+    let dragFrom = null, dragged = false;
+    lanes.addEventListener("mousedown", e => { dragFrom = { x: e.clientX, end: end ?? Date.now() * 1000 }; dragged = false; });
+    window.addEventListener("mouseup", () => { dragFrom = null; }, { signal: view.signal });
+    lanes.addEventListener("mousemove", e => {
+      if (!dragFrom) return;
+      const t1 = dragFrom.end, from = timeAt(lanes, dragFrom.x, t1 - span, t1), to = timeAt(lanes, e.clientX, t1 - span, t1);
+      if (!from || !to || Math.abs(e.clientX - dragFrom.x) < 3) return;
+      dragged = true; end = t1 - (to.t - from.t); follow(); draw();
+    });
+    lanes.addEventListener("click", e => {
+      const bar = e.target.closest("rect[data-actor]");
+      if (bar && !dragged) location.hash = `#actor/${bar.dataset.actor}`;
+    });
 
     const events = el.querySelector("#events");
     const groups = new Map();
