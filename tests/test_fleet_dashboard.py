@@ -114,11 +114,13 @@ def test_the_timeline_shows_tasks_and_calls_per_worker_in_chrome_trace_format(fl
     actorium.get([crunch.remote(i) for i in range(4)] + [p.spin.remote() for p in pumps])
 
     def spans():
+        # Workers report their calls about once a second, each on its own: wait for all of
+        # them, not for the first of each kind.
         events = actorium.timeline()
-        names = {e["name"] for e in events if e["ph"] == "X"}
-        return {"crunch", "Pump.spin"} <= {n.rpartition(".")[2] if n.endswith("crunch") else n
-                                           for n in names} and events
-    events = eventually(spans, timeout=20)
+        done = [e["name"] for e in events if e["ph"] == "X"]
+        return (sum(n.endswith("crunch") for n in done) >= 4
+                and done.count("Pump.spin") >= 6 and events)
+    events = eventually(spans, timeout=30)
     complete = [e for e in events if e["ph"] == "X"]
     for event in complete:
         assert event["tid"].startswith("worker:") and event["dur"] >= 0
