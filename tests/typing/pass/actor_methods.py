@@ -71,7 +71,7 @@ def handles() -> None:
     assert_type(counter.describe.remote("apples"), ObjectRef[str])
     assert_type(counter.incr.options(num_returns=0).remote(), None)
     assert_type(counter.both.options(num_returns=1).remote(), ObjectRef[Any])
-    assert_type(counter.incr.options(name="bump").remote(2), ObjectRef[int])
+    assert_type(counter.incr.options(num_returns=1).remote(2), ObjectRef[int])
     assert_type(actorium.get(counter.incr.remote()), int)
     assert_type(Counter.options(max_restarts=1).remote(), ActorHandle[Counter])
     assert_type(Empty.remote(), ActorHandle[Empty])
