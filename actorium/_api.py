@@ -12,8 +12,9 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Literal, NoReturn, ParamSpec, TypeVar, overload
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, \
+    Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, ParamSpec, TypeVar, Unpack, overload
 
 from actorium import _ray_init_options as ray_init_options
 from actorium._cluster.connect import connect, disconnect
@@ -26,7 +27,17 @@ from actorium._core.ids import random_id
 from actorium._core.options import ActorOptions, TaskOptions
 from actorium._core.ref import ObjectRef
 from actorium._core.remote_function import RemoteFunction
-from actorium._core.remote_types import ManyReturns, RemoteDecorator, ShapedDecorator
+from actorium._core.remote_types import (
+    ActorDecorator,
+    ActorOptionsArgs,
+    CommonOptions,
+    FunctionDecorator,
+    ManyReturns,
+    RemoteDecorator,
+    ShapedDecorator,
+    StreamingDecorator,
+    TaskOptionsArgs,
+)
 from actorium._core.runtime import Runtime
 from actorium._core.streams import ObjectRefGenerator, wait_mixed
 from actorium._core.values import check_not_in_loop
@@ -41,6 +52,10 @@ from actorium._runtime_env.spec import parse as parse_runtime_env
 from actorium._store.store import create_store
 from actorium._transport.protocol import Kind
 from actorium.exceptions import ActoriumError
+
+if TYPE_CHECKING:
+    from actorium._core.remote_types import TypedActorClass
+    from actorium._core.streams import DynamicObjectRefGenerator
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -292,24 +307,51 @@ def shutdown() -> None:
 
 
 # ---------------------------------------------------------------------- remote
-# The overloads are what type checkers see (docs/typing.md): a class gives ActorClass[C], a
-# function RemoteFunction[P, R] with R what .remote() returns, options a decorator of those.
+# The overloads are what type checkers see (docs/typing.md, _core/remote_types.py): a class
+# gives ActorClass[C], a function RemoteFunction[P, R] with R what .remote() returns (a
+# generator streams), options (typed: a misspelled one is an error) a decorator of those.
 @overload
-def remote(function_or_class: type[T], /) -> ActorClass[T]: ...  # type: ignore[overload-overlap]
+def remote(  # type: ignore[overload-overlap]
+        function_or_class: type[T], /,
+) -> TypedActorClass[T, type[T]]: ...
 @overload
 def remote(function_or_class: Callable[P, Coroutine[Any, Any, T]], /,
            ) -> RemoteFunction[P, ObjectRef[T]]: ...
 @overload
+def remote(  # type: ignore[overload-overlap]
+        function_or_class: Callable[P, Generator[T, Any, Any]], /,
+) -> RemoteFunction[P, ObjectRefGenerator[T]]: ...
+@overload
+def remote(  # type: ignore[overload-overlap]
+        function_or_class: Callable[P, AsyncGenerator[T, Any]], /,
+) -> RemoteFunction[P, ObjectRefGenerator[T]]: ...
+@overload
+def remote(function_or_class: Callable[P, Iterator[Any] | AsyncIterator[Any]], /,
+           ) -> RemoteFunction[P, Any]: ...
+@overload
 def remote(function_or_class: Callable[P, T], /) -> RemoteFunction[P, ObjectRef[T]]: ...
 @overload
-def remote(*, num_returns: Literal[1] = ..., **options: Any) -> RemoteDecorator: ...
+def remote(**options: Unpack[CommonOptions]) -> RemoteDecorator: ...
 @overload
-def remote(*, num_returns: Literal[0], **options: Any) -> ShapedDecorator[None]: ...
+def remote(*, num_returns: Literal[1] = ..., **options: Unpack[TaskOptionsArgs],
+           ) -> FunctionDecorator: ...
 @overload
-def remote(*, num_returns: ManyReturns, **options: Any,
+def remote(**options: Unpack[ActorOptionsArgs]) -> ActorDecorator: ...
+@overload
+def remote(*, num_returns: Literal[0], **options: Unpack[TaskOptionsArgs],
+           ) -> ShapedDecorator[None]: ...
+@overload
+def remote(*, num_returns: ManyReturns, **options: Unpack[TaskOptionsArgs],
            ) -> ShapedDecorator[list[ObjectRef[Any]]]: ...
 @overload
-def remote(*, num_returns: int | str, **options: Any) -> ShapedDecorator[Any]: ...
+def remote(*, num_returns: Literal["streaming"], **options: Unpack[TaskOptionsArgs],
+           ) -> StreamingDecorator: ...
+@overload
+def remote(*, num_returns: Literal["dynamic"], **options: Unpack[TaskOptionsArgs],
+           ) -> ShapedDecorator[ObjectRef[DynamicObjectRefGenerator]]: ...
+@overload
+def remote(*, num_returns: int | str, **options: Unpack[TaskOptionsArgs],
+           ) -> ShapedDecorator[Any]: ...
 
 
 def remote(function_or_class: Any = None, **options: Any) -> Any:

@@ -87,6 +87,12 @@ DYNAMIC_GENERATOR = f"{_STREAMS}.DynamicObjectRefGenerator"
 # What a generator's annotation may say it yields: the first type argument of these.
 _YIELDING = {f"typing.{name}" for name in ("Generator", "Iterator", "Iterable",
                                              "AsyncGenerator", "AsyncIterator", "AsyncIterable")}
+_TYPES = "actorium._core.remote_types"
+# ``.remote()`` of these creates an actor: it takes the class's constructor parameters (the
+# decorator's result TypedActorClass carries ``type[C]``, which mypy, unlike pyright, does
+# not turn into the constructor's signature when binding ``self``).
+_CONSTRUCTING = {f"{ACTOR_CLASS}.remote", f"{BOUND_ACTOR_CLASS}.remote",
+                 f"{_TYPES}.TypedActorClass.remote", f"{_TYPES}.TypedBoundActorClass.remote"}
 VIRTUAL_CLASS = "actorium._virtual.handle.VirtualActorClass"
 SUPERVISOR_START = "actorium._supervision.supervisor.Supervisor.start"
 # Calls whose arguments the worker resolves: a top-level ObjectRef stands for its value.
@@ -96,7 +102,8 @@ VIRTUAL_BASE = "actorium._virtual.actor.VirtualActor"
 REMOTE_FUNCTION = "actorium._core.remote_function.RemoteFunction"
 # ``@remote`` / ``remote(f)`` and ``@remote(option=...)``: a generator function streams.
 _MAKES_FUNCTIONS = {"actorium._api.remote", "actorium.remote"}
-_OPTIONS_DECORATOR = "actorium._core.remote_types.RemoteDecorator.__call__"
+_OPTIONS_DECORATORS = {f"actorium._core.remote_types.{name}.__call__"
+                       for name in ("RemoteDecorator", "FunctionDecorator")}
 
 # Where a decorator makes a class into what (mypy names a re-exported function by its
 # definition; the facade's name is listed too in case a version reports it).
@@ -141,13 +148,13 @@ class ActoriumPlugin(Plugin):
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        return _remote_function if fullname == _OPTIONS_DECORATOR else None
+        return _remote_function if fullname in _OPTIONS_DECORATORS else None
 
     def get_method_signature_hook(self, fullname: str,
                                   ) -> Callable[[MethodSigContext], FunctionLike] | None:
         if fullname in _SUBMITTING:
             return _refs_for_values
-        if fullname in (f"{ACTOR_CLASS}.remote", f"{BOUND_ACTOR_CLASS}.remote"):
+        if fullname in _CONSTRUCTING:
             return _constructor_signature
         if fullname == SUPERVISOR_START:
             return _supervisor_start
@@ -213,9 +220,10 @@ def _instantiated(ctx: FunctionContext, info: TypeInfo) -> Type:
 
 
 def _remote_function(ctx: FunctionContext | MethodContext) -> Type:
-    """``@remote`` on a generator function: ``RemoteFunction[P, ObjectRefGenerator[T]]``
-    (it streams, as in Ray), once actorium has ``ObjectRefGenerator`` (issue 12). Only the
-    function's definition tells a generator from a function returning an iterator."""
+    """``@remote`` on a function: only its definition tells a generator (which streams, as
+    in Ray: ``RemoteFunction[P, ObjectRefGenerator[T]]``) from a function returning an
+    iterator (one ref, ``RemoteFunction[P, ObjectRef[Iterator[T]]]``); the annotations'
+    overloads give a stream for ``-> Generator[...]`` and ``Any`` for ``-> Iterator[...]``."""
     made = get_proper_type(ctx.default_return_type)
     if not (isinstance(made, Instance) and made.type.fullname == REMOTE_FUNCTION and
             len(made.args) == 2):
@@ -227,14 +235,18 @@ def _remote_function(ctx: FunctionContext | MethodContext) -> Type:
         node = ctx.args[0][0].node
         function = node.func if isinstance(node, Decorator) else \
             node if isinstance(node, FuncDef) else None
-    if function is None or not (function.is_generator or function.is_async_generator):
+    if function is None or not isinstance(function.type, CallableType):
         return ctx.default_return_type
+    declared = get_proper_type(function.type.ret_type)
+    if not (function.is_generator or function.is_async_generator):
+        if function.is_coroutine:
+            declared = get_proper_type(_unwrap_coroutine(declared))
+        value = _named(ctx.api, OBJECT_REF, [declared])
+        return made.copy_modified(args=[made.args[0], value])
     assert isinstance(ctx.api, TypeChecker)
     streams = ctx.api.modules.get(_STREAMS)
     if streams is None or "ObjectRefGenerator" not in streams.names:
         return ctx.default_return_type
-    declared = get_proper_type(function.type.ret_type) if isinstance(
-        function.type, CallableType) else None
     item: Type = AnyType(TypeOfAny.special_form)
     if isinstance(declared, Instance) and declared.type.fullname in _YIELDING and \
             declared.args:

@@ -26,6 +26,10 @@ from collections import defaultdict
 
 import pytest
 
+# A checker's first run over these files (no cache) takes a minute or more on a loaded machine;
+# it happens in the fixture of the first test, which the default timeout would cut short.
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TYPING = ROOT / "tests" / "typing"
 PASS = sorted((TYPING / "pass").glob("*.py"))
@@ -287,3 +291,33 @@ def test_a_file_needing_what_actorium_lacks_is_skipped_not_passed(
         _skip_if_missing(path)
     path.write_text("# checked by: mypy\n# needs: actorium.ObjectRef\n")
     assert _missing(path) is None
+
+
+def _keys(typed_dict: type) -> set[str]:
+    return set(typed_dict.__annotations__) | {
+        key for base in typed_dict.__mro__ for key in getattr(base, "__annotations__", {})}
+
+
+def test_the_typed_options_are_the_options_the_run_time_takes() -> None:
+    """A checker refuses an option exactly when the run time does (``_core/options.py``): an
+    option missing from the TypedDicts would be a false error, an extra one a type-checked
+    call that raises. (``num_returns`` is a parameter of its own in the overloads.)"""
+    import dataclasses
+
+    from actorium._core import options, remote_types
+
+    def fields(cls: type) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
+
+    task = fields(options.TaskOptions) - {"num_returns"}
+    assert _keys(remote_types.TaskOptionsArgs) == task
+    # .options() refuses max_calls (as Ray does), so its TypedDict lacks it.
+    assert _keys(remote_types.TaskOverrideOptions) == task - {"max_calls"}
+    with pytest.raises(ValueError, match="max_calls"):
+        options.TaskOptions.override(options.TaskOptions(), max_calls=1)
+    assert _keys(remote_types.ActorOptionsArgs) == fields(options.ActorOptions)
+    method = fields(options.MethodOptions)
+    assert _keys(remote_types.MethodDecoratorArgs) == method
+    assert _keys(remote_types.MethodOptionsArgs) == method - {"num_returns"}
+    # An option @remote takes for either kind is an option of both.
+    assert _keys(remote_types.CommonOptions) <= task & fields(options.ActorOptions)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, Unpack, overload
 
 from actorium._core import context
 from actorium._core.calls import ActorState
@@ -32,7 +32,13 @@ from actorium.exceptions import ActorDiedError
 
 if TYPE_CHECKING:
     from actorium._core.ref import ObjectRef
-    from actorium._core.remote_types import ManyReturns
+    from actorium._core.remote_types import (
+        ActorOptionsArgs,
+        ManyReturns,
+        MethodDecoratorArgs,
+        MethodOptionsArgs,
+    )
+    from actorium._core.streams import DynamicObjectRefGenerator, ObjectRefGenerator
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -44,7 +50,7 @@ METHOD_OPTIONS_ATTRIBUTE = "__actorium_method_options__"
 _DEFAULT_ASYNC_CONCURRENCY = 1000
 
 
-def method(**options: Any) -> Callable[[F], F]:
+def method(**options: Unpack[MethodDecoratorArgs]) -> Callable[[F], F]:
     """Decorate an actor method with options, e.g. ``@actorium.method(num_returns=2)``.
 
     The method itself is unchanged (it keeps its type; the mypy plugin reads ``num_returns``
@@ -125,7 +131,7 @@ class ActorClass(Generic[T]):
         """Create the actor; returns its handle at once (construction happens remotely)."""
         return self._create(args, kwargs, self._options)
 
-    def options(self, **options: Any) -> _BoundActorClass[T]:
+    def options(self, **options: Unpack[ActorOptionsArgs]) -> _BoundActorClass[T]:
         return _BoundActorClass(self, ActorOptions.build(self._options, **options))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
@@ -199,7 +205,7 @@ class _BoundActorClass(Generic[T]):
     def remote(self, *args: Any, **kwargs: Any) -> ActorHandle[T]:
         return self._actor_class._create(args, kwargs, self._options)
 
-    def options(self, **options: Any) -> _BoundActorClass[T]:
+    def options(self, **options: Unpack[ActorOptionsArgs]) -> _BoundActorClass[T]:
         return _BoundActorClass(self._actor_class, ActorOptions.build(self._options, **options))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
@@ -309,17 +315,29 @@ class ActorMethod(Generic[P, R]):
 
     @overload
     def options(self: ActorMethod[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
-                **options: Any) -> ActorMethod[P, ObjectRef[Any]]: ...
+                **options: Unpack[MethodOptionsArgs]) -> ActorMethod[P, ObjectRef[Any]]: ...
     @overload
-    def options(self, *, num_returns: Literal[1] = ..., **options: Any) -> ActorMethod[P, R]: ...
+    def options(self: ActorMethod[P, ObjectRefGenerator[T]], *,
+                num_returns: Literal["streaming"] = ..., **options: Unpack[MethodOptionsArgs],
+                ) -> ActorMethod[P, ObjectRefGenerator[T]]: ...
     @overload
-    def options(self, *, num_returns: Literal[0], **options: Any) -> ActorMethod[P, None]: ...
+    def options(self, *, num_returns: Literal[1] = ..., **options: Unpack[MethodOptionsArgs],
+                ) -> ActorMethod[P, R]: ...
     @overload
-    def options(self, *, num_returns: ManyReturns, **options: Any,
+    def options(self, *, num_returns: Literal[0], **options: Unpack[MethodOptionsArgs],
+                ) -> ActorMethod[P, None]: ...
+    @overload
+    def options(self, *, num_returns: ManyReturns, **options: Unpack[MethodOptionsArgs],
                 ) -> ActorMethod[P, list[ObjectRef[Any]]]: ...
     @overload
-    def options(self, *, num_returns: int | str, **options: Any) -> ActorMethod[P, Any]: ...
-
+    def options(self, *, num_returns: Literal["streaming"], **options: Unpack[MethodOptionsArgs],
+                ) -> ActorMethod[P, ObjectRefGenerator[Any]]: ...
+    @overload
+    def options(self, *, num_returns: Literal["dynamic"], **options: Unpack[MethodOptionsArgs],
+                ) -> ActorMethod[P, ObjectRef[DynamicObjectRefGenerator]]: ...
+    @overload
+    def options(self, *, num_returns: int | str, **options: Unpack[MethodOptionsArgs],
+                ) -> ActorMethod[P, Any]: ...
     def options(self, **options: Any) -> ActorMethod[P, Any]:
         parsed = MethodOptions.build(**options)
         if "num_returns" not in options and "_generator_backpressure_num_objects" not in options:

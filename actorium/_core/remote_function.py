@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, Unpack, overload
 
 from actorium._core import context
 from actorium._core.code import ShippableCode
@@ -27,11 +27,13 @@ from actorium._transport.protocol import Kind
 
 if TYPE_CHECKING:
     from actorium._core.ref import ObjectRef
-    from actorium._core.remote_types import ManyReturns
+    from actorium._core.remote_types import ManyReturns, TaskOverrideOptions
+    from actorium._core.streams import DynamicObjectRefGenerator, ObjectRefGenerator
 
 P = ParamSpec("P")
 # What .remote() returns: ObjectRef[T], or a list of refs, None... (_core/remote_types.py).
 R = TypeVar("R", covariant=True)
+T = TypeVar("T")
 
 
 class RemoteFunction(Generic[P, R]):
@@ -64,18 +66,29 @@ class RemoteFunction(Generic[P, R]):
 
     @overload
     def options(self: RemoteFunction[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
-                **options: Any) -> _BoundFunction[P, ObjectRef[Any]]: ...
+                **options: Unpack[TaskOverrideOptions]) -> _BoundFunction[P, ObjectRef[Any]]: ...
     @overload
-    def options(self, *, num_returns: Literal[1] = ..., **options: Any,
+    def options(self: RemoteFunction[P, ObjectRefGenerator[T]], *,
+                num_returns: Literal["streaming"] = ..., **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, ObjectRefGenerator[T]]: ...
+    @overload
+    def options(self, *, num_returns: Literal[1] = ..., **options: Unpack[TaskOverrideOptions],
                 ) -> _BoundFunction[P, R]: ...
     @overload
-    def options(self, *, num_returns: Literal[0], **options: Any) -> _BoundFunction[P, None]: ...
+    def options(self, *, num_returns: Literal[0], **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, None]: ...
     @overload
-    def options(self, *, num_returns: ManyReturns, **options: Any,
+    def options(self, *, num_returns: ManyReturns, **options: Unpack[TaskOverrideOptions],
                 ) -> _BoundFunction[P, list[ObjectRef[Any]]]: ...
     @overload
-    def options(self, *, num_returns: int | str, **options: Any) -> _BoundFunction[P, Any]: ...
-
+    def options(self, *, num_returns: Literal["streaming"], **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, ObjectRefGenerator[Any]]: ...
+    @overload
+    def options(self, *, num_returns: Literal["dynamic"], **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, ObjectRef[DynamicObjectRefGenerator]]: ...
+    @overload
+    def options(self, *, num_returns: int | str, **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, Any]: ...
     def options(self, **options: Any) -> _BoundFunction[P, Any]:
         """The same function with options overridden for the calls made through the result."""
         return _BoundFunction(self, TaskOptions.override(self._options, **options))
@@ -142,18 +155,29 @@ class _BoundFunction(Generic[P, R]):
 
     @overload
     def options(self: _BoundFunction[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
-                **options: Any) -> _BoundFunction[P, ObjectRef[Any]]: ...
+                **options: Unpack[TaskOverrideOptions]) -> _BoundFunction[P, ObjectRef[Any]]: ...
     @overload
-    def options(self, *, num_returns: Literal[1] = ..., **options: Any,
+    def options(self: _BoundFunction[P, ObjectRefGenerator[T]], *,
+                num_returns: Literal["streaming"] = ..., **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, ObjectRefGenerator[T]]: ...
+    @overload
+    def options(self, *, num_returns: Literal[1] = ..., **options: Unpack[TaskOverrideOptions],
                 ) -> _BoundFunction[P, R]: ...
     @overload
-    def options(self, *, num_returns: Literal[0], **options: Any) -> _BoundFunction[P, None]: ...
+    def options(self, *, num_returns: Literal[0], **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, None]: ...
     @overload
-    def options(self, *, num_returns: ManyReturns, **options: Any,
+    def options(self, *, num_returns: ManyReturns, **options: Unpack[TaskOverrideOptions],
                 ) -> _BoundFunction[P, list[ObjectRef[Any]]]: ...
     @overload
-    def options(self, *, num_returns: int | str, **options: Any) -> _BoundFunction[P, Any]: ...
-
+    def options(self, *, num_returns: Literal["streaming"], **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, ObjectRefGenerator[Any]]: ...
+    @overload
+    def options(self, *, num_returns: Literal["dynamic"], **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, ObjectRef[DynamicObjectRefGenerator]]: ...
+    @overload
+    def options(self, *, num_returns: int | str, **options: Unpack[TaskOverrideOptions],
+                ) -> _BoundFunction[P, Any]: ...
     def options(self, **options: Any) -> _BoundFunction[P, Any]:
         return _BoundFunction(self._function, TaskOptions.override(self._options, **options))
 

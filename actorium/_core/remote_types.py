@@ -1,32 +1,51 @@
-"""What ``@remote`` gives a type checker: the decorator's overloads and the shapes of results.
+"""What ``@remote`` gives a type checker: the decorator's overloads, typed options, the
+shapes of results.
 
-Nothing here runs; these are the static types of the core's classes (docs/typing.md). A
-``RemoteFunction[P, R]`` or ``ActorMethod[P, R]`` has the parameters ``P`` of the function and
-the type ``R`` of what ``.remote()`` returns, which ``num_returns`` decides:
+Nothing here changes what runs; these are the static types of the core's classes
+(docs/typing.md). A ``RemoteFunction[P, R]`` or ``ActorMethod[P, R]`` has the parameters
+``P`` of the function and the type ``R`` of what ``.remote()`` returns, which
+``num_returns`` and the function's kind decide:
 
     def f(...) -> T, async def f(...) -> T     ObjectRef[T]
+    a generator (-> Generator[T, ...] or       ObjectRefGenerator[T] (it streams, as in Ray)
+      AsyncGenerator[T, ...]), "streaming"
     num_returns=0                              None
     num_returns=2, 3, ... (a literal)          list[ObjectRef[Any]]
+    num_returns="dynamic"                      ObjectRef[DynamicObjectRefGenerator]
     num_returns given as a variable            Any (it may be any of these)
 
-The decorator picks ``R`` from the function's annotation, ``.options(num_returns=...)`` picks
-it again (their overloads sit beside the classes). An actor class is ``ActorClass[C]`` for
-instances ``C``: the class's ``__init__`` parameters and the methods of its handles need the
-mypy plugin (``actorium.mypy_plugin``), since no annotation can map a class's methods.
+An annotation alone cannot tell a generator function from a function that returns an
+iterator (``-> Iterator[T]`` fits both): their ``.remote()`` is ``Any`` here, and the mypy
+plugin, which sees whether the function yields, makes it a stream or a ref.
+
+An actor class is ``ActorClass[C]`` for instances ``C``. The decorator's result is
+``TypedActorClass[C, type[C]]``, an ``ActorClass[C]`` that also carries the class object,
+from which ``.remote(...)`` takes ``C.__init__``'s parameters (a checker turns a class into
+its constructor's signature). The methods of handles need the mypy plugin
+(``actorium.mypy_plugin``): no annotation can map a class's methods onto another type.
+
+Options are keyword arguments typed by the ``TypedDict`` of their kind, so that a
+misspelled or unsupported option is an error where it is written (the same options the run
+time accepts, ``_core/options.py``; tests/test_typing.py keeps the two lists equal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Protocol, TypeVar, overload
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, \
+    Iterator
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, Protocol, TypedDict, \
+    TypeVar, Unpack, overload
 
 if TYPE_CHECKING:
-    from actorium._core.actor import ActorClass
+    from actorium._core.actor import ActorClass, ActorHandle, _BoundActorClass
     from actorium._core.ref import ObjectRef
     from actorium._core.remote_function import RemoteFunction
+    from actorium._core.streams import ObjectRefGenerator
+    from actorium._runtime_env.spec import RuntimeEnv
 
 P = ParamSpec("P")
 C = TypeVar("C")
+K = TypeVar("K", covariant=True)
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 
@@ -35,18 +54,133 @@ R_co = TypeVar("R_co", covariant=True)
 ManyReturns = Literal[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                       23, 24, 25, 26, 27, 28, 29, 30, 31, 32]
 
+# ---------------------------------------------------------------------- options
+class _PlacementOptions(TypedDict, total=False):
+    """What tasks and actors both reserve and where they run."""
 
-class RemoteDecorator(Protocol):
-    """``@remote(option=...)``: makes an actor class of a class, a remote function of a
-    function (``.remote()`` returns the ref of its value, unwrapped from ``async def``)."""
+    num_gpus: float
+    memory: float
+    resources: dict[str, float]
+    # "DEFAULT", "SPREAD", a NodeAffinitySchedulingStrategy or PlacementGroupSchedulingStrategy
+    # (actorium.util.scheduling_strategies, a layer above this one): checked at run time.
+    scheduling_strategy: Any
+    name: str | None
+    runtime_env: RuntimeEnv | dict[str, Any] | None
 
-    @overload
-    def __call__(self, target: type[C], /) -> ActorClass[C]: ...  # type: ignore[overload-overlap]
+
+class CommonOptions(_PlacementOptions, total=False):
+    """``@remote(...)`` options a function and a class both take."""
+
+    num_cpus: float
+
+
+class TaskOverrideOptions(CommonOptions, total=False):
+    """``f.options(...)`` (``num_returns`` is a parameter of its own, it types the result)."""
+
+    max_retries: int
+    retry_exceptions: bool | list[type[BaseException]] | tuple[type[BaseException], ...]
+    _generator_backpressure_num_objects: int | None
+
+
+class TaskOptionsArgs(TaskOverrideOptions, total=False):
+    """``@remote(...)`` on a function: also ``max_calls``, which ``.options()`` refuses."""
+
+    max_calls: int | None
+
+
+class ActorOptionsArgs(_PlacementOptions, total=False):
+    """``@remote(...)`` on a class and ``ActorClass.options(...)``."""
+
+    num_cpus: float | None
+    max_restarts: int
+    max_task_retries: int
+    restart_backoff: tuple[float, float] | list[float]
+    restart_intensity: tuple[int, float] | list[float] | None
+    checkpoint_every: int | None
+    checkpoint_interval: float | None
+    max_concurrency: int | None
+    namespace: str | None
+    lifetime: Literal["detached", "non_detached"] | None
+    get_if_exists: bool
+
+
+class MethodOptionsArgs(TypedDict, total=False):
+    """``handle.method.options(...)`` and ``@actorium.method(...)`` (besides ``num_returns``)."""
+
+    concurrency_group: str | None
+    _generator_backpressure_num_objects: int | None
+
+
+class MethodDecoratorArgs(MethodOptionsArgs, total=False):
+    """``@actorium.method(...)``: the mypy plugin reads ``num_returns`` from the call."""
+
+    num_returns: int | str
+
+
+# ---------------------------------------------------------------------- decorators
+class FunctionDecorator(Protocol):
+    """``@remote(option=...)`` with task options: makes a remote function of a function
+    (``.remote()`` returns the ref of its value, unwrapped from ``async def``, or the stream
+    of a generator's items)."""
+
     @overload
     def __call__(self, target: Callable[P, Coroutine[Any, Any, R]], /,
                  ) -> RemoteFunction[P, ObjectRef[R]]: ...
     @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, target: Callable[P, Generator[R, Any, Any]], /,
+    ) -> RemoteFunction[P, ObjectRefGenerator[R]]: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, target: Callable[P, AsyncGenerator[R, Any]], /,
+    ) -> RemoteFunction[P, ObjectRefGenerator[R]]: ...
+    @overload
+    def __call__(self, target: Callable[P, Iterator[Any] | AsyncIterator[Any]], /,
+                 ) -> RemoteFunction[P, Any]: ...
+    @overload
     def __call__(self, target: Callable[P, R], /) -> RemoteFunction[P, ObjectRef[R]]: ...
+
+
+class ActorDecorator(Protocol):
+    """``@remote(option=...)`` with actor options: makes an actor class of a class."""
+
+    def __call__(self, target: type[C], /) -> TypedActorClass[C, type[C]]: ...
+
+
+class RemoteDecorator(Protocol):
+    """``@remote(option=...)`` with options both kinds take: a class or a function."""
+
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, target: type[C], /,
+    ) -> TypedActorClass[C, type[C]]: ...
+    @overload
+    def __call__(self, target: Callable[P, Coroutine[Any, Any, R]], /,
+                 ) -> RemoteFunction[P, ObjectRef[R]]: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, target: Callable[P, Generator[R, Any, Any]], /,
+    ) -> RemoteFunction[P, ObjectRefGenerator[R]]: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, target: Callable[P, AsyncGenerator[R, Any]], /,
+    ) -> RemoteFunction[P, ObjectRefGenerator[R]]: ...
+    @overload
+    def __call__(self, target: Callable[P, Iterator[Any] | AsyncIterator[Any]], /,
+                 ) -> RemoteFunction[P, Any]: ...
+    @overload
+    def __call__(self, target: Callable[P, R], /) -> RemoteFunction[P, ObjectRef[R]]: ...
+
+
+class StreamingDecorator(Protocol):
+    """``@remote(num_returns="streaming")``: the stream of what the generator yields."""
+
+    @overload
+    def __call__(self, target: Callable[P, Iterator[R] | AsyncIterator[R]], /,
+                 ) -> RemoteFunction[P, ObjectRefGenerator[R]]: ...
+    @overload
+    def __call__(self, target: Callable[P, Any], /,
+                 ) -> RemoteFunction[P, ObjectRefGenerator[Any]]: ...
 
 
 class ShapedDecorator(Protocol[R_co]):
@@ -54,3 +188,25 @@ class ShapedDecorator(Protocol[R_co]):
     refs, None, or ``Any``)."""
 
     def __call__(self, target: Callable[P, Any], /) -> RemoteFunction[P, R_co]: ...
+
+
+# ---------------------------------------------------------------------- actor classes
+if TYPE_CHECKING:
+    class TypedActorClass(ActorClass[C], Generic[C, K]):
+        """``ActorClass[C]`` knowing its class object ``K`` (``type[C]``): a checker turns
+        ``K`` into the constructor's signature, which ``.remote()`` takes."""
+
+        def remote(self: TypedActorClass[C, Callable[P, Any]],
+                   *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
+
+        def options(self, **options: Unpack[ActorOptionsArgs],
+                    ) -> TypedBoundActorClass[C, K]: ...
+
+    class TypedBoundActorClass(_BoundActorClass[C], Generic[C, K]):
+        """``C.options(...)`` of a ``TypedActorClass``."""
+
+        def remote(self: TypedBoundActorClass[C, Callable[P, Any]],
+                   *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
+
+        def options(self, **options: Unpack[ActorOptionsArgs],
+                    ) -> TypedBoundActorClass[C, K]: ...

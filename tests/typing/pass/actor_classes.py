@@ -24,7 +24,8 @@ BigAccount = actorium.remote(num_cpus=1, max_restarts=3)(_Account)
 
 
 def create() -> None:
-    assert_type(Account, ActorClass[_Account])
+    actor_class: ActorClass[_Account] = Account       # an ActorClass that knows __init__
+    assert_type(actor_class.remote("ada"), ActorHandle[_Account])
     handle = Account.remote("ada", balance=10)
     assert_type(handle, ActorHandle[_Account])
     assert_type(Account.options(name="ada", lifetime="detached").remote("ada"),
