@@ -94,3 +94,117 @@ def test_the_manifest_pins_every_program() -> None:
         assert len(program.commit) == 40 and len(program.sha256) == 64, program.name
         assert program.url.endswith(f"/{program.commit}/doc/source/ray-core/doc_code/"
                                     f"{program.name}")
+
+
+# ------------------------------------------------------------------- cancelling actor calls
+# Exposed by actors.py (Ray's "Cancelling actor tasks"). Ray 2.60's behaviour, checked side
+# by side: a running async call that is cancelled fails with an error that is both a
+# RayTaskError and a TaskCancelledError, even when the method catches the CancelledError and
+# returns; a call cancelled before it runs fails with a plain TaskCancelledError; a running
+# sync call is never interrupted: it can poll is_canceled(), and fails with
+# TaskCancelledError once it returns.
+import asyncio  # noqa: E402
+import time  # noqa: E402
+
+import actorium as ray  # noqa: E402
+
+
+@ray.remote
+class AsyncWorker:
+    def __init__(self) -> None:
+        self.saw_cancel = False
+        self.started = asyncio.Event()
+
+    async def wait_started(self) -> None:
+        await self.started.wait()
+
+    async def sleeps(self) -> str:
+        self.started.set()
+        await asyncio.sleep(60)
+        return "slept"
+
+    async def catches(self) -> str:
+        self.started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            self.saw_cancel = True
+        return "returned after the cancel"
+
+    def saw(self) -> bool:
+        return self.saw_cancel
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("method", ["sleeps", "catches"])
+def test_a_running_async_actor_call_cancelled_is_a_task_error_and_cancelled(
+        runtime: object, method: str) -> None:
+    worker = AsyncWorker.remote()
+    ref = getattr(worker, method).remote()
+    ray.get(worker.wait_started.remote(), timeout=60)
+    ray.cancel(ref)
+    with pytest.raises(ray.exceptions.RayTaskError) as caught:
+        ray.get(ref, timeout=60)
+    assert isinstance(caught.value, ray.exceptions.TaskCancelledError)
+    assert ray.get(worker.saw.remote(), timeout=60) is (method == "catches")
+
+
+@ray.remote
+class Busy:
+    def __init__(self) -> None:
+        self.flags: list[bool] = []
+        self.finished: list[str] = []
+
+    def polls(self, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if ray.get_runtime_context().is_canceled():
+                self.flags.append(True)
+                return "canceled"
+            time.sleep(0.01)
+        self.flags.append(False)
+        return "completed"
+
+    def ignores(self, seconds: float) -> str:
+        time.sleep(seconds)  # an interruption would stop it here
+        self.finished.append("ignores")
+        return "completed"
+
+    def state(self) -> tuple[list[bool], list[str]]:
+        return self.flags, self.finished
+
+
+@pytest.mark.timeout(120)
+def test_a_running_sync_actor_call_is_marked_not_interrupted(runtime: object) -> None:
+    busy = Busy.options(max_concurrency=2).remote()
+    ray.get(busy.state.remote(), timeout=60)
+    polling = busy.polls.remote(30)
+    ignoring = busy.ignores.remote(3)
+    time.sleep(1.5)  # both are running (max_concurrency=2)
+    ray.cancel(polling)
+    ray.cancel(ignoring)
+    for ref in (polling, ignoring):
+        with pytest.raises(ray.exceptions.TaskCancelledError):
+            ray.get(ref, timeout=60)
+    flags, finished = ray.get(busy.state.remote(), timeout=60)
+    assert flags == [True]           # polls() saw is_canceled() and stopped early
+    assert finished == ["ignores"]   # ignores() was not interrupted: it ran to its end
+
+
+@pytest.mark.timeout(120)
+def test_a_call_cancelled_before_it_runs_is_only_cancelled(runtime: object) -> None:
+    busy = Busy.remote()
+    first = busy.ignores.remote(3)
+    queued = busy.ignores.remote(0)
+    time.sleep(0.5)
+    ray.cancel(queued)
+    with pytest.raises(ray.exceptions.TaskCancelledError) as caught:
+        ray.get(queued, timeout=60)
+    assert not isinstance(caught.value, ray.exceptions.RayTaskError)
+    assert ray.get(first, timeout=60) == "completed"
+    assert ray.get(busy.state.remote(), timeout=60)[1] == ["ignores"]
+
+
+def test_is_canceled_outside_a_task_says_where_it_works(runtime: object) -> None:
+    with pytest.raises(RuntimeError, match="inside a task or an actor method"):
+        ray.get_runtime_context().is_canceled()

@@ -117,6 +117,20 @@ class RuntimeContext:
         execution = current_execution.get()
         return None if execution is None else execution.task_id.hex()
 
+    def is_canceled(self) -> bool:
+        """Whether ``cancel()`` was called on the task or actor call running here.
+
+        A running call of a sync or threaded actor is never interrupted (as in Ray): it can
+        poll this to stop early; its caller gets ``TaskCancelledError`` either way. Raises
+        RuntimeError outside a task or actor call, as Ray does.
+        """
+        execution = current_execution.get()
+        if execution is None:
+            raise RuntimeError("is_canceled() is only available inside a task or an actor "
+                               "method call")
+        from actorium._core import interrupt
+        return interrupt.requested(execution.task_id)
+
     @property
     def namespace(self) -> str:
         return self._runtime.namespace

@@ -24,12 +24,12 @@ from collections import deque
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from actorium._core import execution
+from actorium._core import execution, interrupt
 from actorium._core.actor_exit import ActorExit, exit_from
 from actorium._core.context import Execution, current_execution
 from actorium._transport import serialization
 from actorium._transport.protocol import CANCELLED_CALL, TaskStatus
-from actorium.exceptions import ActorDiedError, TaskCancelledError
+from actorium.exceptions import ActorDiedError, TaskCancelledError, make_task_error
 
 if TYPE_CHECKING:
     from actorium._core.checkpoint import Checkpointer
@@ -224,12 +224,18 @@ class HostedActor:
                 outcome = execution.run_and_pack(runtime, f"{self.class_name}.{call.method}",
                                                  call.num_returns, invoke, owner=call.caller,
                                                  task_id=call.task_id)
+                if interrupt.settle(call.task_id) and outcome[0] == TaskStatus.OK:
+                    # As in Ray: a call cancelled while it ran fails even if it returned.
+                    outcome = self._error_outcome(TaskCancelledError(
+                        f"{self.class_name}.{call.method} was cancelled while it ran"),
+                        call.num_returns)
             finally:
                 current_execution.reset(token)
                 call.unpin_args(runtime)
                 with self._lock:
                     if self._sync_threads is not None:
                         self._sync_threads.pop(call.task_id, None)
+                    interrupt.settle(call.task_id)
             self.calls_done += 1
             checkpointer = self.checkpointer
             if checkpointer is not None:
@@ -262,17 +268,26 @@ class HostedActor:
                     result = method(*args, **kwargs)
                     # (asyncio.iscoroutine is also true of plain generators on Python 3.11)
                     if asyncio.iscoroutine(result) and not inspect.isgenerator(result):
-                        result = await result
+                        try:
+                            result = await result
+                        except asyncio.CancelledError:
+                            if not interrupt.requested(call.task_id):
+                                raise  # not cancel(): the actor is going away
+                            raise self._cancelled_error(name) from None
                 except SystemExit as exc:
                     raise self.exiting(exc) from None
                 return result
 
             outcome = await execution.run_and_pack_async(runtime, name, call.num_returns, invoke,
                                                          owner=call.caller, task_id=call.task_id)
+            if interrupt.settle(call.task_id) and outcome[0] == TaskStatus.OK:
+                # The method caught the CancelledError and returned: cancelled all the same.
+                outcome = self._error_outcome(self._cancelled_error(name), call.num_returns)
         except asyncio.CancelledError:
             outcome = self._error_outcome(TaskCancelledError(f"{name} was cancelled"),
                                           call.num_returns)
         finally:
+            interrupt.settle(call.task_id)
             self._running -= 1
             call.unpin_args(runtime)
             if self._async_calls is not None:
@@ -383,16 +398,20 @@ class HostedActor:
             else:
                 call = None
             thread_ident = (self._sync_threads or {}).get(task_id)
+            if thread_ident is not None:
+                # Marked under the lock the call's end takes, so the mark cannot outlive it.
+                interrupt.request(task_id)
         if call is not None:
             self._fail(call, TaskCancelledError(f"{self.class_name}.{call.method} was cancelled"))
             return True
         running = (self._async_calls or {}).get(task_id)
         if running is not None and running.task is not None:
+            interrupt.request(task_id)
             running.task.cancel()
             return True
         if thread_ident is not None:
-            from actorium._core.interrupt import raise_in_thread
-            raise_in_thread(thread_ident, TaskCancelledError)
+            # Never interrupted (the actor's state would be left half-changed): marked above,
+            # so the method can poll is_canceled(), and answered TaskCancelledError when done.
             return True
         return False
 
@@ -405,6 +424,14 @@ class HostedActor:
                        ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
         data = serialization.dumps(error)[1]
         return status, [[serialization.PICKLE, data, 0]] * max(num_returns, 1), [], []
+
+    @staticmethod
+    def _cancelled_error(name: str) -> BaseException:
+        """The error of a running async call that was cancelled: as in Ray, both a TaskError
+        (``except RayTaskError``) and a TaskCancelledError (``except TaskCancelledError``)."""
+        cause = TaskCancelledError(f"{name} was cancelled while it ran")
+        return make_task_error(name, cause, "asyncio.CancelledError raised in the method by "
+                                            "cancel()\n")
 
     def _fail(self, call: Call, error: BaseException, status: int = TaskStatus.ERROR) -> None:
         """Answer a call with an error; ``ACTOR_DIED`` status lets a retrying caller resend."""
