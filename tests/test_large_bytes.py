@@ -1,4 +1,4 @@
-"""Large ``bytes`` and ``bytearray`` travel out of band, not copied through the pickler.
+"""Large ``bytes``, ``bytearray`` and ``str`` travel out of band, not copied through the pickler.
 
 Users pass file contents and payloads straight to ``.remote()``; they must arrive intact, as
 the same type, whether given as an argument (positional or keyword), returned, stored in the
@@ -16,6 +16,8 @@ pytestmark = pytest.mark.usefixtures("runtime")
 
 BIG = bytes(range(256)) * (3 * 2**20 // 256)      # 3 MiB: stored, not inline
 MEDIUM = bytes(range(256)) * (80 * 2**10 // 256)  # 80 KiB: out of band, but inline
+# 3 MiB characters with multi-byte ones and a lone surrogate (which pickle keeps too).
+TEXT = ("h\u00e9llo w\u00f6rld \u2603 \U0001f600 " * (3 * 2**20 // 24))[:3 * 2**20] + "\udc80"
 
 
 @actorium.remote
@@ -25,8 +27,15 @@ def describe(value, *, key=None):
 
 @actorium.remote
 def give(kind, size):
+    if kind == "str":
+        return TEXT[:size]
     data = bytes(range(256)) * (size // 256)
     return bytearray(data) if kind == "bytearray" else data
+
+
+@actorium.remote
+def echo(value):
+    return value
 
 
 @actorium.remote
@@ -99,3 +108,35 @@ def test_put_and_get_of_large_bytes():
     ref = actorium.put(BIG)
     got = actorium.get(ref, timeout=60)
     assert type(got) is bytes and got == BIG
+
+
+def test_a_large_str_is_sent_as_its_utf8_encoding_out_of_band():
+    fmt, data, buffers, _refs = serialization.dumps(TEXT)
+    assert len(data) < 1024
+    assert [b.raw().nbytes for b in buffers] == [len(TEXT.encode("utf-8", "surrogatepass"))]
+    assert serialization.loads(fmt, data, [b.raw() for b in buffers]) == TEXT
+    fmt, data, buffers, _refs = serialization.dumps_args("f", [TEXT, "small"], {"k": TEXT})
+    assert len(data) < 1024 and len(buffers) == 2
+    assert serialization.loads_args(fmt, data, [b.raw() for b in buffers]) == \
+        ((TEXT, "small"), {"k": TEXT})
+
+
+def test_a_small_str_still_travels_as_msgpack():
+    assert serialization.dumps("x" * 1000)[0] == serialization.RAW
+    assert serialization.dumps_args("f", ["x" * 1000, 1], {})[0] == serialization.RAW
+
+
+@pytest.mark.parametrize("size", [len(TEXT), 80 * 2**10], ids=["stored", "inline"])
+def test_a_large_str_argument_and_result_arrive_intact(size):
+    text = TEXT[:size]
+    got = actorium.get(echo.remote(text), timeout=60)
+    assert type(got) is str and got == text
+    assert actorium.get(describe.remote(text, key=text), timeout=60) == \
+        ("str", len(text), text[:3] + text[-3:], True)
+
+
+def test_a_large_returned_str_and_one_kept_by_an_actor_keep_their_content():
+    assert actorium.get(give.remote("str", len(TEXT)), timeout=60) == TEXT
+    holder = Holder.remote()
+    assert actorium.get(holder.keep.remote(TEXT), timeout=60) == len(TEXT)
+    assert actorium.get(holder.back.remote(), timeout=60) == TEXT

@@ -11,7 +11,8 @@ Two formats, chosen per value:
 A large ``bytes`` value given as the value itself or as a top-level argument is also sent out of
 band (the pickler would otherwise copy it into the stream, and that copy is most of the cost of
 moving it); so is a large ``bytearray``. Each is rebuilt as its own type with one copy out of
-the received memory.
+the received memory. A large ``str`` is encoded to UTF-8 once and that encoding travels out of
+band (in the stream it would be encoded and then copied again); it is decoded on arrival.
 
 While a value is pickled, every ``ObjectRef`` and actor handle inside it reports itself to the
 active :class:`SerializationContext`, so the runtime knows which refs a message carries.
@@ -50,29 +51,47 @@ def _bytearray_from_buffer(buffer: Any) -> bytearray:
     return bytearray(buffer)
 
 
-_REBUILD = {bytes: _bytes_from_buffer, bytearray: _bytearray_from_buffer}
+def _str_from_buffer(buffer: Any) -> str:
+    """Rebuild a large ``str`` from its UTF-8 encoding sent out of band (the decode is the copy)."""
+    return str(buffer, "utf-8", "surrogatepass")
+
+
+_REBUILD = {bytes: _bytes_from_buffer, bytearray: _bytearray_from_buffer, str: _str_from_buffer}
 
 
 class _LargeBytes:
-    """Wraps a large ``bytes`` or ``bytearray`` so that it pickles as an out-of-band buffer, not in the stream.
+    """Wraps a large ``bytes``, ``bytearray`` or ``str`` so that it pickles as an out-of-band
+    buffer, not in the stream.
 
     Only the value itself or a top-level argument is wrapped: the pickler writes ``bytes``
-    nested in containers itself and offers no hook for them.
+    nested in containers itself and offers no hook for them. A ``str`` goes as its UTF-8
+    encoding (lone surrogates kept, as pickle keeps them).
     """
 
     __slots__ = ("value",)
 
-    def __init__(self, value: bytes | bytearray) -> None:
+    def __init__(self, value: bytes | bytearray | str) -> None:
         self.value = value
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, tuple[Any, ...]]:
-        return _REBUILD[type(self.value)], (pickle.PickleBuffer(self.value),)
+        value = self.value
+        if type(value) is str:
+            value = value.encode("utf-8", "surrogatepass")
+            return _str_from_buffer, (pickle.PickleBuffer(value),)
+        return _REBUILD[type(value)], (pickle.PickleBuffer(value),)
 
 
 def _out_of_band(value: Any) -> Any:
+    # ``len`` of a str counts characters: one is at least one byte of UTF-8.
     if type(value) in _REBUILD and len(value) >= OOB_THRESHOLD:
         return _LargeBytes(value)
     return value
+
+
+def _travels_raw(value: Any) -> bool:
+    """A scalar msgpack writes as it is (a large ``str`` goes out of band instead)."""
+    value_type = type(value)
+    return value_type in _PRIMITIVES and (value_type is not str or len(value) < OOB_THRESHOLD)
 
 
 class SerializationContext(threading.local):
@@ -90,7 +109,7 @@ def dumps(value: Any) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]
     Raises SerializationError naming the type that could not be pickled.
     """
     value_type = type(value)
-    if value_type in _PRIMITIVES or (value_type is bytes and len(value) < OOB_THRESHOLD):
+    if _travels_raw(value) or (value_type is bytes and len(value) < OOB_THRESHOLD):
         try:
             return RAW, _packb(value), [], []
         except (OverflowError, ValueError):
@@ -100,7 +119,7 @@ def dumps(value: Any) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]
         # reads back as a memoryview of the received (or shared) memory.
         value = pickle.PickleBuffer(value)
     else:
-        value = _out_of_band(value)  # large bytes, bytearray (small bytes went RAW above)
+        value = _out_of_band(value)  # large bytes, bytearray, str (small ones went RAW above)
     buffers: list[pickle.PickleBuffer] = []
 
     def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:
@@ -127,7 +146,7 @@ def dumps(value: Any) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]
 def dumps_args(function_name: str, args: Sequence[Any],
                kwargs: dict[str, Any]) -> tuple[int, bytes, list[pickle.PickleBuffer], list[Any]]:
     """Serialize call arguments; on failure name the argument that cannot be serialized."""
-    if not kwargs and all(type(a) in _PRIMITIVES for a in args):
+    if not kwargs and all(_travels_raw(a) for a in args):
         try:
             return RAW, _packb(args), [], []
         except (OverflowError, ValueError):

@@ -1,8 +1,9 @@
-"""Large ``bytes`` passed by value to an actor method and returned from one, by size.
+"""Large ``bytes`` and ``str`` passed by value to an actor method and returned from one, by size.
 
-``bytes`` is what files, network payloads and serialized models are: a user passes it
-straight to ``.remote()`` without ``put``. These rows show whether such a value is copied
-through the pickler (slow, and twice the memory) or moved as a buffer.
+``bytes`` is what files, network payloads and serialized models are, ``str`` what documents
+and JSON are: a user passes them straight to ``.remote()`` without ``put``. These rows show
+whether such a value is copied through the pickler (slow, and twice the memory) or moved as a
+buffer.
 """
 
 from __future__ import annotations
@@ -27,12 +28,17 @@ class Sink:
     def length(self, data: bytes) -> int:
         return len(data)
 
-    def keep(self, size: int) -> int:
-        self.blob = bytes(range(256)) * (size // 256)
+    def keep(self, size: int, text: bool = False) -> int:
+        self.blob = _text(size) if text else bytes(range(256)) * (size // 256)
         return len(self.blob)
 
-    def give(self) -> bytes:
+    def give(self) -> bytes | str:
         return self.blob
+
+
+def _text(size: int) -> str:
+    """``size`` characters of mostly-ASCII text (with a few two-byte ones, like real text)."""
+    return ("abcdefghijklmnopqrstuvwxyz0123456789 \u00e9t\u00e9\n" * (size // 40 + 1))[:size]
 
 
 def _median_seconds(fn: object, rounds: int) -> tuple[float, list[float]]:
@@ -51,13 +57,23 @@ def bytes_by_size(backend: ModuleType, scale: Scale) -> Metrics:
     Each figure is the median of a few blocking round trips (size / time): serialization,
     transport or store, and deserialization, with the result checked.
     """
+    return _by_size(backend, scale, text=False)
+
+
+def str_by_size(backend: ModuleType, scale: Scale) -> Metrics:
+    """The same as ``bytes_by_size`` for a ``str`` of as many characters (GiB of characters
+    per second): encoded, moved and decoded."""
+    return _by_size(backend, scale, text=True)
+
+
+def _by_size(backend: ModuleType, scale: Scale, *, text: bool) -> Metrics:
     get = backend.get
     sink = backend.remote(Sink).remote()
     get(sink.ping.remote())
     metrics: Metrics = {}
     for size in scale.bytes_sizes:
         label = size_label(size)
-        data = bytes(range(256)) * (size // 256)
+        data = _text(size) if text else bytes(range(256)) * (size // 256)
         rounds = max(3, min(scale.large_ops, (256 * 2**20) // size))
 
         def send(data: bytes = data, size: int = size) -> None:
@@ -68,7 +84,7 @@ def bytes_by_size(backend: ModuleType, scale: Scale) -> Metrics:
         median, samples = _median_seconds(send, rounds)
         metrics[f"arg_{label}_GiBps"] = Metric(size / median / 2**30, "GiB/s", "higher",
                                                [size / s / 2**30 for s in samples])
-        get(sink.keep.remote(size))
+        get(sink.keep.remote(size, text))
 
         def receive(size: int = size) -> None:
             if len(get(sink.give.remote())) != size:
