@@ -28,6 +28,12 @@ from actorium.exceptions import ActorDiedError
 if TYPE_CHECKING:
     from actorium._node.node import Node
 
+# A handle can reach a process before the actor's CREATE_ACTOR reaches the node (an actor
+# creates a child and returns its handle: the result and the creation travel on different
+# channels). The node remembers such early subscriptions this long; an actor still unknown
+# by then was never created (its creator died first), and the subscribers are told so.
+EARLY_SUBSCRIPTION_SECONDS = 60.0
+
 # Lightweight actors per host before another host is started (up to one host per CPU).
 ACTORS_PER_HOST = 2000
 
@@ -111,6 +117,8 @@ class ActorManager:
         self._host_cursor = 0
         self.owned: dict[bytes | str, set[bytes]] = {}   # owner key -> its non-detached actors
         self._stops: dict[bytes, asyncio.Future[None]] = {}   # graceful stops under way
+        # actor id -> inboxes that asked for it before it was created, and their expiry
+        self._early: dict[bytes, tuple[set[str], asyncio.TimerHandle]] = {}
 
     # ------------------------------------------------------------------ creation
     def create(self, header: list[Any], buffers: list[Any]) -> dict[str, Any]:
@@ -142,6 +150,7 @@ class ActorManager:
                              f"{self.node.resources.describe(info.demand)}")
         if info.supervisor is not None and not self.node.supervisors.admit(info):
             raise ValueError(f"actor {info.label} cannot start: its supervisor is not running")
+        info.subscribers.update(self.take_early_subscribers(info.actor_id))
         self.actors[info.actor_id] = info
         self.node.observer.actor_event("actor_created", info, f"actor {info.label} created")
         if info.owner_key is not None:
@@ -270,11 +279,43 @@ class ActorManager:
                 self._bury(info, message.splitlines()[-1][:500], error_data, stop_worker=False)
 
     def subscribe(self, actor_id: bytes, address: str) -> dict[str, Any] | None:
+        """``address`` holds a handle to the actor: tell it where the actor lives, now (the
+        descriptor) or, for an actor whose creation has not arrived yet, once it is placed."""
         info = self.actors.get(actor_id)
         if info is None:
+            self._subscribe_early(actor_id, address)
             return None
         info.subscribers.add(address)
         return self.handle_descriptor(info)
+
+    def _subscribe_early(self, actor_id: bytes, address: str) -> None:
+        early = self._early.get(actor_id)
+        if early is None:
+            timer = self.node.loop.call_later(EARLY_SUBSCRIPTION_SECONDS,
+                                              self._never_created, actor_id)
+            early = self._early[actor_id] = (set(), timer)
+        early[0].add(address)
+
+    def take_early_subscribers(self, actor_id: bytes) -> set[str]:
+        """The inboxes that asked for ``actor_id`` before its creation arrived (now it has)."""
+        early = self._early.pop(actor_id, None)
+        if early is None:
+            return set()
+        early[1].cancel()
+        return early[0]
+
+    def _never_created(self, actor_id: bytes) -> None:
+        early = self._early.pop(actor_id, None)
+        if early is None or actor_id in self.actors or self.node.cluster is not None:
+            return   # in a cluster, the actor may live on another node: not ours to judge
+        reason = (f"no actor {actor_id.hex()} was created on this node within "
+                  f"{EARLY_SUBSCRIPTION_SECONDS:.0f} s of its handle arriving (its creator "
+                  f"died before creating it)")
+        error = ActorDiedError(f"actor {actor_id.hex()} is unknown: {reason}",
+                               actor_id=actor_id.hex())
+        for address in early[0]:
+            self.node.send(address, [Kind.ACTOR_DIED, actor_id, reason, False,
+                                     serialization.dumps(error)[1]])
 
     # ------------------------------------------------------------------ kill, restart, death
     def kill(self, actor_id: bytes, no_restart: bool) -> None:

@@ -373,8 +373,10 @@ class Node:
             from actorium.exceptions import ActorDiedError
             error = ActorDiedError(f"actor {header[5]} could not be created: {exc}",
                                    actor_id=header[1].hex(), cause=exc)
-            self.send(header[2], [Kind.ACTOR_DIED, header[1], str(exc), False,
-                                  serialization.dumps(error)[1]])
+            message = [Kind.ACTOR_DIED, header[1], str(exc), False,
+                       serialization.dumps(error)[1]]
+            for address in {header[2], *self.actors.take_early_subscribers(header[1])}:
+                self.send(address, message)
 
     def _on_worker_exit(self, worker: WorkerInfo, returncode: int | None) -> None:
         reason = worker.exit_description or describe_exit(returncode)
