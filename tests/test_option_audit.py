@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 import actorium
+from polling import eventually
 
 
 def plain():
@@ -102,5 +103,8 @@ def test_a_task_name_is_the_name_the_state_api_lists(runtime):
     ref = actorium.remote(max_retries=0)(failing).options(name="nightly-report").remote()
     with pytest.raises(RuntimeError, match="report failed"):
         runtime.get(ref, timeout=60)
-    names = {row["name"] for row in list_tasks(limit=10_000)}
-    assert "nightly-report" in names and "failing" not in names
+    # Workers report finished tasks about once a second: wait for the report.
+    names = eventually(lambda: {row["name"] for row in list_tasks(limit=10_000)}
+                       if any(row["name"] == "nightly-report"
+                              for row in list_tasks(limit=10_000)) else None)
+    assert "failing" not in names

@@ -18,6 +18,7 @@ from actorium._core import context
 from actorium._core.calls import ActorState
 from actorium._core.code import ShippableCode
 from actorium._core.options import (
+    DEFAULT_CONCURRENCY_GROUP,
     DYNAMIC_RETURNS,
     ActorOptions,
     MethodOptions,
@@ -65,12 +66,35 @@ def method(**options: Unpack[MethodDecoratorArgs]) -> Callable[[F], F]:
 
 
 class _MethodInfo:
-    __slots__ = ("name", "num_returns", "check")
+    __slots__ = ("name", "num_returns", "check", "groups")
 
-    def __init__(self, name: str, num_returns: int, check: ArgumentCheck | None) -> None:
+    def __init__(self, name: str, num_returns: int, check: ArgumentCheck | None,
+                 groups: frozenset[str] | None = None) -> None:
         self.name = name
         self.num_returns = num_returns
         self.check = check
+        # The concurrency groups of its actor, where the caller knows them (None: it does
+        # not; the actor itself refuses a call naming a group it lacks).
+        self.groups = groups
+
+
+def _method_groups(cls_name: str, methods: dict[str, Any],
+                   groups: dict[str, int] | None) -> dict[str, str]:
+    """Which concurrency group each method names; a group the class lacks is an error here,
+    where the class is defined (Ray fails with a bare assertion when it is created)."""
+    named = {}
+    for name, member in methods.items():
+        method_options = getattr(member, METHOD_OPTIONS_ATTRIBUTE, None)
+        group = method_options.concurrency_group if method_options else None
+        if group is None or group == DEFAULT_CONCURRENCY_GROUP:
+            continue
+        if group not in (groups or {}):
+            raise ValueError(
+                f"{cls_name}.{name} names concurrency group {group!r}, which {cls_name} does not "
+                f"define; its groups are: {', '.join(sorted(groups or {})) or '(none)'} (give "
+                f"them with @remote(concurrency_groups={{{group!r}: n}}))")
+        named[name] = group
+    return named
 
 
 def _public_methods(cls: type) -> dict[str, Any]:
@@ -105,7 +129,10 @@ class ActorClass(Generic[T]):
                                          skip_first=True) if "__init__" in vars(cls) or \
             cls.__init__ is not object.__init__ else None
         self._methods: dict[str, _MethodInfo] = {}
-        for name, member in _public_methods(cls).items():
+        public = _public_methods(cls)
+        self._method_groups = _method_groups(self._name, public, options.concurrency_groups)
+        groups = frozenset({DEFAULT_CONCURRENCY_GROUP, *(options.concurrency_groups or {})})
+        for name, member in public.items():
             method_options = getattr(member, METHOD_OPTIONS_ATTRIBUTE, None)
             num_returns = wire_num_returns(
                 method_options.num_returns if method_options else 1,
@@ -116,7 +143,7 @@ class ActorClass(Generic[T]):
             is_static = isinstance(inspect.getattr_static(cls, name), staticmethod)
             check = ArgumentCheck(member, f"{self._name}.{name}", skip_first=not is_static) \
                 if inspect.isfunction(member) else None
-            self._methods[name] = _MethodInfo(name, num_returns, check)
+            self._methods[name] = _MethodInfo(name, num_returns, check, groups)
         self.__name__ = cls.__name__
         self.__qualname__ = cls.__qualname__
         self.__module__ = cls.__module__
@@ -132,7 +159,7 @@ class ActorClass(Generic[T]):
         return self._create(args, kwargs, self._options)
 
     def options(self, **options: Unpack[ActorOptionsArgs]) -> _BoundActorClass[T]:
-        return _BoundActorClass(self, ActorOptions.build(self._options, **options))
+        return _BoundActorClass(self, ActorOptions.override(self._options, **options))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A DAG node that creates this actor each time its DAG executes (``actorium.dag``).
@@ -171,6 +198,8 @@ class ActorClass(Generic[T]):
         # An actor created by an actor shares its fate (unless detached): the node needs the
         # creator's id, since many actors share one process.
         wire["owner_actor"] = running.actor_id if running is not None else None
+        if self._method_groups:
+            wire["method_groups"] = self._method_groups
         if supervision:
             wire.update(supervision)
         methods = {name: info.num_returns for name, info in self._methods.items()}
@@ -206,7 +235,8 @@ class _BoundActorClass(Generic[T]):
         return self._actor_class._create(args, kwargs, self._options)
 
     def options(self, **options: Unpack[ActorOptionsArgs]) -> _BoundActorClass[T]:
-        return _BoundActorClass(self._actor_class, ActorOptions.build(self._options, **options))
+        return _BoundActorClass(self._actor_class,
+                                ActorOptions.override(self._options, **options))
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """``ActorClass.bind`` with these options."""
@@ -300,13 +330,14 @@ class ActorMethod(Generic[P, R]):
     To a type checker it is ``ActorMethod[P, R]``: ``.remote()`` takes the method's
     parameters ``P`` and returns ``R`` (``ObjectRef[T]`` for a method returning ``T``)."""
 
-    __slots__ = ("_handle", "_info", "_num_returns")
+    __slots__ = ("_handle", "_info", "_num_returns", "_group")
 
     def __init__(self, handle: ActorHandle[Any], info: _MethodInfo,
-                 num_returns: int | None = None) -> None:
+                 num_returns: int | None = None, group: str | None = None) -> None:
         self._handle = handle
         self._info = info
         self._num_returns = info.num_returns if num_returns is None else num_returns
+        self._group = group   # the concurrency group of .options(), else the method's own
 
     if not TYPE_CHECKING:  # calling it is always an error, so type checkers say so
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -339,15 +370,26 @@ class ActorMethod(Generic[P, R]):
     def options(self, *, num_returns: int | str, **options: Unpack[MethodOptionsArgs],
                 ) -> ActorMethod[P, Any]: ...
     def options(self, **options: Any) -> ActorMethod[P, Any]:
+        """This method with other options for the calls made through the result:
+        ``num_returns``, ``concurrency_group`` (the group the calls run in, instead of the
+        method's own; a group the actor lacks is refused) or generator back-pressure."""
         parsed = MethodOptions.build(**options)
+        group = self._group
+        if parsed.concurrency_group is not None:
+            group = parsed.concurrency_group
+            known = self._info.groups
+            if known is not None and group not in known:
+                raise ValueError(
+                    f"actor {self._handle._class_name} has no concurrency group {group!r}; its "
+                    f"groups are: {', '.join(sorted(known))}")
         if "num_returns" not in options and "_generator_backpressure_num_objects" not in options:
-            return ActorMethod(self._handle, self._info, self._num_returns)
+            return ActorMethod(self._handle, self._info, self._num_returns, group)
         num_returns: int | str = parsed.num_returns
         if "num_returns" not in options:  # back-pressure alone: keep what the method says
             num_returns = "streaming" if self._num_returns < DYNAMIC_RETURNS else \
                 self._num_returns
         return ActorMethod(self._handle, self._info, wire_num_returns(
-            num_returns, parsed._generator_backpressure_num_objects))
+            num_returns, parsed._generator_backpressure_num_objects), group)
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A DAG node that calls this method of this actor each time its DAG executes.
@@ -376,7 +418,7 @@ class ActorMethod(Generic[P, R]):
         stream = runtime.open_stream(task_id, returns[0], stream_backpressure(num_returns)) \
             if num_returns < DYNAMIC_RETURNS else None
         runtime.call_actor(handle._state, task_id, info.name, num_returns, fmt, data, buffers,
-                           deps)
+                           deps, self._group)
         if stream is not None:
             return stream  # type: ignore[return-value]
         # R is what num_returns makes of the result (remote_types.py), unknown in here.

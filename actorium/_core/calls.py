@@ -218,8 +218,12 @@ class CallerSide:
         return state
 
     def call_actor(self, state: ActorState, task_id: bytes, method: str, num_returns: int,
-                   fmt: int, data: bytes, buffers: Sequence[Any], deps: list[list[Any]]) -> None:
-        """Send ACTOR_CALL to the actor's worker, or keep it until the actor is placed."""
+                   fmt: int, data: bytes, buffers: Sequence[Any], deps: list[list[Any]],
+                   group: str | None = None) -> None:
+        """Send ACTOR_CALL to the actor's worker, or keep it until the actor is placed.
+
+        ``group`` is a concurrency group named for this call (``.options(concurrency_group=)``);
+        it travels as an extra header field only when given."""
         while state.forward_to is not None:
             state = state.forward_to
         virtual = None
@@ -231,6 +235,8 @@ class CallerSide:
                 seq = next(state.seq)
                 header = [Kind.ACTOR_CALL, task_id, state.actor_id, self.address, seq,
                           state.incarnation, method, num_returns, fmt, data, len(buffers), deps]
+                if group is not None:
+                    header.append(group)
                 frames = [pack(header), *buffers]
                 state.inflight[task_id] = num_returns
                 self._inflight_actor[task_id] = state.actor_id

@@ -11,6 +11,13 @@ Concurrency:
 * an *async* actor runs up to ``max_concurrency`` (default 1000) calls at once as asyncio tasks
   on the worker's loop; its plain methods run on the loop too, as in Ray.
 
+Concurrency groups (Ray's ``concurrency_groups={"io": 2}`` with ``@method(concurrency_group=)``)
+split those limits: each group is a *lane* with its own queue and limit, and the methods of no
+group run in the default lane, limited by ``max_concurrency``. The actor is its own default
+lane (same attribute names as ``_Lane``), so an actor without groups — nearly all of them —
+carries no extra object. Calls are put in order per caller first, then into their lane, so
+each lane runs its calls in each caller's order.
+
 While the constructor runs, calls wait in the mailbox; if it raises, the actor is dead and every
 waiting and future call fails with ``ActorDiedError`` carrying the constructor's exception.
 """
@@ -27,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from actorium._core import execution, interrupt
 from actorium._core.actor_exit import ActorExit, exit_from
 from actorium._core.context import Execution, current_execution
+from actorium._core.options import DEFAULT_CONCURRENCY_GROUP
 from actorium._transport import serialization
 from actorium._transport.protocol import CANCELLED_CALL, TaskStatus
 from actorium.exceptions import ActorDiedError, TaskCancelledError, make_task_error
@@ -52,11 +60,13 @@ class Call:
     """One ACTOR_CALL message, decoded."""
 
     __slots__ = ("task_id", "caller", "seq", "method", "num_returns", "fmt", "data", "buffers",
-                 "deps", "entries", "task", "incarnation")
+                 "deps", "entries", "task", "incarnation", "group")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         (_, self.task_id, _actor, self.caller, self.seq, self.incarnation, self.method,
-         self.num_returns, self.fmt, self.data, _count, self.deps) = header
+         self.num_returns, self.fmt, self.data, _count, self.deps) = header[:12]
+        # The concurrency group the caller named for this call (.options()), if any.
+        self.group: str | None = header[12] if len(header) > 12 else None
         self.buffers = buffers
         # The entries of the refs among the arguments, noted on the loop thread at arrival.
         self.entries: list[Any] = []
@@ -69,6 +79,18 @@ class Call:
         """
         entries, self.entries = self.entries, []
         runtime.unpin_deps(entries)
+
+
+class _Lane:
+    """A named concurrency group's queue of calls, how many of them run, and its limit."""
+
+    __slots__ = ("name", "_queue", "_running", "max_concurrency")
+
+    def __init__(self, name: str, max_concurrency: int) -> None:
+        self.name = name
+        self._queue: deque[Call] = _EMPTY_QUEUE
+        self._running = 0
+        self.max_concurrency = max_concurrency
 
 
 class _CallerOrder:
@@ -89,7 +111,8 @@ class HostedActor:
     __slots__ = ("runtime", "pool", "actor_id", "class_name", "is_async", "max_concurrency",
                  "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
                  "_lock", "_async_calls", "_sync_threads", "calls_done", "resources",
-                 "accelerator_ids", "placement", "checkpointer", "not_run_status")
+                 "accelerator_ids", "placement", "checkpointer", "not_run_status", "_lanes",
+                 "_method_lanes")
 
     def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
                  is_async: bool, max_concurrency: int, incarnation: int) -> None:
@@ -117,10 +140,22 @@ class HostedActor:
         # How calls that will never run are answered: ACTOR_DIED, or MOVED when a virtual
         # actor's activation ends (its caller sends them on to the next activation).
         self.not_run_status: int = TaskStatus.ACTOR_DIED
+        self._lanes: dict[str, _Lane] | None = None          # its named concurrency groups
+        self._method_lanes: dict[str, _Lane] | None = None   # method -> the lane it names
+
+    def set_concurrency_groups(self, groups: dict[str, int],
+                               method_groups: dict[str, str]) -> None:
+        """Give the actor its named concurrency groups (before any call is delivered)."""
+        self._lanes = {name: _Lane(name, limit) for name, limit in groups.items()}
+        self._method_lanes = {method: self._lanes[group]
+                              for method, group in method_groups.items()}
+
+    def _all_lanes(self) -> list[HostedActor | _Lane]:
+        return [self, *self._lanes.values()] if self._lanes else [self]
 
     def pending_calls(self) -> int:
         """Calls queued or running here (for the dashboard's queue lengths)."""
-        return len(self._queue) + self._running
+        return sum(len(lane._queue) + lane._running for lane in self._all_lanes())
 
     @property
     def label(self) -> str:
@@ -150,35 +185,80 @@ class HostedActor:
                 break
             ready.append(following)
             order.next_seq += 1
-        with self._lock:
-            if self._queue is _EMPTY_QUEUE:
-                self._queue = deque()
-            self._queue.extend(ready)
-        if self.life is ActorLife.ALIVE:
-            self._dispatch()
+        if self._lanes is None and not any(c.group for c in ready):
+            with self._lock:
+                if self._queue is _EMPTY_QUEUE:
+                    self._queue = deque()
+                self._queue.extend(ready)
+            if self.life is ActorLife.ALIVE:
+                self._dispatch()
+            return
+        self._deliver_to_lanes(ready)
 
-    def _dispatch(self) -> None:
+    def _lane_of(self, call: Call) -> HostedActor | _Lane | None:
+        """The lane a call runs in: the group it was sent with, else its method's, else the
+        default; None for a group the actor does not have."""
+        group = call.group
+        if group is None:
+            lane = (self._method_lanes or {}).get(call.method)
+            return self if lane is None else lane
+        if group == DEFAULT_CONCURRENCY_GROUP:
+            return self
+        return (self._lanes or {}).get(group)
+
+    def _deliver_to_lanes(self, ready: list[Call]) -> None:
+        unknown: list[Call] = []
+        touched: list[HostedActor | _Lane] = []
+        with self._lock:
+            for call in ready:
+                lane = self._lane_of(call)
+                if lane is None:
+                    unknown.append(call)
+                    continue
+                if lane._queue is _EMPTY_QUEUE:
+                    lane._queue = deque()
+                lane._queue.append(call)
+                if lane not in touched:
+                    touched.append(lane)
+        for call in unknown:
+            groups = ", ".join([DEFAULT_CONCURRENCY_GROUP, *sorted(self._lanes or {})])
+            self._fail(call, ValueError(
+                f"actor {self.label} has no concurrency group {call.group!r} (named for a call "
+                f"of {call.method!r}); its groups are: {groups}"))
+        if self.life is ActorLife.ALIVE:
+            for lane in touched:
+                self._dispatch(lane)
+
+    def _dispatch_all(self) -> None:
+        for lane in self._all_lanes():
+            if lane._queue:
+                self._dispatch(lane)
+
+    def _dispatch(self, lane: HostedActor | _Lane | None = None) -> None:
+        """Start as many of the lane's queued calls as its limit allows (loop thread)."""
+        if lane is None:
+            lane = self
         if self.is_async:
             loop = asyncio.get_running_loop()
             with self._lock:
-                while self._queue and self._running < self.max_concurrency:
-                    call = self._queue.popleft()
+                while lane._queue and lane._running < lane.max_concurrency:
+                    call = lane._queue.popleft()
                     if call.method == CANCELLED_CALL:
                         call.unpin_args(self.runtime)
                         continue  # cancelled before it was sent; its caller already knows
-                    self._running += 1
-                    call.task = loop.create_task(self._run_async(call))
+                    lane._running += 1
+                    call.task = loop.create_task(self._run_async(call, lane))
                     if self._async_calls is None:
                         self._async_calls = {}
                     self._async_calls[call.task_id] = call
-                if not self._queue:
-                    self._queue = _EMPTY_QUEUE  # idle actors should not keep a deque block
+                if not lane._queue:
+                    lane._queue = _EMPTY_QUEUE  # idle actors should not keep a deque block
             return
         with self._lock:
-            start = min(len(self._queue), self.max_concurrency - self._running)
-            self._running += max(start, 0)
+            start = min(len(lane._queue), lane.max_concurrency - lane._running)
+            lane._running += max(start, 0)
         for _ in range(start):
-            self.pool.submit(self._drain_sync)
+            self.pool.submit(self._drain_sync, lane)
 
     # ------------------------------------------------------------------ running
     def _method(self, name: str) -> Any:
@@ -188,18 +268,18 @@ class HostedActor:
             raise AttributeError(
                 f"actor {self.label} has no method {name!r}") from None
 
-    def _drain_sync(self) -> None:
-        """Run queued calls one after another on this pool thread."""
+    def _drain_sync(self, lane: HostedActor | _Lane) -> None:
+        """Run the lane's queued calls one after another on this pool thread."""
         runtime = self.runtime
         ident = threading.get_ident()
         while True:
             with self._lock:
-                if not self._queue or self.life is not ActorLife.ALIVE:
-                    self._running -= 1
-                    if not self._queue:
-                        self._queue = _EMPTY_QUEUE
+                if not lane._queue or self.life is not ActorLife.ALIVE:
+                    lane._running -= 1
+                    if not lane._queue:
+                        lane._queue = _EMPTY_QUEUE
                     return
-                call = self._queue.popleft()
+                call = lane._queue.popleft()
                 if call.method == CANCELLED_CALL:
                     call.unpin_args(runtime)
                     continue  # cancelled before it was sent; its caller already knows
@@ -250,7 +330,7 @@ class HostedActor:
                                                   TaskStatus.ACTOR_DIED)
             execution.send_result(runtime, call.caller, call.task_id, outcome)
 
-    async def _run_async(self, call: Call) -> None:
+    async def _run_async(self, call: Call, lane: HostedActor | _Lane) -> None:
         runtime = self.runtime
         current_execution.set(Execution(call.task_id, self.actor_id, call.method,
                                         self.incarnation, self.resources, self.accelerator_ids,
@@ -288,7 +368,7 @@ class HostedActor:
                                           call.num_returns)
         finally:
             interrupt.settle(call.task_id)
-            self._running -= 1
+            lane._running -= 1
             call.unpin_args(runtime)
             if self._async_calls is not None:
                 self._async_calls.pop(call.task_id, None)
@@ -299,16 +379,15 @@ class HostedActor:
             await asyncio.get_running_loop().run_in_executor(None, checkpointer.write, state)
         if self.life is not ActorLife.DEAD:
             execution.send_result(runtime, call.caller, call.task_id, outcome)
-        if self._queue and self.life is ActorLife.ALIVE:
-            self._dispatch()
+        if lane._queue and self.life is ActorLife.ALIVE:
+            self._dispatch(lane)
 
     # ------------------------------------------------------------------ life and death
     def constructed(self, instance: Any) -> None:
         """The constructor returned: start running calls (loop thread)."""
         self.instance = instance
         self.life = ActorLife.ALIVE
-        if self._queue:
-            self._dispatch()
+        self._dispatch_all()
 
     def stop_taking_calls(self, error: ActorDiedError) -> None:
         """Graceful stop, first half: fail every call not yet started; running ones finish.
@@ -324,9 +403,11 @@ class HostedActor:
 
     def _fail_waiting_calls(self, error: ActorDiedError) -> None:
         """Fail the calls queued or held for ordering: none of them will run (loop thread)."""
+        waiting: list[Call] = []
         with self._lock:
-            waiting = list(self._queue)
-            self._queue.clear()
+            for lane in self._all_lanes():
+                waiting.extend(lane._queue)
+                lane._queue.clear()
         for order in (self._orders or {}).values():
             waiting.extend(order.held.values())
             order.held.clear()
@@ -339,8 +420,7 @@ class HostedActor:
         if self.life is ActorLife.STOPPING:
             self.life = ActorLife.ALIVE
             self.death = None
-            if self._queue:
-                self._dispatch()
+            self._dispatch_all()
 
     def exiting(self, exc: SystemExit) -> ActorExit:
         """One of its methods raised ``SystemExit`` (``exit_actor()`` or ``sys.exit()``).
@@ -373,7 +453,9 @@ class HostedActor:
     @property
     def running(self) -> int:
         """How many calls are running right now."""
-        return self._running
+        if self._lanes is None:
+            return self._running
+        return sum(lane._running for lane in self._all_lanes())
 
     def die(self, error: ActorDiedError) -> None:
         """Mark the actor dead and fail every call it has not finished (loop thread)."""
@@ -390,13 +472,16 @@ class HostedActor:
 
     def cancel(self, task_id: bytes, force: bool) -> bool:
         """Cancel a queued or running call; True if it was found here."""
+        call: Call | None = None
         with self._lock:
-            for call in self._queue:
-                if call.task_id == task_id:
-                    self._queue.remove(call)
+            for lane in self._all_lanes():
+                for queued in lane._queue:
+                    if queued.task_id == task_id:
+                        call = queued
+                        lane._queue.remove(queued)
+                        break
+                if call is not None:
                     break
-            else:
-                call = None
             thread_ident = (self._sync_threads or {}).get(task_id)
             if thread_ident is not None:
                 # Marked under the lock the call's end takes, so the mark cannot outlive it.

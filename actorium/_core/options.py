@@ -91,6 +91,31 @@ def _check_strategy(value: Any) -> None:
                      f"scheduling strategy object, got {value!r}")
 
 
+DEFAULT_CONCURRENCY_GROUP = "default"
+
+
+def _check_group_name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"option concurrency_group must be a non-empty string naming one of "
+                         f"the actor's concurrency groups, got {value!r}")
+    return value
+
+
+def _check_concurrency_groups(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        raise ValueError("option concurrency_groups must be a dict of group name -> max "
+                         f"concurrency, e.g. {{'io': 2}}, got {value!r}")
+    for name, limit in value.items():
+        _check_group_name(name)
+        if name == DEFAULT_CONCURRENCY_GROUP:
+            raise ValueError("concurrency group 'default' is the group of the methods that "
+                             "name none; set its limit with max_concurrency=...")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"concurrency group {name!r} must have a max concurrency int >= 1, "
+                             f"got {limit!r}")
+    return dict(value)
+
+
 def _check_backoff(value: Any) -> tuple[float, float]:
     if (not isinstance(value, (tuple, list)) or len(value) != 2
             or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
@@ -292,12 +317,26 @@ class ActorOptions:
     get_if_exists: bool = False
     scheduling_strategy: Any = None
     runtime_env: RuntimeEnv | None = None
+    # Named groups of methods, each running at most that many calls at once; the methods
+    # of no group are in the default group, limited by max_concurrency (Ray's semantics).
+    concurrency_groups: dict[str, int] | None = None
+
+    @classmethod
+    def override(cls, base: ActorOptions, **given: Any) -> ActorOptions:
+        """``ActorClass.options(...)``: as ``build``, but the concurrency groups belong to the
+        class (its methods name them), so Ray refuses them here."""
+        if "concurrency_groups" in given:
+            raise ValueError("option concurrency_groups cannot be set in .options(), as in "
+                             "Ray: give it to @remote(concurrency_groups={...})")
+        return cls.build(base, **given)
 
     @classmethod
     def build(cls, base: ActorOptions | None = None, **given: Any) -> ActorOptions:
         """Validate ``given`` and overlay it on ``base`` (or the defaults)."""
         allowed = {f.name for f in dataclasses.fields(cls)}
         _reject_unknown("an actor class", allowed, given)
+        if given.get("concurrency_groups") is not None:
+            given["concurrency_groups"] = _check_concurrency_groups(given["concurrency_groups"])
         for name in ("num_cpus", "num_gpus"):
             if given.get(name) is not None:
                 _check_non_negative_number(name, given[name])
@@ -368,6 +407,7 @@ class ActorOptions:
             "get_if_exists": self.get_if_exists,
             "dedicated": self.dedicated_process,
             "strategy": _strategy_to_wire(self.scheduling_strategy),
+            "concurrency_groups": self.concurrency_groups,
         }
 
 
@@ -429,4 +469,6 @@ class MethodOptions:
         if "num_returns" in given:
             _check_num_returns(given["num_returns"])
         _check_backpressure(given.get("_generator_backpressure_num_objects"))
+        if given.get("concurrency_group") is not None:
+            _check_group_name(given["concurrency_group"])
         return dataclasses.replace(base or cls(), **given)

@@ -204,6 +204,9 @@ class WorkerExecutor:
         actor.resources = plain_demand(options) or None
         actor.accelerator_ids = options.get("accelerator_ids")
         actor.placement = placement_of(options)
+        if options.get("concurrency_groups"):
+            actor.set_concurrency_groups(options["concurrency_groups"],
+                                         options.get("method_groups") or {})
         if actor.accelerator_ids and actor.accelerator_ids.get(GPU):
             # The actor has its process to itself: the devices stay set for its lifetime.
             os.environ[VISIBLE_DEVICES] = ",".join(actor.accelerator_ids[GPU])
