@@ -208,6 +208,7 @@ class NodeObserver:
         return [{
             "node_id": node.node_id.hex(),
             "state": "ALIVE",
+            "pid": os.getpid(),   # the node daemon (actorium.testing.kill_node kills it)
             "hostname": os.uname().nodename,
             "address": node.address if node.cluster is not None else "127.0.0.1",
             "is_head": node.cluster is None or node.head is not None,

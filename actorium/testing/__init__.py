@@ -9,7 +9,7 @@ paused processes, all repeatable from a seed (see docs/testing.md).
         actorium.shutdown()
 
 Modules: ``faults`` (message faults, applied by every process of the runtime), ``processes``
-(kill or pause a chosen process), ``chaos`` (random kills from a seed), ``fixtures`` (pytest).
+(kill or pause a chosen process), ``nodes`` (kill a whole node), ``chaos`` (random kills from a seed), ``fixtures`` (pytest).
 """
 
 from actorium._faults.plan import FaultPlan, MessageFault
@@ -22,6 +22,7 @@ from actorium.testing.faults import (
     kill_sender,
     reorder,
 )
+from actorium.testing.nodes import kill_node, node_pid
 from actorium.testing.processes import (
     actor_pid,
     kill_actor_worker,
@@ -41,8 +42,10 @@ __all__ = [
     "duplicate",
     "inject_faults",
     "kill_actor_worker",
+    "kill_node",
     "kill_process",
     "kill_sender",
+    "node_pid",
     "pause",
     "reorder",
     "worker_pids",
