@@ -208,3 +208,29 @@ def test_a_call_cancelled_before_it_runs_is_only_cancelled(runtime: object) -> N
 def test_is_canceled_outside_a_task_says_where_it_works(runtime: object) -> None:
     with pytest.raises(RuntimeError, match="inside a task or an actor method"):
         ray.get_runtime_context().is_canceled()
+
+
+# ------------------------------------------------------------------- cancelling a blocked task
+# Exposed by tasks.py ("Cancelling tasks"): it cancels a task inside time.sleep(10e6), then
+# gets it. Ray interrupts the sleep; an exception thrown into a thread waits for the C call to
+# return, so the node ends the worker of a cancelled task that has not stopped in a moment.
+@ray.remote
+def blocking_operation() -> None:
+    time.sleep(10e6)
+
+
+@ray.remote
+def answer() -> int:
+    return 42
+
+
+@pytest.mark.timeout(120)
+def test_cancelling_a_task_blocked_in_c_fails_it_soon(runtime: object) -> None:
+    ref = blocking_operation.remote()
+    time.sleep(1)  # running
+    ray.cancel(ref)
+    started = time.monotonic()
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        ray.get(ref, timeout=60)
+    assert time.monotonic() - started < 30
+    assert ray.get(answer.remote(), timeout=60) == 42  # the pool goes on

@@ -33,6 +33,8 @@ _EXTRA_WORKER_FACTOR = 4
 # tasks run again (see ``lost_results``). Unanswered, the node forgets them after a while.
 _RECENT_PER_WORKER = 8
 _UNCONFIRMED_SECONDS = 60.0
+# How long a cancelled task may take to stop before its worker is ended.
+CANCEL_GRACE = 2.0
 
 
 class QueuedTask:
@@ -282,8 +284,9 @@ class TaskScheduler:
         if task.doomed is not None:
             self._fail(task, task.doomed)
         elif task.cancelled:
-            self._fail(task, TaskCancelledError(f"task {task.name} was cancelled (force=True "
-                                                f"ended its worker)"))
+            self._fail(task, TaskCancelledError(f"task {task.name} was cancelled (its worker "
+                                                f"was ended: force=True, or it did not stop "
+                                                f"within {CANCEL_GRACE:g} s)"))
         elif task.retries_left != 0:
             task.retries_left -= 1
             task.header[12] = task.retries_left
@@ -352,6 +355,22 @@ class TaskScheduler:
         if running is not None and running.worker is not None:
             running.cancelled = force
             self.node.send_to_worker(running.worker, [Kind.CANCEL_TASK, task_id, force, None], [])
+            if not force:
+                self.node.loop.call_later(CANCEL_GRACE, self._end_if_still_running, running,
+                                          running.worker)
+
+    def _end_if_still_running(self, task: QueuedTask, worker: WorkerInfo) -> None:
+        """A cancelled task that did not stop: end its worker, as ``force=True`` would.
+
+        The exception thrown into the task's thread takes effect only between bytecodes, so a
+        task blocked in C (``time.sleep``, a socket read) would not stop until that call
+        returns (Ray interrupts such a task: its doc program cancels a ten-day sleep).
+        """
+        if self.running.get(task.task_id) is not task or task.worker is not worker:
+            return  # it stopped (or its worker already died): nothing to do
+        task.cancelled = True
+        if worker.process is not None and worker.process.returncode is None:
+            worker.process.kill()
 
     def _fail(self, task: QueuedTask, error: BaseException) -> None:
         data = serialization.dumps(error)[1]
