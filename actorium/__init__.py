@@ -30,7 +30,7 @@ Layers (an import may only point downwards):
                                      imports nothing of ours, names our classes as strings
     job_submission/                  the job SDK (JobSubmissionClient), over the job REST API
     cli.py, _cli/                    the `actorium` command (start, stop, status, list, memory,
-                                     job)
+                                     job; `edge` is _twins/edge/cli.py)
     _cluster/                        starting node daemons, connecting drivers to a cluster
     _node/                           node daemon, worker processes, launcher, cluster link,
                                      supervisor trees, dashboard

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from actorium._cli import job, start, status, stop
 from actorium._store import cli as memory
+from actorium._twins.edge import cli as edge
 
 
 def _register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[..., int]]:  # type: ignore[type-arg]
@@ -20,8 +21,10 @@ def _register(subparsers: argparse._SubParsersAction) -> dict[str, Callable[...,
     status.add_parsers(subparsers)
     memory.add_parser(subparsers)
     job.add_parser(subparsers)
+    edge.add_parser(subparsers)
     return {"start": start.run, "stop": stop.run, "status": status.run_status,
-            "list": status.run_list, "memory": memory.run, "job": job.run}
+            "list": status.run_list, "memory": memory.run, "job": job.run,
+            "edge": edge.run}
 
 
 def main(argv: list[str] | None = None) -> int:

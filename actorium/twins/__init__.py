@@ -17,6 +17,7 @@ Devices over MQTT: ``twins.MqttBridge(Thermostat, "mqtt://user:pw@broker:1883")`
 from actorium._twins.bridge import BridgeStats, MqttBridge
 from actorium._twins.broker import MqttBroker
 from actorium._twins.change import Part, TwinChange
+from actorium._twins.edge.agent import EdgeAgent
 from actorium._twins.fleet import TwinRecord, count, count_async, query, query_async
 from actorium._twins.mosquitto import LocalMosquitto
 from actorium._twins.query import Condition, Field, related
@@ -24,6 +25,6 @@ from actorium._twins.topics import Topics
 from actorium._twins.twin import Twin, TwinOptions, twin
 from actorium._twins.watch import watch
 
-__all__ = ["BridgeStats", "Condition", "Field", "LocalMosquitto", "MqttBridge", "MqttBroker",
-           "Part", "Topics", "Twin", "TwinChange", "TwinOptions", "TwinRecord", "count",
-           "count_async", "query", "query_async", "related", "twin", "watch"]
+__all__ = ["BridgeStats", "Condition", "EdgeAgent", "Field", "LocalMosquitto", "MqttBridge",
+           "MqttBroker", "Part", "Topics", "Twin", "TwinChange", "TwinOptions", "TwinRecord",
+           "count", "count_async", "query", "query_async", "related", "twin", "watch"]
