@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from benchmarks.metrics import Metrics
-from benchmarks.rows import actors, floor, large_values, objects, runtime, store, tasks
+from benchmarks.rows import (actors, floor, large_values, objects, runtime, store, streaming,
+                             tasks)
 from benchmarks.scale import Scale
 
 RowFn = Callable[[ModuleType, Scale], Metrics]
@@ -55,6 +56,12 @@ ROWS: tuple[Row, ...] = (
     Row("one_to_n_actor_calls", actors.one_to_n_actor_calls),
     Row("fan_out_calls", actors.fan_out_calls),
     Row("actor_call_latency", actors.actor_call_latency),
+    Row("stream_actor_items_sync", streaming.stream_actor_items_sync),
+    Row("stream_actor_items_async", streaming.stream_actor_items_async),
+    Row("stream_task_items", streaming.stream_task_items),
+    Row("stream_first_item", streaming.stream_first_item),
+    Row("stream_item_latency", streaming.stream_item_latency),
+    Row("stream_memory_flat", streaming.stream_memory_flat),
     Row("actor_creation", runtime.actor_creation),
     Row("idle_actors", runtime.idle_actors),
     Row("init_shutdown", runtime.init_shutdown, manages_runtime=True),
