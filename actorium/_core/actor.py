@@ -25,7 +25,7 @@ from actorium._core.options import (
     stream_backpressure,
     wire_num_returns,
 )
-from actorium._core.remote_function import is_generator_function
+from actorium._core.remote_function import check_generator_returns, is_generator_function
 from actorium._core.runtime import Runtime
 from actorium._core.signature import ArgumentCheck
 from actorium._transport.protocol import Kind, pack
@@ -59,6 +59,7 @@ def method(**options: Unpack[MethodDecoratorArgs]) -> Callable[[F], F]:
     parsed = MethodOptions.build(**options)
 
     def decorate(function: F) -> F:
+        check_generator_returns(function, parsed.num_returns)
         setattr(function, METHOD_OPTIONS_ATTRIBUTE, parsed)
         return function
 
@@ -66,16 +67,17 @@ def method(**options: Unpack[MethodDecoratorArgs]) -> Callable[[F], F]:
 
 
 class _MethodInfo:
-    __slots__ = ("name", "num_returns", "check", "groups")
+    __slots__ = ("name", "num_returns", "check", "groups", "function")
 
     def __init__(self, name: str, num_returns: int, check: ArgumentCheck | None,
-                 groups: frozenset[str] | None = None) -> None:
+                 groups: frozenset[str] | None = None, function: Any = None) -> None:
         self.name = name
         self.num_returns = num_returns
         self.check = check
         # The concurrency groups of its actor, where the caller knows them (None: it does
         # not; the actor itself refuses a call naming a group it lacks).
         self.groups = groups
+        self.function = function   # the method itself where known (not in a rebuilt handle)
 
 
 def _method_groups(cls_name: str, methods: dict[str, Any],
@@ -143,7 +145,8 @@ class ActorClass(Generic[T]):
             is_static = isinstance(inspect.getattr_static(cls, name), staticmethod)
             check = ArgumentCheck(member, f"{self._name}.{name}", skip_first=not is_static) \
                 if inspect.isfunction(member) else None
-            self._methods[name] = _MethodInfo(name, num_returns, check, groups)
+            self._methods[name] = _MethodInfo(name, num_returns, check, groups,
+                                              function=member)
         self.__name__ = cls.__name__
         self.__qualname__ = cls.__qualname__
         self.__module__ = cls.__module__
@@ -385,6 +388,8 @@ class ActorMethod(Generic[P, R]):
         if "num_returns" not in options and "_generator_backpressure_num_objects" not in options:
             return ActorMethod(self._handle, self._info, self._num_returns, group)
         num_returns: int | str = parsed.num_returns
+        if "num_returns" in options and self._info.function is not None:
+            check_generator_returns(self._info.function, num_returns)
         if "num_returns" not in options:  # back-pressure alone: keep what the method says
             num_returns = "streaming" if self._num_returns < DYNAMIC_RETURNS else \
                 self._num_returns

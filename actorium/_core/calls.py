@@ -19,7 +19,8 @@ from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTa
 from actorium._core.ref import ObjectRef
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
-from actorium._transport.protocol import CANCELLED_CALL, Kind, TaskStatus, pack, unpack
+from actorium._transport.protocol import (CANCELLED_CALL, FAILED_RETURN, Kind, TaskStatus, pack,
+                                         unpack)
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 if TYPE_CHECKING:
@@ -184,7 +185,10 @@ class CallerSide:
                 # A 4th field: the worker wrote the value into the store, for us (the owner).
                 stored = self.stored_from_wire(described[3], True) if len(described) > 3 \
                     else None
-                complete(object_id_for(task_id, index), READY, fmt, data, frames, stored)
+                state = READY
+                if fmt & FAILED_RETURN:  # a generator with num_returns=N failed before it
+                    fmt, state = fmt & ~FAILED_RETURN, FAILED
+                complete(object_id_for(task_id, index), state, fmt, data, frames, stored)
             if deps:
                 self._keep_contained(task_id, len(returns), deps)
         else:

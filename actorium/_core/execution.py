@@ -12,10 +12,12 @@ import inspect
 import traceback
 from collections.abc import Callable
 from time import perf_counter
+from types import AsyncGeneratorType, GeneratorType
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.actor_exit import ActorExit
 from actorium._core.objects import FAILED, PENDING, ObjectEntry
+from actorium._core.producer import fixed_returns, fixed_returns_async
 from actorium._core.ref import ObjectRef
 from actorium._core.stored import INLINE_LIMIT, payload_size
 from actorium._transport import serialization
@@ -158,6 +160,10 @@ def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
         if num_returns < 0:
             value = _producers(runtime).drive(value, num_returns, owner, task_id, function_name)
             num_returns = 1
+        elif num_returns > 0 and isinstance(value, GeneratorType):
+            outcome = fixed_returns(runtime, value, num_returns, function_name)
+            _note(function_name, started, None)
+            return outcome
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
         status, returns, deps = error_result(function_name, exc)
@@ -178,8 +184,13 @@ async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: 
             value = await _producers(runtime).drive_async(value, num_returns, owner, task_id,
                                                           function_name)
             num_returns = 1
-        elif num_returns > 1 and inspect.isasyncgen(value):
-            value = [item async for item in value]
+        elif num_returns > 0 and isinstance(value, (GeneratorType, AsyncGeneratorType)):
+            if isinstance(value, GeneratorType):
+                outcome = fixed_returns(runtime, value, num_returns, function_name)
+            else:
+                outcome = await fixed_returns_async(runtime, value, num_returns, function_name)
+            _note(function_name, started, None)
+            return outcome
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001
         status, returns, deps = error_result(function_name, exc)

@@ -19,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.options import DYNAMIC_RETURNS, stream_backpressure
-from actorium._transport.protocol import Kind, TaskStatus
+from actorium._transport.protocol import FAILED_RETURN, Kind, TaskStatus
 from actorium.exceptions import TaskCancelledError
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class Producers:
               name: str) -> Any:
         """Run a generator a synchronous call returned; the call's result (any thread)."""
         if num_returns == DYNAMIC_RETURNS:
-            return self._collect(_check_generator(value, name, asynchronous=False))
+            return self._collect(_check_generator(value, name, asynchronous=False), name)
         producer = self._start(owner, task_id, name, num_returns)
         generator = _check_generator(value, name, asynchronous=False)
         index = 0
@@ -171,10 +171,10 @@ class Producers:
         """``drive`` for a call running on the loop: an async generator, or a plain one."""
         if not inspect.isasyncgen(value):
             if num_returns == DYNAMIC_RETURNS:
-                return self._collect(_check_generator(value, name, asynchronous=False))
+                return self._collect(_check_generator(value, name, asynchronous=False), name)
             return await self._drive_plain_on_loop(value, num_returns, owner, task_id, name)
         if num_returns == DYNAMIC_RETURNS:
-            return self._collect([item async for item in value])
+            return await self._collect_async(value, name)
         producer = self._start(owner, task_id, name, num_returns)
         index = 0
         try:
@@ -221,10 +221,134 @@ class Producers:
         self.running[task_id] = producer
         return producer
 
-    def _collect(self, items: Any) -> Any:
+    def _collect(self, generator: Any, name: str) -> Any:
+        """``num_returns="dynamic"``: store each item; an exception is the last ref (Ray)."""
         from actorium._core.streams import DynamicObjectRefGenerator
 
-        return DynamicObjectRefGenerator([self.runtime.put(item) for item in items])
+        refs = []
+        try:
+            for item in generator:
+                refs.append(self.runtime.put(item))
+        except Exception as exc:  # noqa: BLE001 - the consumer reads it as the last item
+            refs.append(self._failed_object(name, exc))
+        return DynamicObjectRefGenerator(refs)
+
+    async def _collect_async(self, generator: Any, name: str) -> Any:
+        from actorium._core.streams import DynamicObjectRefGenerator
+
+        refs = []
+        try:
+            async for item in generator:
+                refs.append(self.runtime.put(item))
+        except Exception as exc:  # noqa: BLE001
+            refs.append(self._failed_object(name, exc))
+        return DynamicObjectRefGenerator(refs)
+
+    def _failed_object(self, name: str, exc: BaseException) -> Any:
+        """An object of this worker that holds the error ``exc`` (inside its ``except``)."""
+        from actorium._core.execution import error_result
+        from actorium._core.ids import object_id_for
+        from actorium._core.objects import FAILED
+        from actorium._core.ref import ObjectRef
+
+        runtime = self.runtime
+        fmt, data, _count = error_result(name, exc)[1][0]
+        object_id = object_id_for(runtime.ids.next_id(), 0)
+        runtime.objects.expect(object_id)
+        ref: ObjectRef[Any] = ObjectRef(object_id, runtime.address, runtime.objects)
+        runtime.objects.complete(object_id, FAILED, fmt, data, [])
+        return ref
+
+
+# ---------------------------------------------------------------------- num_returns=N
+# Ray's rule for a generator called with a fixed num_returns=N: its first N items are the N
+# returns. If it raises after k < N items, returns k..N-1 hold the exception; if it ends
+# after k < N items, they hold a ValueError saying so. Items past the N-th are not returned:
+# that is logged (Ray logs it too) and the generator is closed.
+def fixed_returns(runtime: Runtime, generator: Any, num_returns: int, name: str,
+                  ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
+    """Run a synchronous generator for a call with ``num_returns=N``; the packed outcome."""
+    values: list[Any] = []
+    failure: list[Any] | None = None
+    try:
+        try:
+            while len(values) < num_returns:
+                values.append(next(generator))
+        except StopIteration:
+            _too_few(name, len(values), num_returns)
+        else:
+            _check_no_more(name, num_returns, generator, next)
+    except Exception as exc:  # noqa: BLE001 - the failed returns hold it
+        failure = _described_error(name, exc)
+    finally:
+        generator.close()
+    return _pack_fixed(runtime, values, num_returns, failure, name)
+
+
+async def fixed_returns_async(runtime: Runtime, generator: Any, num_returns: int, name: str,
+                              ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
+    """``fixed_returns`` for an async generator (on the loop it runs on)."""
+    values: list[Any] = []
+    failure: list[Any] | None = None
+    try:
+        try:
+            while len(values) < num_returns:
+                values.append(await generator.__anext__())
+        except StopAsyncIteration:
+            _too_few(name, len(values), num_returns)
+        else:
+            try:
+                await generator.__anext__()
+            except StopAsyncIteration:
+                pass
+            else:
+                _log_extra(name, num_returns)
+    except Exception as exc:  # noqa: BLE001
+        failure = _described_error(name, exc)
+    finally:
+        await generator.aclose()
+    return _pack_fixed(runtime, values, num_returns, failure, name)
+
+
+def _too_few(name: str, got: int, num_returns: int) -> None:
+    raise ValueError(f"{name} yielded {got} values, but it was called with "
+                     f"num_returns={num_returns}")
+
+
+def _check_no_more(name: str, num_returns: int, generator: Any, step: Any) -> None:
+    try:
+        step(generator)
+    except StopIteration:
+        return
+    _log_extra(name, num_returns)
+
+
+def _log_extra(name: str, num_returns: int) -> None:
+    import logging
+
+    logging.getLogger("actorium").error(
+        "%s yielded more than num_returns=%d values: the extra values are dropped and the "
+        "generator is closed", name, num_returns)
+
+
+def _described_error(name: str, exc: BaseException) -> list[Any]:
+    from actorium._core.execution import error_result
+
+    return error_result(name, exc)[1][0]
+
+
+def _pack_fixed(runtime: Runtime, values: list[Any], num_returns: int,
+                failure: list[Any] | None, name: str,
+                ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
+    from actorium._core.execution import ok_result
+
+    good = len(values)
+    status, returns, deps, buffers = ok_result(
+        runtime, values[0] if good == 1 else tuple(values), good, name)
+    if failure is not None:
+        fmt, data, _count = failure
+        returns = returns + [[fmt | FAILED_RETURN, data, 0]] * (num_returns - good)
+    return status, returns, deps, buffers
 
 
 def _check_generator(value: Any, name: str, *, asynchronous: bool) -> Any:

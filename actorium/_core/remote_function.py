@@ -48,6 +48,7 @@ class RemoteFunction(Generic[P, R]):
         if options.num_returns == 1 and is_generator_function(function):
             # As in Ray: a generator streams its items unless told otherwise.
             options = dataclasses.replace(options, num_returns="streaming")
+        check_generator_returns(function, options.num_returns)
         self._options = options
         self._name = getattr(function, "__qualname__", repr(function))
         self._code = ShippableCode(function)
@@ -91,7 +92,9 @@ class RemoteFunction(Generic[P, R]):
                 ) -> _BoundFunction[P, Any]: ...
     def options(self, **options: Any) -> _BoundFunction[P, Any]:
         """The same function with options overridden for the calls made through the result."""
-        return _BoundFunction(self, TaskOptions.override(self._options, **options))
+        bound = TaskOptions.override(self._options, **options)
+        check_generator_returns(self._function, bound.num_returns)
+        return _BoundFunction(self, bound)
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A DAG node that runs this function as a task each time its DAG executes.
@@ -179,7 +182,9 @@ class _BoundFunction(Generic[P, R]):
     def options(self, *, num_returns: int | str, **options: Unpack[TaskOverrideOptions],
                 ) -> _BoundFunction[P, Any]: ...
     def options(self, **options: Any) -> _BoundFunction[P, Any]:
-        return _BoundFunction(self._function, TaskOptions.override(self._options, **options))
+        bound = TaskOptions.override(self._options, **options)
+        check_generator_returns(self._function._function, bound.num_returns)
+        return _BoundFunction(self._function, bound)
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """``RemoteFunction.bind`` with these options."""
@@ -199,3 +204,12 @@ def _retry_exceptions_to_wire(value: bool | tuple[type[BaseException], ...]) -> 
 def is_generator_function(function: Any) -> bool:
     """True for ``def ...: yield`` and ``async def ...: yield``."""
     return inspect.isgeneratorfunction(function) or inspect.isasyncgenfunction(function)
+
+
+def check_generator_returns(function: Any, num_returns: int | str) -> None:
+    """Refuse ``num_returns="streaming"``/``"dynamic"`` for a function that does not
+    ``yield``, when the call is set up rather than when it runs (Ray's rule and message)."""
+    if num_returns in ("streaming", "dynamic") and not is_generator_function(function):
+        raise ValueError(f"num_returns={num_returns!r} can only be used with generator "
+                         f"functions (functions that use 'yield'); "
+                         f"{getattr(function, '__qualname__', function)!r} is not one")

@@ -78,6 +78,11 @@ class Kind(IntEnum):
 CANCELLED_CALL = "\x00cancelled"
 
 
+# A return of an OK TASK_RESULT whose format has this bit set holds an error, not a value:
+# the returns a generator called with num_returns=N did not yield (it raised, or ended early).
+FAILED_RETURN = 0x80
+
+
 class TaskStatus(IntEnum):
     """Outcome carried by TASK_RESULT and OBJECT_VALUE."""
 
