@@ -27,7 +27,7 @@ import signal
 import struct
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -129,14 +129,19 @@ def envelope(action: bytes, seconds: float) -> bytes:
 class Receiver:
     """Unwraps enveloped messages on the receiving event loop, then hands them on.
 
-    A delayed message is handled ``seconds`` after it arrived. A held one waits until the next
-    message this process receives has been handled (it overtakes), or ``seconds`` at most.
-    Plain messages go straight through. Runs on the loop thread only.
+    A delayed message is handled ``seconds`` after it arrived, and what arrives after it waits
+    behind it: a slow link delays, it does not reorder (the transport keeps each sender's
+    order, and the runtime relies on it: a task's code travels only with its first
+    submission). A held one waits until the next message this process receives has been
+    handled (it overtakes), or ``seconds`` at most: reordering is ``reorder``'s job. Runs on
+    the loop thread only.
     """
 
     def __init__(self, handle: Handler) -> None:
         self._handle = handle
         self._held: list[list[Any]] = []
+        self._waiting: deque[tuple[float, list[Any]]] = deque()   # (due, message), FIFO
+        self._pump: asyncio.TimerHandle | None = None
 
     def __call__(self, frames: list[Any]) -> None:
         first = memoryview(frames[0])
@@ -146,14 +151,33 @@ class Receiver:
             message = frames[1:]
             loop = asyncio.get_running_loop()
             if action == _DELAY:
-                loop.call_later(seconds, self._handle, message)
+                self._waiting.append((loop.time() + seconds, message))
+                self._schedule(loop)
             else:
                 self._held.append(message)
                 loop.call_later(seconds, self._release, message)
             return
+        if self._waiting:   # behind a delayed message: keep the order
+            self._waiting.append((0.0, frames))
+            return
+        self._deliver(frames)
+
+    def _deliver(self, frames: list[Any]) -> None:
         self._handle(frames)
         while self._held:
             self._handle(self._held.pop(0))
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._pump is None and self._waiting:
+            self._pump = loop.call_at(self._waiting[0][0], self._drain)
+
+    def _drain(self) -> None:
+        self._pump = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self._waiting and self._waiting[0][0] <= now:
+            self._deliver(self._waiting.popleft()[1])
+        self._schedule(loop)
 
     def _release(self, message: list[Any]) -> None:
         for index, held in enumerate(self._held):
