@@ -40,8 +40,9 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "it"):
 def test_a_reminder_reactivates_a_passivated_actor(use_store, store_url):
     use_store(store_url)
     boiler = Boiler.get("b1")
-    actorium.get(boiler.schedule.remote(due=1.0))
-    # It passivates within a fraction of a second; the reminder activates it again.
+    # Due well after the 0.2 s idle timeout, so that even on a loaded machine the actor has
+    # passivated before the reminder fires; the reminder activates it again.
+    actorium.get(boiler.schedule.remote(due=3.0))
     wait_for(lambda: actorium.util.state.summarize_virtual_actors()["passivations_total"],
              what="passivation")
     wait_for(lambda: not Boiler.reminders("b1"), what="the one-shot reminder")
@@ -54,10 +55,12 @@ def test_reminders_survive_a_restart_of_the_runtime_and_can_be_listed_and_cancel
         use_store, sqlite_url):
     use_store(sqlite_url)
     boiler = Boiler.get("b2")
-    actorium.get(boiler.schedule.remote(due=2.0, period=60.0))
+    # Due after the shutdown below (a few hundred ms away), so that it fires in the new runtime.
+    actorium.get(boiler.schedule.remote(due=4.0, period=60.0))
     actorium.get(Boiler.get("b3").schedule.remote(due=600.0))
     listed = actorium.util.state.list_reminders(type_name="Boiler")
     assert [(r["key"], r["period"]) for r in listed] == [("b2", 60.0), ("b3", None)]
+    assert not actorium.get(boiler.read.remote()).get("inspections")   # not fired here
     actorium.shutdown()
     # A new runtime on the same store: the due reminder fires there, activating b2.
     use_store(sqlite_url)
