@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ from typing import Any
 from actorium._cluster.connect import resolve
 from actorium._core.ids import random_id
 from actorium._core.runtime import Runtime
-from actorium._node.launcher import new_session_dir
+from actorium._node.session_dirs import new_session_dir, remove_session_dir
 from actorium._observe.progress import progress_bar
 
 _TIMEOUT = 10.0
@@ -46,8 +45,12 @@ def head_client(address: str) -> Iterator[Callable[[str | tuple[Any, ...]], Any]
     head, token = resolve(address)
     session_dir = new_session_dir()
     host = head.removeprefix("tcp://").rpartition(":")[0]
-    client = Runtime(role="client", worker_id=random_id(16), session_dir=session_dir,
-                     node_address=head, token=token, bind_host=host.strip("[]"))
+    try:
+        client = Runtime(role="client", worker_id=random_id(16), session_dir=session_dir,
+                         node_address=head, token=token, bind_host=host.strip("[]"))
+    except BaseException:
+        remove_session_dir(session_dir)
+        raise
 
     def ask(verb: str | tuple[Any, ...]) -> Any:
         name, *args = (verb,) if isinstance(verb, str) else verb
@@ -61,7 +64,7 @@ def head_client(address: str) -> Iterator[Callable[[str | tuple[Any, ...]], Any]
         yield ask
     finally:
         client.close()
-        shutil.rmtree(session_dir, ignore_errors=True)
+        remove_session_dir(session_dir)
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -9,7 +9,6 @@ this machine reaches the head, so that workers on other machines can send result
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 from typing import Any
 
@@ -17,8 +16,7 @@ from actorium._cluster.daemon import local_cluster
 from actorium._core.ids import random_id
 from actorium._core.runtime import Runtime
 from actorium._jobs import JOB_NODE_ENV, JOB_SUBMISSION_ENV
-from actorium._node.launcher import new_session_dir
-from actorium._store.paths import remove_store
+from actorium._node.session_dirs import new_session_dir, remove_session_dir
 from actorium._transport.auth import TOKEN_ENV, token_from_environment
 from actorium.exceptions import GetTimeoutError
 
@@ -65,8 +63,13 @@ def connect(address: str, namespace: str) -> tuple[Runtime, dict[str, Any]]:
     head_host = head.removeprefix("tcp://").rpartition(":")[0]
     bind_host = local_ip_towards(head_host)
     session_dir = new_session_dir()
-    runtime = Runtime(role="driver", worker_id=random_id(16), session_dir=session_dir,
-                      node_address=head, namespace=namespace, token=token, bind_host=bind_host)
+    try:
+        runtime = Runtime(role="driver", worker_id=random_id(16), session_dir=session_dir,
+                          node_address=head, namespace=namespace, token=token,
+                          bind_host=bind_host)
+    except BaseException:
+        remove_session_dir(session_dir)
+        raise
     try:
         runtime.start_loop_thread()
         try:
@@ -90,8 +93,7 @@ def connect(address: str, namespace: str) -> tuple[Runtime, dict[str, Any]]:
         runtime.job_id = registered["job_id"]
     except BaseException:
         runtime.close()
-        remove_store(session_dir)
-        shutil.rmtree(session_dir, ignore_errors=True)
+        remove_session_dir(session_dir)
         raise
     return runtime, {"head": head, "session_dir": session_dir, "pid": os.getpid()}
 
@@ -103,5 +105,4 @@ def disconnect(runtime: Runtime) -> None:
     except Exception:  # noqa: BLE001 - leaving anyway
         pass
     runtime.close(flush_seconds=0.5)
-    remove_store(runtime.session_dir)   # the driver's shared-memory objects, if it made any
-    shutil.rmtree(runtime.session_dir, ignore_errors=True)
+    remove_session_dir(runtime.session_dir)   # with the driver's shared-memory objects

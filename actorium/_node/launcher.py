@@ -5,28 +5,17 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from actorium._store.paths import remove_store
+from actorium._node.session_dirs import new_session_dir, remove_session_dir
 from actorium._transport.auth import TOKEN_ENV, new_token
 from actorium.exceptions import ActoriumError
 
 _START_TIMEOUT = 30.0
-
-
-def new_session_dir() -> str:
-    """A private directory (mode 0700) for this runtime's sockets; short enough for ipc paths."""
-    root = os.path.join(tempfile.gettempdir(), f"actorium-{os.getuid()}")
-    os.makedirs(root, mode=0o700, exist_ok=True)
-    os.chmod(root, 0o700)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return tempfile.mkdtemp(prefix=f"s{stamp}-{os.getpid()}-", dir=root)
 
 
 def driver_path() -> str:
@@ -73,6 +62,10 @@ class EmbeddedNode:
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, pass_fds=(write_end,),
                                             env=env)
+        except BaseException:
+            os.close(read_end)
+            remove_session_dir(self.session_dir)
+            raise
         finally:
             os.close(write_end)
         try:
@@ -123,5 +116,4 @@ class EmbeddedNode:
         self.cleanup()
 
     def cleanup(self) -> None:
-        remove_store(self.session_dir)
-        shutil.rmtree(self.session_dir, ignore_errors=True)
+        remove_session_dir(self.session_dir)

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
 import sys
 from typing import Any
@@ -21,7 +20,7 @@ from actorium._node.cluster_link import ClusterLink
 from actorium._node.node import Node
 from actorium._node.observer import bind_dashboard_socket
 from actorium._node.parent_watch import watch_parent_pipe
-from actorium._store.paths import remove_store
+from actorium._node.session_dirs import remove_session_dir
 from actorium._transport.auth import (
     BIND_HOST_ENV,
     TOKEN_ENV,
@@ -129,8 +128,7 @@ async def _serve(options: argparse.Namespace) -> None:
     node.close()
     # The session directory holds only this runtime's sockets; a driver killed with SIGKILL
     # cannot remove it, so the node does.
-    remove_store(options.session_dir)
-    shutil.rmtree(options.session_dir, ignore_errors=True)
+    remove_session_dir(options.session_dir)
 
 
 def _job_manager(node: Node, head_address: str, token: str, session_dir: str) -> JobManager:
