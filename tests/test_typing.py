@@ -38,19 +38,9 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 DOC = ROOT / "docs" / "typing.md"
 MARKER = re.compile(r"# (E|E-pyright): (.*?)(?=\s+# E(?:-pyright)?: |$)")
 
-MYPY_CONFIG = """\
-[mypy]
-python_version = 3.11
-strict = True
-plugins = actorium.mypy_plugin
-mypy_path = {root}
-show_error_codes = True
-# actorium is checked by `make typecheck`; here it is only the library under test.
-[mypy-actorium.*]
-follow_imports = silent
-[mypy-msgpack.*,cloudpickle.*,uvloop.*,asyncpg.*]
-ignore_missing_imports = True
-"""
+# The files are checked with the project's own configuration (pyproject.toml: strict, the
+# plugin), together with actorium itself, whose errors fail test_actorium_is_clean_under_mypy.
+MYPY_CONFIG = ROOT / "pyproject.toml"
 
 class Errors(defaultdict[tuple[str, int], list[str]]):
     """(file, line) -> the checker's messages there; ``doc_blocks``: docs/typing.md's code."""
@@ -98,15 +88,14 @@ def _expected(path: pathlib.Path, checker: str) -> dict[int, str]:
 def mypy_errors(tmp_path_factory: pytest.TempPathFactory) -> Errors:
     pytest.importorskip("mypy", reason="mypy is in the test extra: pip install -e '.[test]'")
     work = tmp_path_factory.mktemp("mypy")
-    config = work / "mypy.ini"
-    config.write_text(MYPY_CONFIG.format(root=ROOT))
     files = [str(p) for p in (*PASS, *FAIL, *EXAMPLES)
              if "mypy" in _checked_by(p) and _missing(p) is None]
     files += [str(p) for p in _doc_blocks(work)]
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir",
+        [sys.executable, "-m", "mypy", "--config-file", str(MYPY_CONFIG), "--cache-dir",
          str(work / "cache"), "--no-pretty", "--no-color-output", "--hide-error-context",
-         *files], cwd=ROOT, capture_output=True, text=True, timeout=600)
+         "--show-error-codes", str(ROOT / "actorium"), *files], cwd=ROOT, capture_output=True,
+        text=True, timeout=600)
     errors = Errors(list)
     errors.doc_blocks = [pathlib.Path(f) for f in files if "doc_block_" in f]
     for line in done.stdout.splitlines():
@@ -229,6 +218,14 @@ def test_pyright_reports_every_marked_line_and_nothing_else(pyright_errors: Erro
     _skip_if_missing(path)
     assert _expected(path, "pyright"), f"{path.name} marks no line for pyright"
     _check_marked(pyright_errors, path, "pyright")
+
+
+def test_actorium_is_clean_under_mypy_strict(mypy_errors: Errors) -> None:
+    """The issue's promise and ``make typecheck``'s check, run by ``make test`` too (with the
+    packages of the test venv; ``make typecheck`` also checks without the extras)."""
+    package = str(ROOT / "actorium") + os.sep
+    found = {key: messages for key, messages in mypy_errors.items() if key[0].startswith(package)}
+    assert not found, f"mypy --strict reports actorium's own code: {found}"
 
 
 def test_the_typing_guide_s_blocks_check_as_marked(mypy_errors: Errors) -> None:

@@ -46,8 +46,8 @@ def _hosts_usage(workers: Any, per_pid: dict[int, tuple[float | None, int | None
     pids = {w.pid for w in workers if w.pid}
     if not pids:
         return {}
-    shares = [per_pid[pid][0] for pid in pids if pid in per_pid and per_pid[pid][0] is not None]
-    sizes = [per_pid[pid][1] for pid in pids if pid in per_pid and per_pid[pid][1] is not None]
+    shares = [share for pid in pids if pid in per_pid and (share := per_pid[pid][0]) is not None]
+    sizes = [size for pid in pids if pid in per_pid and (size := per_pid[pid][1]) is not None]
     return {"cpu_percent": round(sum(shares), 2) if shares else None,
             "rss_bytes": sum(sizes) if sizes else None,
             "object_bytes": sum(held.get(pid, 0) for pid in pids),
