@@ -185,10 +185,10 @@ class CallerSide:
                 # A 4th field: the worker wrote the value into the store, for us (the owner).
                 stored = self.stored_from_wire(described[3], True) if len(described) > 3 \
                     else None
-                state = READY
+                outcome = READY
                 if fmt & FAILED_RETURN:  # a generator with num_returns=N failed before it
-                    fmt, state = fmt & ~FAILED_RETURN, FAILED
-                complete(object_id_for(task_id, index), state, fmt, data, frames, stored)
+                    fmt, outcome = fmt & ~FAILED_RETURN, FAILED
+                complete(object_id_for(task_id, index), outcome, fmt, data, frames, stored)
             if deps:
                 self._keep_contained(task_id, len(returns), deps)
         else:

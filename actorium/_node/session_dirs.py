@@ -64,7 +64,7 @@ def sweep_stale_session_dirs(root: str, *, now: float | None = None,
     """Remove the session directories under ``root`` whose creator process no longer runs and
     that were last changed more than ``stale_after`` s ago; returns the paths removed."""
     now = time.time() if now is None else now
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(root)
     except FileNotFoundError:

@@ -75,7 +75,7 @@ class _LargeBytes:
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, tuple[Any, ...]]:
         value = self.value
-        if type(value) is str:
+        if isinstance(value, str):  # exactly str: _out_of_band wraps only the exact types
             value = value.encode("utf-8", "surrogatepass")
             return _str_from_buffer, (pickle.PickleBuffer(value),)
         return _REBUILD[type(value)], (pickle.PickleBuffer(value),)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterable
+from typing import Any
 
 from actorium.util import state
 
@@ -52,7 +53,7 @@ def kill_node(node: str, sig: int = signal.SIGKILL) -> int:
     return pid
 
 
-def _find(node: str) -> dict[str, object]:
+def _find(node: str) -> dict[str, Any]:
     if not isinstance(node, str):
         raise TypeError(f"a node is named by its id (hex str) or 'head', got "
                         f"{type(node).__name__}")
