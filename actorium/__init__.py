@@ -21,7 +21,8 @@ Layers (an import may only point downwards):
                                      import: the one arrow that points up, by design)
     runtime_env/                     Ray's ray.runtime_env (RuntimeEnv, RuntimeEnvConfig)
     actor.py, runtime_context.py,    Ray's module paths ray.actor, ray.runtime_context,
-    cloudpickle.py                   ray.cloudpickle: re-exports of the facade, nothing more
+    cloudpickle.py, _raylet.py       ray.cloudpickle, ray._raylet (its ref and generator
+                                     types): re-exports of the facade, nothing more
     testing/                         actorium.testing: message faults, killing and pausing
                                      processes, chaos; over the public API and _faults
                                      (imported only by tests, never by this file)

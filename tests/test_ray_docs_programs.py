@@ -234,3 +234,34 @@ def test_cancelling_a_task_blocked_in_c_fails_it_soon(runtime: object) -> None:
         ray.get(ref, timeout=60)
     assert time.monotonic() - started < 30
     assert ray.get(answer.remote(), timeout=60) == 42  # the pool goes on
+
+
+# ------------------------------------------------------------------- ray._raylet
+# Exposed by streaming_generator.py: ``from ray._raylet import ObjectRefGenerator``, then
+# ``isinstance(r, ObjectRefGenerator)`` over what ray.wait returns, to tell a stream from a ref.
+@ray.remote
+def two_items():  # type: ignore[no-untyped-def]
+    yield 1
+    yield 2
+
+
+@pytest.mark.timeout(120)
+def test_raylet_path_names_the_types_a_stream_and_a_ref_have(runtime: object) -> None:
+    from actorium._raylet import ObjectID, ObjectRef, ObjectRefGenerator, \
+        StreamingObjectRefGenerator
+
+    stream, ref = two_items.remote(), answer.remote()
+    ready, _ = ray.wait([stream, ref], num_returns=2, timeout=60)
+    assert {isinstance(r, ObjectRefGenerator) for r in ready} == {True, False}
+    assert isinstance(ref, ObjectRef) and ObjectID is ObjectRef
+    assert StreamingObjectRefGenerator is ObjectRefGenerator is ray.ObjectRefGenerator
+    assert [ray.get(item, timeout=60) for item in stream] == [1, 2]
+
+
+def test_raylet_ids_say_ids_are_hex_strings() -> None:
+    import actorium._raylet as raylet
+
+    with pytest.raises(AttributeError, match="ids are hex strings.*get_actor_id"):
+        raylet.ActorID  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuch'"):
+        raylet.NoSuch  # noqa: B018
