@@ -128,13 +128,21 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
     ``ACTORIUM_OVERRIDE_JOB_RUNTIME_ENV=1``: then this one wins).
     """
     global _embedded
+    memory = ray_options.pop("_memory", None)
     ray_init_options.check_and_apply(ray_options)  # before anything starts
+    if memory is not None and (isinstance(memory, bool) or not isinstance(memory, (int, float))
+                               or memory < 0):
+        raise ValueError(f"_memory must be a number of bytes >= 0 (the node's memory resource), "
+                         f"got {memory!r}")
     requested_env = parse_runtime_env(runtime_env)   # checked before anything starts
     if address in (None, "auto"):
         # As Ray's RAY_ADDRESS: the variable names the cluster when the caller did not.
         address = os.environ.get(ADDRESS_ENV) or os.environ.get(RAY_ADDRESS_ENV) or address
     if address is not None and not isinstance(address, str):
         raise TypeError(f"init(address=...) takes 'auto' or 'HOST:PORT', got {address!r}")
+    if memory is not None and address not in (None, "local"):
+        raise ValueError("init(_memory=...) sizes the node init() starts; the nodes of a "
+                         "cluster it connects to have their own (as in Ray)")
     if num_cpus is not None and (isinstance(num_cpus, bool) or not isinstance(num_cpus, int)
                                  or num_cpus < 1):
         raise ValueError(f"num_cpus must be a positive int, got {num_cpus!r}")
@@ -178,6 +186,8 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         node_resources = dict(resources or {})
         if num_gpus is not None:
             node_resources["GPU"] = float(num_gpus)   # else the node counts them (nvidia-smi)
+        if memory is not None:   # else the node sizes it (_node/node.py, as Ray does)
+            node_resources["memory"] = float(int(memory))
         node = EmbeddedNode(num_cpus=cpus, resources=node_resources, namespace=namespace,
                             dashboard=dashboard)
         if node.dashboard_error:

@@ -23,8 +23,6 @@ _ONLY_AT_DEFAULT: dict[str, tuple[Any, str]] = {
     "job_config": (None, "pass runtime_env= and namespace= to init() directly"),
     "_plasma_directory": (None, "the object store lives in /dev/shm and spills to the "
                                 "session directory"),
-    "_memory": (None, "give tasks and actors memory= and set object_store_memory= for "
-                      "the object store"),
     "storage": (None, "Ray deprecated cluster storage; write files from your tasks, or use "
                       "virtual actors' state stores (docs/virtual-actors.md)"),
     "labels": (None, "node labels are not supported; use custom resources "

@@ -13,7 +13,7 @@ from actorium import _ray_init_options as ray_init_options
 
 @pytest.mark.parametrize(("name", "value"), [
     ("local_mode", True), ("_temp_dir", "/tmp/elsewhere"), ("_system_config", {"x": 1}),
-    ("job_config", object()), ("_plasma_directory", "/tmp/plasma"), ("_memory", 2**30),
+    ("job_config", object()), ("_plasma_directory", "/tmp/plasma"),
     ("storage", "/tmp/storage"), ("labels", {"zone": "a"}), ("_node_ip_address", "10.0.0.1"),
     ("_redis_password", "secret"), ("_enable_object_reconstruction", True),
 ])

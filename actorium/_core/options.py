@@ -37,6 +37,9 @@ def _check_resources(resources: Any) -> None:
             raise ValueError(f"resource names must be strings, got {key!r}")
         if key in ("CPU", "GPU"):
             raise ValueError(f"use num_cpus/num_gpus instead of resources[{key!r}]")
+        if key in ("memory", "object_store_memory"):
+            raise ValueError(f"resources must not name {key!r} (as in Ray): use the "
+                             f"{key}= option instead")
         _check_non_negative_number(f"resources[{key!r}]", amount)
 
 
@@ -150,7 +153,8 @@ _RAY_COMMON_NOT_IMPLEMENTED = {
     "fallback_strategy": _LABELS,
     "_labels": _LABELS,
     "object_store_memory": "is not implemented per task or actor: the object store has one "
-                           "budget per node (init(object_store_memory=...))",
+                           "budget per node (init(object_store_memory=...)); memory=... "
+                           "reserves heap memory",
     "placement_group": _PLACEMENT,
     "placement_group_bundle_index": _PLACEMENT,
     "placement_group_capture_child_tasks": _PLACEMENT,
@@ -213,15 +217,15 @@ def _reject_unknown(kind: str, allowed: set[str], given: dict[str, Any]) -> None
 
 
 def _check_memory(given: dict[str, Any]) -> None:
-    """Ray's ``memory=`` reserves heap memory; no memory is accounted here, so only a
-    request for none is taken (it is what leaving it out means)."""
-    memory = given.get("memory")
-    if memory is not None:
-        _check_non_negative_number("memory", memory)
-        if memory > 0:
-            raise ValueError(f"option memory={memory!r} is not implemented: nodes do not "
-                             f"account memory as a resource; leave it out, or reserve a custom "
-                             f"resource the nodes offer (resources={{...}})")
+    """Ray's ``memory=``: bytes of the node's logical ``memory`` resource the work holds
+    while it runs (scheduling only, as in Ray: nothing limits what the process allocates).
+    None means none, as leaving it out does."""
+    if "memory" not in given:
+        return
+    if given["memory"] is None:
+        given["memory"] = 0.0
+    _check_non_negative_number("memory", given["memory"])
+    given["memory"] = float(given["memory"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +398,7 @@ class ActorOptions:
         return {
             "num_cpus": self.num_cpus or 0.0,
             "num_gpus": self.num_gpus,
+            "memory": self.memory,
             "resources": self.resources,
             "max_restarts": self.max_restarts,
             "max_task_retries": self.max_task_retries,
@@ -445,13 +450,16 @@ def _strategy_to_wire(strategy: Any) -> Any:
 
 
 def task_options_to_wire(options: TaskOptions) -> dict[str, Any]:
-    return {
+    wire = {
         "num_cpus": options.num_cpus,
         "num_gpus": options.num_gpus,
         "resources": options.resources,
         "strategy": _strategy_to_wire(options.scheduling_strategy),
         "max_calls": options.max_calls,
     }
+    if options.memory:
+        wire["memory"] = options.memory
+    return wire
 
 
 @dataclass(frozen=True, slots=True)

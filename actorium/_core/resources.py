@@ -67,6 +67,9 @@ def plain_demand(options: dict[str, Any]) -> dict[str, float]:
     gpus = options.get("num_gpus") or 0.0
     if gpus:
         demand["GPU"] = float(gpus)
+    memory = options.get("memory") or 0.0
+    if memory:   # Ray's logical memory resource, in bytes
+        demand["memory"] = float(memory)
     for name, amount in (options.get("resources") or {}).items():
         if amount:
             demand[name] = float(amount)

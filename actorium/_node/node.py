@@ -54,6 +54,9 @@ from actorium._node.workers import (
 )
 from actorium._runtime_env.manager import EnvManager
 from actorium._runtime_env.packaging import PackageStore
+from actorium._observe import system_usage
+from actorium._store import paths
+from actorium._store.capacity import default_capacity
 from actorium._store.paths import owner_tag
 from actorium._store.store import sweep_owner
 from actorium._transport import serialization
@@ -100,7 +103,7 @@ class Node:
         self.pool_size = max(1, num_cpus)
         self.max_threads = max_threads
         total = {"CPU": float(num_cpus), **resources}
-        total.setdefault("memory", float(_memory_bytes()))
+        total.setdefault("memory", float(_memory_bytes(session_dir)))
         if GPU not in total and (detected := detect_gpu_count()):
             total[GPU] = float(detected)
         if not total.get(GPU, 1.0):
@@ -695,8 +698,12 @@ class Node:
 
 
 
-def _memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
+def _memory_bytes(session_dir: str) -> int:
+    """The node's logical ``memory`` resource, as Ray sizes it: the memory available when the
+    node starts, less what the object store may take (its default budget). Work that asks
+    for ``memory=`` holds that much of it while it runs; nothing limits what it allocates."""
+    usage = system_usage.memory()
+    if usage is None or not usage["available"]:
         return 0
+    store = default_capacity(os.path.join(paths.store_dir(session_dir), paths.USAGE_FILE))
+    return max(0, usage["available"] - store)

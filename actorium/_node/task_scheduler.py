@@ -37,6 +37,21 @@ _UNCONFIRMED_SECONDS = 60.0
 CANCEL_GRACE = 2.0
 
 
+def _cpus_of(demand: dict[str, float]) -> dict[str, float]:
+    """The CPU part of a demand (plain or a bundle's): what a task blocked in ``get()``
+    lends back, as in Ray. Its GPUs, memory and custom resources stay held."""
+    return {name: amount for name, amount in demand.items()
+            if name == "CPU" or name.startswith("CPU_group_")}
+
+
+def _held(task: QueuedTask, worker: WorkerInfo) -> dict[str, float]:
+    """What a running task holds now: all it asked for, less the CPUs it lent while blocked."""
+    if not worker.blocked:
+        return task.demand
+    lent = _cpus_of(task.demand)
+    return {name: amount for name, amount in task.demand.items() if name not in lent}
+
+
 class QueuedTask:
     """A task as the node holds it: its frames and what it needs."""
 
@@ -203,8 +218,7 @@ class TaskScheduler:
                 recent = self._recent[worker.worker_id] = deque(maxlen=_RECENT_PER_WORKER)
             recent.append(task)
         if worker is not None and worker.task is task:
-            if not worker.blocked:
-                self.node.resources.release(task.demand)
+            self.node.resources.release(_held(task, worker))
             worker.blocked = False
             worker.task = None
             if worker.state is WorkerState.BUSY:
@@ -235,9 +249,9 @@ class TaskScheduler:
             return
         worker.blocked = is_blocked
         if is_blocked:
-            self.node.resources.release(task.demand)
+            self.node.resources.release(_cpus_of(task.demand))
         else:
-            self.node.resources.acquire(task.demand)
+            self.node.resources.acquire(_cpus_of(task.demand))
         self.schedule_soon()
 
     def unconfirmed_of(self, worker: WorkerInfo) -> dict[str, list[bytes]]:
@@ -278,8 +292,7 @@ class TaskScheduler:
             return
         self.running.pop(task.task_id, None)
         self._give_gpus(task)
-        if not worker.blocked:
-            self.node.resources.release(task.demand)
+        self.node.resources.release(_held(task, worker))
         worker.task = None
         if task.doomed is not None:
             self._fail(task, task.doomed)
