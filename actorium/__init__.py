@@ -24,8 +24,10 @@ Layers (an import may only point downwards):
     cloudpickle.py, _raylet.py       ray.cloudpickle, ray._raylet (its ref and generator
                                      types): re-exports of the facade, nothing more
     testing/                         actorium.testing: message faults, killing and pausing
-                                     processes, chaos; over the public API and _faults
-                                     (imported only by tests, never by this file)
+                                     processes, chaos, the simulation; over the public API,
+                                     _faults and _sim (imported only by tests, never by this file)
+    _sim/                            the simulation (actorium.testing.simulate): the core's
+                                     caller side and executor in one process on a virtual clock
     exceptions.py                    the one exception tree (imports nothing of ours)
     mypy_plugin.py                   loaded by mypy only (plugins = ["actorium.mypy_plugin"]);
                                      imports nothing of ours, names our classes as strings

@@ -20,6 +20,7 @@
     ├── RuntimeNotInitializedError an API call needs init() first (or came after shutdown())
     ├── RuntimeEnvSetupError       a task's or actor's runtime_env could not be set up
     ├── BlockingCallInLoopError    a blocking call was made inside a running event loop; use await
+    ├── SimulationStalledError     in actorium.testing.simulate(): nothing can ever happen again
     ├── QueueEmptyError            util.queue.Queue had no item (also the stdlib's queue.Empty)
     ├── QueueFullError             util.queue.Queue had no room (also the stdlib's queue.Full)
     └── SerializationError         a value could not be pickled (the message names it)
@@ -58,6 +59,7 @@ __all__ = [
     "RuntimeEnvSetupError",
     "RuntimeNotInitializedError",
     "SerializationError",
+    "SimulationStalledError",
     "StaleActivationError",
     "StateStoreError",
     "TaskCancelledError",
@@ -249,6 +251,15 @@ class BlockingCallInLoopError(ActoriumError, RuntimeError):
 
     Blocking there would freeze every coroutine of that loop. Use the awaitable form:
     ``await ref`` or ``await asyncio.gather(*refs)`` instead of ``get()``.
+    """
+
+
+class SimulationStalledError(ActoriumError, RuntimeError):
+    """In ``actorium.testing.simulate()``: a blocking call waits for something that can never
+    happen (every call waits, nothing is on its way, no timer is set).
+
+    The real runtime would wait forever (a lost message, a deadlock); the simulation knows
+    nothing else can run, so it says so at once.
     """
 
 

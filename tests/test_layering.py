@@ -16,6 +16,7 @@ ALLOWED = {
     "_runtime_env": {"_runtime_env", "exceptions"},
     "_faults": {"_faults", "_transport", "exceptions"},
     "_core": {"_core", "_faults", "_store", "_transport", "_runtime_env", "exceptions"},
+    "_sim": {"_sim", "_core", "_faults", "_transport", "exceptions"},
     "_virtual": {"_virtual", "_faults", "_core", "_store", "_transport", "_runtime_env",
                  "exceptions"},
     "_twins": {"_twins", "_faults", "_virtual", "_core", "_store", "_transport",
@@ -94,7 +95,7 @@ def test_the_libraries_build_on_the_public_api(library):
 
 
 # actorium.testing builds on the public API plus the fault plan (_faults) it hands down.
-TESTING_MAY_IMPORT = {"testing", "_api", "_core", "_faults", "exceptions", "util"}
+TESTING_MAY_IMPORT = {"testing", "_api", "_core", "_faults", "_sim", "exceptions", "util"}
 
 
 def test_the_testing_package_builds_on_the_public_api_and_the_fault_plan():

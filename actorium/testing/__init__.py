@@ -9,7 +9,9 @@ paused processes, all repeatable from a seed (see docs/testing.md).
         actorium.shutdown()
 
 Modules: ``faults`` (message faults, applied by every process of the runtime), ``processes``
-(kill or pause a chosen process), ``nodes`` (kill a whole node), ``chaos`` (random kills from a seed), ``fixtures`` (pytest).
+(kill or pause a chosen process), ``nodes`` (kill a whole node), ``chaos`` (random kills from a
+seed), ``simulation`` (the whole runtime in this process on a virtual clock: ``simulate()``),
+``fixtures`` (pytest).
 """
 
 from actorium._faults.plan import FaultPlan, MessageFault
@@ -30,12 +32,14 @@ from actorium.testing.processes import (
     pause,
     worker_pids,
 )
+from actorium.testing.simulation import Simulation, simulate
 
 __all__ = [
     "Chaos",
     "FaultPlan",
     "Kill",
     "MessageFault",
+    "Simulation",
     "actor_pid",
     "delay",
     "drop",
@@ -48,5 +52,6 @@ __all__ = [
     "node_pid",
     "pause",
     "reorder",
+    "simulate",
     "worker_pids",
 ]
