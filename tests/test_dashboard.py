@@ -77,6 +77,9 @@ def test_pages_and_static_assets_are_served_without_external_resources(dashboard
     assert "http://" not in page and "https://" not in page  # no CDN: works offline
     modules = client.json("/api/ui/pages")
     assert {"/static/pages/actors.js", "/static/pages/overview.js"} <= set(modules)
+    # A first visit fetches every module at once, not level by level of the imports.
+    for path in ("/static/main.js", "/static/core/router.js", *modules):
+        assert f'<link rel="modulepreload" href="{path}">' in page, path
     for path in ("/static/main.js", "/static/core/router.js", "/static/style.css", *modules):
         status, headers_of, asset = client.request("GET", path)
         assert status == 200 and len(asset) > 500, path

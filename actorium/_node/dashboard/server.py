@@ -133,7 +133,8 @@ class DashboardServer:
 
     # ------------------------------------------------------------------ pages
     async def _index(self, _request: web.Request) -> web.StreamResponse:
-        return self._file("index.html")
+        return web.Response(body=self.static.index(), content_type="text/html",
+                            headers={"Cache-Control": "no-cache"})
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
         return self._file(request.match_info["name"])
