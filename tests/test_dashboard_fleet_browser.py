@@ -106,3 +106,26 @@ def test_user_metrics_are_charted_on_the_metrics_page(start_runtime):
         assert rate.locator("polyline").count() == 1
         page.screenshot(path=str(ARTIFACTS / "dashboard-metrics-charts.png"), full_page=True)
     assert not problems, problems
+
+
+@pytest.mark.timeout(300)
+def test_the_dashboard_benchmark_times_every_page_at_smoke_scale(tmp_path):
+    """make bench-dashboard keeps working: every page and interaction gets a time."""
+    _browser_or_skip()
+    import json
+    import pathlib
+    import subprocess
+    import sys
+
+    out = tmp_path / "figures.json"
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "benchmarks.dashboard_fleet", "--scale", "smoke",
+                    "--json", str(out), "--screenshots", str(tmp_path)],
+                   cwd=repo, check=True, timeout=280, capture_output=True)
+    figures = json.loads(out.read_text())
+    assert figures["actors"] == 500
+    pages = ("overview", "actors", "class", "actor", "node", "timeline", "tasks", "objects",
+             "logs", "metrics", "actors_next", "actors_search")
+    for page in pages:
+        assert figures[f"page_{page}_ms"] > 0, page
+    assert (tmp_path / "dashboard-fleet-actors.png").stat().st_size > 10_000
