@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from actorium._core.accelerators import GPU, gpu_amount
 from actorium._core.resources import demand_of, in_bundles
 from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
+from actorium._observe.actor_index import ActorIndex
 from actorium._supervision.policy import Backoff, Intensity, RestartHistory
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind
@@ -114,6 +115,9 @@ class ActorManager:
         self.actors: dict[bytes, ActorInfo] = {}
         self.names: dict[tuple[str, str], bytes] = {}
         self.waiting_for_resources: list[ActorInfo] = []
+        # Counts per class and state, ids in order: the dashboard reads them, never walks
+        # the directory. Every change of an actor's status goes through _set_status.
+        self.index = ActorIndex()
         self._host_cursor = 0
         self.owned: dict[bytes | str, set[bytes]] = {}   # owner key -> its non-detached actors
         self._stops: dict[bytes, asyncio.Future[None]] = {}   # graceful stops under way
@@ -152,11 +156,16 @@ class ActorManager:
             raise ValueError(f"actor {info.label} cannot start: its supervisor is not running")
         info.subscribers.update(self.take_early_subscribers(info.actor_id))
         self.actors[info.actor_id] = info
+        self.index.add(info.class_name, info.actor_id, info.status.value)
         self.node.observer.actor_event("actor_created", info, f"actor {info.label} created")
         if info.owner_key is not None:
             self.owned.setdefault(info.owner_key, set()).add(info.actor_id)
         self._place(info)
         return self.handle_descriptor(info)
+
+    def _set_status(self, info: ActorInfo, status: ActorStatus) -> None:
+        self.index.moved(info.class_name, info.status.value, status.value)
+        info.status = status
 
     def handle_descriptor(self, info: ActorInfo) -> dict[str, Any]:
         worker = info.worker
@@ -242,7 +251,7 @@ class ActorManager:
         if info is None or info.incarnation != incarnation or info.status is ActorStatus.DEAD:
             return
         if ok:
-            info.status = ActorStatus.ALIVE
+            self._set_status(info, ActorStatus.ALIVE)
             self.node.observer.actor_event("actor_alive", info, f"actor {info.label} is alive"
                                            + (f" (restart {info.restarts})" if info.restarts
                                               else ""))
@@ -397,7 +406,7 @@ class ActorManager:
         self._release_placement(info, stop_worker=True)
         info.restarts += 1
         info.incarnation += 1
-        info.status = ActorStatus.RESTARTING
+        self._set_status(info, ActorStatus.RESTARTING)
         self.node.observer.actor_event("actor_restarting", info,
                                        f"actor {info.label} is restarting: {reason}")
         message = [Kind.ACTOR_DIED, info.actor_id,
@@ -499,7 +508,7 @@ class ActorManager:
               stop_worker: bool) -> None:
         if info.status is ActorStatus.DEAD:
             return
-        info.status = ActorStatus.DEAD
+        self._set_status(info, ActorStatus.DEAD)
         info.death_reason = reason
         self.node.observer.actor_event("actor_died", info, f"actor {info.label} died: {reason}")
         info.awaiting_supervisor = False

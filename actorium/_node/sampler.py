@@ -19,6 +19,7 @@ import statistics
 import time
 from typing import TYPE_CHECKING, Any
 
+from actorium._node.actor_manager import ActorStatus
 from actorium._observe import system_usage
 from actorium._observe.timeseries import STEP, SeriesStore, percentile
 from actorium._observe.worker_stats import LATENCY_BUCKETS
@@ -99,7 +100,7 @@ class NodeSampler:
         actor_pids: dict[str, int | None] = {}
         alive = 0
         for info in node.actors.actors.values():
-            if info.status.value != "ALIVE":
+            if info.status is not ActorStatus.ALIVE:   # not .value: a descriptor call each
                 continue
             alive += 1
             name = info.class_name
