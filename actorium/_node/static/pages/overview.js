@@ -40,8 +40,10 @@ registerPage({
   async show(el, _arg, view) {
     el.innerHTML = `<div id="overview-now"></div><div id="overview-panels"></div>`;
     const now = el.querySelector("#overview-now");
+    // The figures of now and the charts are fetched at once: one round trip, not two.
+    const panels = view.panels(el.querySelector("#overview-panels"));
     draw(now, await api("/api/summary", { signal: view.signal }));
     view.on("summary", s => draw(now, s));
-    await view.panels(el.querySelector("#overview-panels"));
+    await panels;
   },
 });

@@ -41,9 +41,10 @@ registerPage({ name: "class", title: "Actor class", navParent: "actors",
     el.innerHTML = `<p>Actors of class <b>${esc(name)}</b> · <a href="#actors">all actors</a></p>
       <div id="class-now"></div><h2>Over time</h2><div id="class-charts"></div>`;
     const now = el.querySelector("#class-now");
-    await drawClass(now, name, view);
+    // What the class is now and its charts are fetched at once: one round trip, not two.
+    await Promise.all([drawClass(now, name, view),
+                       liveCharts(el.querySelector("#class-charts"), view, "class", name)]);
     view.every(2000, () => drawClass(now, name, view));
-    await liveCharts(el.querySelector("#class-charts"), view, "class", name);
   } });
 
 async function drawNode(el, nodeId, view) {
@@ -74,7 +75,7 @@ registerPage({ name: "node", title: "Node", navParent: "overview",
     el.innerHTML = `<p class="mono muted">${esc(nodeId)}</p><div id="node-now"></div>
       <h2>Over time</h2><div id="node-charts"></div>`;
     const now = el.querySelector("#node-now");
-    await drawNode(now, nodeId, view);
+    await Promise.all([drawNode(now, nodeId, view),
+                       liveCharts(el.querySelector("#node-charts"), view, "node", "", { node: nodeId })]);
     view.every(5000, () => drawNode(now, nodeId, view));
-    await liveCharts(el.querySelector("#node-charts"), view, "node", "", { node: nodeId });
   } });
