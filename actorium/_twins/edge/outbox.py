@@ -16,8 +16,6 @@ await it and the event loop never blocks on the disk.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import json
 import os
 import sqlite3
@@ -25,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
+from actorium._virtual.stores.sqlite_thread import SqliteThread
 from actorium.exceptions import QueueFullError
 
 T = TypeVar("T")
@@ -55,24 +54,19 @@ class Outbox:
             raise ValueError(f"max_queued must be an int >= 1, got {max_queued!r}")
         self.path = os.path.abspath(path)
         self.max_queued = max_queued
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="actorium-edge-outbox")
-        self._db: sqlite3.Connection | None = None
+        self._sqlite = SqliteThread(self._open, "actorium-edge-outbox")
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            for statement in _SCHEMA:
-                db.execute(statement)
-            self._db = db
-        return self._db
+    def _open(self) -> sqlite3.Connection:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        for statement in _SCHEMA:
+            db.execute(statement)
+        return db
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, lambda: work(self._connection()))
+        return await self._sqlite.run(work)
 
     async def put(self, key: str, patch: dict[str, Any]) -> tuple[int, int]:
         """Store one report durably; returns (its seq, reports now queued)."""
@@ -162,12 +156,7 @@ class Outbox:
         return await self._run(work)
 
     async def close(self) -> None:
-        def shut() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-        await asyncio.get_running_loop().run_in_executor(self._thread, shut)
-        self._thread.shutdown(wait=True)
+        await self._sqlite.close()
 
 
 def _add(db: sqlite3.Connection, name: str, amount: int) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import concurrent.futures
 import os
 import sqlite3
 import threading
@@ -20,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from actorium._virtual.stores.base import Claimed, Reminder, StateStore, stale
+from actorium._virtual.stores.sqlite_thread import SqliteThread
 from actorium.exceptions import StateStoreError
 
 T = TypeVar("T")
@@ -46,27 +46,23 @@ class SqliteStateStore(StateStore):
     def __init__(self, url: str, path: str) -> None:
         self.url = url
         self.path = path
-        self._thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="actorium-sqlite")
-        self._db: sqlite3.Connection | None = None
+        self._sqlite = SqliteThread(self._open, "actorium-sqlite")
         # Operations waiting for the thread; the flag says whether a drain is running.
         self._queue: collections.deque[tuple[Callable[[sqlite3.Connection], Any],
                                              asyncio.Future[Any], str]] = collections.deque()
         self._lock = threading.Lock()
         self._draining = False
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            directory = os.path.dirname(self.path)
-            if directory:
-                os.makedirs(directory, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
-                                 check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            self._db = db
-        return self._db
+    def _open(self) -> sqlite3.Connection:
+        directory = os.path.dirname(self.path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
+                             check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        return db
 
     async def _run(self, what: str, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` on the store's thread. Operations that queue up while the thread is
@@ -79,7 +75,7 @@ class SqliteStateStore(StateStore):
             start = not self._draining
             self._draining = True
         if start:
-            self._thread.submit(self._drain, loop)
+            self._sqlite.submit(self._drain, loop)
         result: T = await future
         return result
 
@@ -100,7 +96,7 @@ class SqliteStateStore(StateStore):
                 continue
             outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
             try:
-                db = self._connection()
+                db = self._sqlite.connection()
                 if len(batch) > 1:
                     db.execute("BEGIN IMMEDIATE")
                 for work, future, what in batch:
@@ -116,7 +112,7 @@ class SqliteStateStore(StateStore):
                                           f"{len(batch)} operations failed: {exc}")
                 outcomes = [(future, False, failure) for _work, future, _what in batch]
                 try:
-                    self._connection().execute("ROLLBACK")
+                    self._sqlite.connection().execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
             loop.call_soon_threadsafe(_settle, outcomes)
@@ -252,16 +248,11 @@ class SqliteStateStore(StateStore):
         return await self._run(f"finding the class of {type_name}", work)
 
     async def close(self) -> None:
-        def shut() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-        await asyncio.get_running_loop().run_in_executor(self._thread, shut)
-        self._thread.shutdown(wait=False)
+        await self._sqlite.close()
 
     def seed(self, type_name: str, rows: Any) -> None:
         """Insert ``(key, data)`` rows at once, blocking (benchmarks and bulk imports)."""
-        db = self._connection()
+        db = self._sqlite.connection()
         now = time.time()
         db.execute("BEGIN")
         db.executemany("INSERT OR REPLACE INTO virtual_state VALUES (?, ?, 0, 1, 'pickle', ?, ?)",
