@@ -118,7 +118,7 @@ class SimProcess:
         self.executor.pool.close()              # never started a thread; ours replaces it
         self.executor.pool = self.pool          # type: ignore[assignment]
         self.view.find_actor = self.executor.actors.get
-        network.attach(self.address, self.view._on_message)
+        network.attach(self.address, self.view._on_message)  # type: ignore[misc]
 
     def kill_by_fault(self) -> None:
         """A ``kill_before``/``kill_after`` fault hit a message this process sent."""
