@@ -29,6 +29,8 @@ Layers (an import may only point downwards):
     _sim/                            the simulation (actorium.testing.simulate): the core's
                                      caller side and executor in one process on a virtual clock
     exceptions.py                    the one exception tree (imports nothing of ours)
+    _processes.py                    whether a pid is a live process (imports nothing of ours;
+                                     used by _jobs, _node and _cluster to watch processes)
     mypy_plugin.py                   loaded by mypy only (plugins = ["actorium.mypy_plugin"]);
                                      imports nothing of ours, names our classes as strings
     job_submission/                  the job SDK (JobSubmissionClient), over the job REST API

@@ -26,11 +26,11 @@ ALLOWED = {
     "_supervision": {"_supervision", "_faults", "_core", "_store", "_transport", "_runtime_env",
                      "exceptions"},
     "_observe": {"_observe", "_core", "_transport", "exceptions"},
-    "_jobs": {"_jobs", "_runtime_env", "_transport", "exceptions"},
+    "_jobs": {"_jobs", "_runtime_env", "_transport", "_processes", "exceptions"},
     "_node": {"_node", "_faults", "_jobs", "_supervision", "_observe", "_head", "_virtual",
-              "_core", "_store", "_transport", "_runtime_env", "exceptions"},
+              "_core", "_store", "_transport", "_runtime_env", "_processes", "exceptions"},
     "_cluster": {"_cluster", "_faults", "_node", "_jobs", "_supervision", "_head", "_virtual",
-                 "_core", "_store", "_transport", "_runtime_env", "exceptions"},
+                 "_core", "_store", "_transport", "_runtime_env", "_processes", "exceptions"},
     "_cli": {"_cli", "_faults", "_cluster", "_node", "_jobs", "_supervision", "_head", "_virtual",
              "_observe", "_core", "_store", "_transport", "_runtime_env", "exceptions",
              "job_submission"},
@@ -121,6 +121,11 @@ def test_the_core_reaches_up_to_the_dag_only_from_bind_methods():
 
 def test_the_exception_tree_imports_nothing_of_actorium():
     assert actorium_imports(PACKAGE / "exceptions.py") == set()
+
+
+def test_the_process_probe_imports_nothing_of_actorium():
+    # It sits below every layer that watches processes (_jobs among them, under the core).
+    assert actorium_imports(PACKAGE / "_processes.py") == set()
 
 
 def test_the_mypy_plugin_imports_nothing_of_actorium():

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actorium._node.launcher import driver_path
+from actorium._processes import pid_alive
 from actorium._transport.auth import TOKEN_ENV
 from actorium.exceptions import ActoriumError
 
@@ -165,7 +166,7 @@ def follow(info: dict[str, Any], stops: StopRequests, out: Any = None) -> int:
             try:
                 done, raw = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:   # not our child: watch it another way
-                done, raw = (pid, 0) if not _alive(pid) else (0, 0)
+                done, raw = (pid, 0) if not pid_alive(pid) else (0, 0)
             if done:
                 status = os.waitstatus_to_exitcode(raw) if raw else 0
                 out.write(log.read())
@@ -206,9 +207,9 @@ def stop_daemons(timeout: float = 15.0) -> list[int]:
             pass
     deadline = time.monotonic() + timeout
     for pid in pids:
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
     for info in daemons:
         os.unlink(info["record"])
@@ -216,18 +217,6 @@ def stop_daemons(timeout: float = 15.0) -> list[int]:
     if os.path.exists(cluster_file):
         os.unlink(cluster_file)
     return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie (our own child) counts as gone
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def save_cluster(address: str, token: str, session_dir: str, dashboard_url: str = "") -> None:

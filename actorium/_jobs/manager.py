@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from actorium._jobs.models import JobErrorType, JobStatus, JobSubmitRequest, new_submission_id
 from actorium._jobs.store import JobStore, is_terminal, now_ms, public
+from actorium._processes import pid_alive
 from actorium._runtime_env.manager import PreparedEnv
 from actorium._runtime_env.spec import env_hash, is_package_uri
 from actorium._runtime_env.spec import parse as parse_runtime_env
@@ -72,7 +73,7 @@ class JobManager:
                 continue
             submission_id = record["submission_id"]
             pid = record.get("supervisor_pid")
-            if record["status"] == JobStatus.RUNNING.value and pid and _alive(pid):
+            if record["status"] == JobStatus.RUNNING.value and pid and pid_alive(pid):
                 self._running[submission_id] = asyncio.ensure_future(
                     self._follow(submission_id, pid))
             else:
@@ -294,17 +295,3 @@ async def _exited(pid: int) -> None:
     finally:
         loop.remove_reader(fd)
         os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False

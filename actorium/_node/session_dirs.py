@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import time
 
+from actorium._processes import pid_alive
 from actorium._store.paths import remove_store
 
 # A creator that died less than this long ago may have handed its directory to a node that is
@@ -49,16 +50,6 @@ def creator_pid(name: str) -> int | None:
     return int(parts[2])
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True                  # someone else's process now has that pid
-    return True
-
-
 def sweep_stale_session_dirs(root: str, *, now: float | None = None,
                              stale_after: float = STALE_AFTER_SECONDS) -> list[str]:
     """Remove the session directories under ``root`` whose creator process no longer runs and
@@ -72,7 +63,7 @@ def sweep_stale_session_dirs(root: str, *, now: float | None = None,
     for name in names:
         pid = creator_pid(name)
         path = os.path.join(root, name)
-        if pid is None or pid == os.getpid() or _alive(pid):
+        if pid is None or pid == os.getpid() or pid_alive(pid):
             continue
         try:
             if now - os.stat(path).st_mtime < stale_after:
