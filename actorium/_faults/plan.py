@@ -23,7 +23,9 @@ from actorium._transport.protocol import Kind
 FAULTS_ENV = "ACTORIUM_FAULTS"
 
 ACTIONS = ("drop", "delay", "duplicate", "reorder", "kill_before", "kill_after")
-ROLES = ("driver", "worker", "node")
+# Who sends: drivers, workers, node daemons, and the head service of a cluster (it runs in the
+# head node's process, behind its own inbox and outbox: "node" does not reach its traffic).
+ROLES = ("driver", "worker", "node", "head")
 
 # Names for groups of kinds, as a test thinks of them. A *request* asks for work or an answer;
 # a *reply* carries the answer back.
@@ -66,7 +68,9 @@ class MessageFault:
     ``delay`` is the (min, max) seconds a delayed message waits; a reordered message is held
     back and sent after the next message to the same peer (or after ``delay[1]`` seconds).
     ``kill_before``/``kill_after`` SIGKILL the sending process just before/after the message
-    leaves; they apply to workers only unless ``roles`` says otherwise.
+    leaves; they apply to workers only unless ``roles`` says otherwise (``roles=("head",)``
+    kills the head node's process as its head service sends: the head dies with it).
+    Other actions apply to every role by default, the head service's messages included.
     """
 
     action: str

@@ -36,6 +36,8 @@ from typing import Any
 import msgpack
 import zmq
 
+from actorium._faults.injector import interpose as interpose_faults
+from actorium._faults.injector import interpose_inbox
 from actorium._head.cluster_groups import ClusterGroups
 from actorium._head.cluster_state import ClusterObserver
 from actorium._head.packages import HeadPackages
@@ -61,7 +63,10 @@ class HeadService:
         self.address = address
         self.loop = asyncio.get_running_loop()
         self.outbox = Outbox(zmq_context, address, self._deliver_locally, auth)
-        self.inbox = Inbox(zmq_context, address, self.loop, self._on_message, auth)
+        interpose_faults(self.outbox, "head")   # a no-op unless a test planned faults
+        # Delayed and reordered messages wait here, at the receiver (off without a plan).
+        self._receive = interpose_inbox(self._on_message)
+        self.inbox = Inbox(zmq_context, address, self.loop, self._receive, auth)
         self.store = HeadStore(os.path.join(session_dir, "head.sqlite3"))
         self.nodes: dict[bytes, dict[str, Any]] = {}
         self.last_seen: dict[bytes, float] = {}
@@ -123,7 +128,7 @@ class HeadService:
         self.outbox.send(address, (frame, *buffers) if buffers else (frame,))
 
     def _deliver_locally(self, frames: list[Any]) -> None:
-        self.loop.call_soon(self._on_message, frames)
+        self.loop.call_soon(self._receive, frames)
 
     def _on_message(self, frames: list[Any]) -> None:
         try:

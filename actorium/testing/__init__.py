@@ -24,7 +24,7 @@ from actorium.testing.faults import (
     kill_sender,
     reorder,
 )
-from actorium.testing.nodes import kill_node, node_pid
+from actorium.testing.nodes import kill_node, node_pid, pause_node
 from actorium.testing.processes import (
     actor_pid,
     kill_actor_worker,
@@ -51,6 +51,7 @@ __all__ = [
     "kill_sender",
     "node_pid",
     "pause",
+    "pause_node",
     "reorder",
     "simulate",
     "worker_pids",

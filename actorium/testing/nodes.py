@@ -5,7 +5,9 @@ them sends anything after another one died), then sends them all the signal (SIG
 default) and lets them continue. What the rest of the cluster sees is a host crash: the head
 stops hearing the node's heartbeats and declares it dead after its timeout, its actors restart
 elsewhere within their ``max_restarts``, its tasks are retried within their ``max_retries``.
-``kill_node("head")`` kills the head node, the head service with it.
+``kill_node("head")`` kills the head node, the head service with it. ``pause_node(node)``
+stops a node's daemon for a block (its workers run on): on the head node that is a hung head
+service, which its nodes notice through their heartbeats.
 
 Pids come from the state API (each node's row carries its daemon's ``pid``), so this works on
 the runtime this driver runs or is attached to, as long as the node runs on this machine.
@@ -15,7 +17,8 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from actorium.util import state
@@ -51,6 +54,24 @@ def kill_node(node: str, sig: int = signal.SIGKILL) -> int:
     _signal(doomed, sig)
     _signal(doomed, signal.SIGCONT)    # a non-fatal signal is then handled as usual
     return pid
+
+
+@contextmanager
+def pause_node(node: str) -> Iterator[int]:
+    """Stop a node's daemon for the block (SIGSTOP, then SIGCONT on leaving, even if the block
+    raised); yields its pid. ``node`` is a node id (hex) or ``"head"``.
+
+    The daemon keeps its sockets and state but handles nothing: messages to it wait in the
+    kernel's buffers, its heartbeats stop, and on the head node the head service is frozen
+    with it. Its workers are not stopped (calls between workers that are already connected
+    go on). Raises ``LookupError`` if no live node matches.
+    """
+    pid = node_pid(node)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield pid
+    finally:
+        _signal([pid], signal.SIGCONT)
 
 
 def _find(node: str) -> dict[str, Any]:

@@ -105,6 +105,9 @@ def simulate(*faults: MessageFault, seed: int = 0, num_cpus: int = 4,
         if not isinstance(fault, MessageFault):
             raise TypeError(f"simulate() takes message faults (drop(), delay(), ...) as "
                             f"positional arguments, got {type(fault).__name__}")
+        if fault.roles == ("head",):
+            raise ValueError(f"the simulation has no head service (one node, no cluster): "
+                             f"{fault.action} for roles=('head',) would never apply")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int, got {seed!r}")
     if isinstance(num_cpus, bool) or not isinstance(num_cpus, int) or num_cpus < 1:

@@ -175,7 +175,7 @@ def test_the_plan_survives_its_trip_through_the_environment():
     (lambda: drop("requests", nth=0), "nth must be a positive int"),
     (lambda: delay("requests", seconds=(0.2, 0.1)), "delay must be"),
     (lambda: MessageFault("explode", ("requests",)), "unknown fault action 'explode'"),
-    (lambda: drop("requests", roles=("head",)), "unknown role 'head'"),
+    (lambda: drop("requests", roles=("gcs",)), "unknown role 'gcs'"),
     (lambda: drop([]), "at least one message kind"),
 ])
 def test_a_bad_fault_is_refused_with_a_message_naming_it(make, message):

@@ -268,6 +268,9 @@ def test_bad_arguments_are_refused_and_a_running_runtime_too(start_runtime):
     with pytest.raises(TypeError, match="message faults"):
         with simulate("drop"):
             pass
+    with pytest.raises(ValueError, match="no head service"):
+        with simulate(drop("requests", roles=("head",))):
+            pass
     with pytest.raises(ValueError, match="latency"):
         with simulate(latency=(1.0, 0.5)):
             pass
