@@ -5,8 +5,8 @@
     ├── ActorError
     │   ├── ActorDiedError         the actor is dead (killed, crashed, __init__ raised, worker lost)
     │   ├── ActorUnavailableError  the actor cannot be reached now (restarting); Ray's name
-    │   ├── PendingCallsLimitExceeded  the handle's max_pending_calls are all in flight
     │   └── ActivationError        a virtual actor could not be activated (next call retries)
+    ├── PendingCallsLimitExceeded  this process has max_pending_calls unfinished calls on the actor
     ├── StateStoreError            the state store of virtual actors failed or is unreachable
     │   └── StaleActivationError   a newer activation owns the key: this one's write was refused
     ├── GetTimeoutError            get()/wait() ran out of time (also a builtin TimeoutError)
@@ -28,9 +28,9 @@
 Every exception here crosses process boundaries, so each one pickles (``__reduce__``)
 with its extra fields. Ray's names are accepted aliases: ``RayTaskError`` is ``TaskError``,
 ``RayActorError`` is ``ActorError``, ``RayError`` is ``ActoriumError``.
-``ActorUnavailableError``, ``PendingCallsLimitExceeded``, ``OwnerDiedError`` and
-``ObjectStoreFullError`` exist so that ported ``except`` clauses import; this version does not
-raise them yet (it raises their parents: ``ActorDiedError``, ``ObjectLostError``...).
+``ActorUnavailableError``, ``OwnerDiedError`` and ``ObjectStoreFullError`` exist so that
+ported ``except`` clauses import; this version does not raise them yet (it raises their
+parents: ``ActorDiedError``, ``ObjectLostError``...).
 """
 
 from __future__ import annotations
@@ -167,10 +167,11 @@ class ActorUnavailableError(ActorError):
     """
 
 
-class PendingCallsLimitExceeded(ActorError):  # noqa: N818 - Ray's name
-    """A handle already has ``max_pending_calls`` calls in flight; Ray's name.
-
-    Not raised by this version yet; wait for some results before sending more calls.
+class PendingCallsLimitExceeded(ActoriumError):  # noqa: N818 - Ray's name
+    """``.remote()`` on an actor method found ``max_pending_calls`` calls from this process
+    to that actor unfinished; Ray's name, and as in Ray not an ``ActorError`` (the actor is
+    fine). Raised at once by ``.remote()``: the call was not sent. Wait for some results
+    (``get``/``wait``) before sending more, or raise the actor's ``max_pending_calls``.
     """
 
 

@@ -87,6 +87,8 @@ def test_an_option_that_would_be_ignored_is_refused_naming_it(kind, options, mes
     ("actor .options()", {"memory": 100}),
     ("actor", {"name": "a", "get_if_exists": True}),
     ("task .options()", {"name": "named"}),
+    ("actor", {"max_pending_calls": 4}),
+    ("actor .options()", {"max_pending_calls": -1}),
 ])
 def test_what_ray_accepts_and_we_implement_is_taken(kind, options):
     assert apply(kind, options) is not None

@@ -210,6 +210,7 @@ class ActorClass(Generic[T]):
                   fmt, data, len(buffers), deps, wire, concurrency, self._is_async, 0, methods]
         state = runtime.actor_state(actor_id, self._name)
         state.max_task_retries = options.max_task_retries
+        state.max_pending_calls = options.max_pending_calls
         if options.name is not None and asyncio._get_running_loop() is None:
             # Named: ask synchronously so that a taken name fails here, as in Ray.
             header[4] = code
@@ -271,6 +272,7 @@ class ActorHandle(Generic[T]):
         state = runtime.actor_state(actor_id, described["class_name"])
         with runtime.actors_lock:
             state.max_task_retries = described.get("max_task_retries", 0)
+            state.max_pending_calls = described.get("max_pending_calls", -1)
             if described.get("dead"):
                 state.dead = ActorDiedError(f"actor {described['class_name']} is dead: "
                                             f"{described['dead']}", actor_id=actor_id.hex())
@@ -310,18 +312,19 @@ class ActorHandle(Generic[T]):
         methods = {name: info.num_returns for name, info in self._methods.items()}
         state = self._state
         return (_rebuild_handle, (self._actor_id, self._class_name, methods, state.address,
-                                  state.incarnation, state.max_task_retries))
+                                  state.incarnation, state.max_task_retries,
+                                  state.max_pending_calls))
 
 
 def _rebuild_handle(actor_id: bytes, class_name: str, methods: dict[str, int],
                     address: str | None, incarnation: int,
-                    max_task_retries: int = 0) -> ActorHandle[Any]:
+                    max_task_retries: int = 0, max_pending_calls: int = -1) -> ActorHandle[Any]:
     runtime = context.current_runtime()
     known = actor_id in runtime.actors
     handle = ActorHandle.from_descriptor(runtime, {
         "actor_id": actor_id, "class_name": class_name, "methods": methods,
         "address": address, "incarnation": incarnation,
-        "max_task_retries": max_task_retries})
+        "max_task_retries": max_task_retries, "max_pending_calls": max_pending_calls})
     if not known:
         runtime.subscribe_actor(actor_id)
     return handle
@@ -413,6 +416,7 @@ class ActorMethod(Generic[P, R]):
         handle = self._handle
         if info.check is not None:
             info.check.check(args, kwargs)
+        handle._state.check_pending_limit(info.name)
         runtime = context.current_runtime()
         fmt, data, buffers, refs = runtime.dumps_call_args(
             f"{handle._class_name}.{info.name}", args, kwargs)

@@ -21,7 +21,7 @@ from actorium._transport import serialization
 from actorium._transport.channel import Outbox
 from actorium._transport.protocol import (CANCELLED_CALL, FAILED_RETURN, Kind, TaskStatus, pack,
                                          unpack)
-from actorium.exceptions import ActorDiedError, TaskCancelledError
+from actorium.exceptions import ActorDiedError, PendingCallsLimitExceeded, TaskCancelledError
 
 if TYPE_CHECKING:
     from actorium._store.segment import StoredObject
@@ -48,7 +48,8 @@ class ActorState:
     """What a caller knows of one actor: where it lives and how its calls are numbered."""
 
     __slots__ = ("actor_id", "address", "incarnation", "seq", "buffered", "dead", "inflight",
-                 "class_name", "forward_to", "max_task_retries", "sent", "retried", "virtual")
+                 "class_name", "forward_to", "max_task_retries", "sent", "retried", "virtual",
+                 "max_pending_calls")
 
     def __init__(self, actor_id: bytes, class_name: str) -> None:
         self.actor_id = actor_id
@@ -69,6 +70,25 @@ class ActorState:
         # A virtual actor's caller side (``_virtual/caller.py``): asks for an activation when
         # a call finds no address, takes back calls an ended activation refused (MOVED).
         self.virtual: VirtualCalls | None = None
+        # The actor's max_pending_calls option (-1: no limit), checked against ``inflight``.
+        self.max_pending_calls = -1
+
+    def check_pending_limit(self, method: str) -> None:
+        """Raise PendingCallsLimitExceeded if one more call would pass max_pending_calls.
+
+        Counted as Ray counts: the calls this process sent to the actor (through any of
+        its handles here) that have not finished yet."""
+        state = self
+        while state.forward_to is not None:
+            state = state.forward_to
+        limit = self.max_pending_calls
+        if limit > 0 and len(state.inflight) >= limit:
+            raise PendingCallsLimitExceeded(
+                f"call {self.class_name}.{method} was not sent to actor "
+                f"{self.class_name}({state.actor_id.hex()}): {len(state.inflight)} calls from "
+                f"this process are unfinished on it, its max_pending_calls is {limit}; wait "
+                f"for some results before calling again, or raise the limit with the "
+                f"max_pending_calls actor option")
 
     def may_resend(self, task_id: bytes) -> bool:
         """True if a call lost with its incarnation is to be sent to the next one."""

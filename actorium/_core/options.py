@@ -119,6 +119,15 @@ def _check_concurrency_groups(value: Any) -> dict[str, int]:
     return dict(value)
 
 
+def _check_max_pending_calls(value: Any) -> int:
+    if value is None or (type(value) is int and value == 0):
+        return -1   # Ray reads both as no limit
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise ValueError("option max_pending_calls must be an int > 0 (unfinished calls a "
+                         f"caller may have on the actor) or -1 (no limit), got {value!r}")
+    return value
+
+
 def _check_backoff(value: Any) -> tuple[float, float]:
     if (not isinstance(value, (tuple, list)) or len(value) != 2
             or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
@@ -324,6 +333,9 @@ class ActorOptions:
     # Named groups of methods, each running at most that many calls at once; the methods
     # of no group are in the default group, limited by max_concurrency (Ray's semantics).
     concurrency_groups: dict[str, int] | None = None
+    # Ray's: unfinished calls a caller process may have on the actor before ``.remote()``
+    # raises PendingCallsLimitExceeded (-1: no limit; Ray takes 0 and None for none too).
+    max_pending_calls: int = -1
 
     @classmethod
     def override(cls, base: ActorOptions, **given: Any) -> ActorOptions:
@@ -366,6 +378,8 @@ class ActorOptions:
             _check_non_negative_number("checkpoint_interval", interval)
             if interval == 0:
                 raise ValueError("option checkpoint_interval must be > 0 seconds, got 0")
+        if "max_pending_calls" in given:
+            given["max_pending_calls"] = _check_max_pending_calls(given["max_pending_calls"])
         concurrency = given.get("max_concurrency")
         if concurrency is not None and (isinstance(concurrency, bool)
                                         or not isinstance(concurrency, int) or concurrency < 1):
@@ -413,6 +427,7 @@ class ActorOptions:
             "dedicated": self.dedicated_process,
             "strategy": _strategy_to_wire(self.scheduling_strategy),
             "concurrency_groups": self.concurrency_groups,
+            "max_pending_calls": self.max_pending_calls,
         }
 
 

@@ -102,6 +102,7 @@ class ActorOptionsArgs(_PlacementOptions, total=False):
     namespace: str | None
     lifetime: Literal["detached", "non_detached"] | None
     get_if_exists: bool
+    max_pending_calls: int | None
     # Only in @remote(...): .options() refuses it at run time, as Ray does (one TypedDict
     # serves both here, so a checker does not catch that case).
     concurrency_groups: dict[str, int] | None

@@ -177,6 +177,7 @@ class ActorManager:
             "address": worker.address if worker is not None else None,
             "incarnation": info.incarnation,
             "max_task_retries": info.options.get("max_task_retries", 0),
+            "max_pending_calls": info.options.get("max_pending_calls", -1),
             "dead": info.death_reason if info.status is ActorStatus.DEAD else None,
         }
 

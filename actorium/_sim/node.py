@@ -270,6 +270,7 @@ class SimNode:
                 "address": actor.process.address if actor.process is not None else None,
                 "incarnation": actor.incarnation,
                 "max_task_retries": actor.options.get("max_task_retries", 0),
+                "max_pending_calls": actor.options.get("max_pending_calls", -1),
                 "dead": actor.death if actor.state == "DEAD" else None}
 
     def _verb_create_actor(self, packed: bytes, *, buffers: list[bytes]) -> dict[str, Any]:
