@@ -8,7 +8,6 @@ their values), run the code, and turn the return value(s) or the exception into 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import traceback
 from collections.abc import Callable
 from time import perf_counter
@@ -25,7 +24,7 @@ from actorium._transport.protocol import Kind, TaskStatus
 from actorium.exceptions import ActoriumError, TaskCancelledError, TaskError, make_task_error
 
 if TYPE_CHECKING:
-    from actorium._core.producer import Producers
+    from actorium._core.producer import Again, AgainAsync, Producers
     from actorium._core.runtime import Runtime
 
 
@@ -148,17 +147,20 @@ on_finished: Callable[[str, float, BaseException | None], None] | None = None
 
 def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
                  call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
+                 again: Again | None = None,
                  ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Run synchronous ``call`` and pack its outcome (any thread).
 
     A negative ``num_returns`` marks a generator call: its items go to ``owner`` as they
-    come (``producer.py``) and the outcome is the call's one result.
+    come (``producer.py``) and the outcome is the call's one result; ``again`` retries its
+    generator when it raises (``Producers.drive``).
     """
     started = perf_counter()
     try:
         value = call()
         if num_returns < 0:
-            value = _producers(runtime).drive(value, num_returns, owner, task_id, function_name)
+            value = _producers(runtime).drive(value, num_returns, owner, task_id, function_name,
+                                              again)
             num_returns = 1
         elif num_returns > 0 and isinstance(value, GeneratorType):
             outcome = fixed_returns(runtime, value, num_returns, function_name)
@@ -175,6 +177,7 @@ def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
 
 async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: int,
                              call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
+                             again: AgainAsync | None = None,
                              ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Await ``call()`` (a coroutine) and pack its outcome (loop thread)."""
     started = perf_counter()
@@ -182,7 +185,7 @@ async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: 
         value = await call()
         if num_returns < 0:
             value = await _producers(runtime).drive_async(value, num_returns, owner, task_id,
-                                                          function_name)
+                                                          function_name, again)
             num_returns = 1
         elif num_returns > 0 and isinstance(value, (GeneratorType, AsyncGeneratorType)):
             if isinstance(value, GeneratorType):

@@ -9,6 +9,12 @@ generator becomes one more item that holds it, so the consumer reads every earli
 Back-pressure: the producer pauses while it is ``limit`` items ahead of what the owner has
 handed out (GENERATOR_ACK). A pause ends early when the call is cancelled (the owner dropped
 the generator or called ``cancel``) or the owner's process died: nobody would read on.
+
+Retries (Ray's rule for streaming generators): a task whose generator raises an exception its
+``retry_exceptions`` covers, with retries left, runs again from the start in the same call
+(``again`` gives the fresh generator). The items sent before are not sent again: the owner has
+them, and it ignores a retried producer's copies anyway (a task retried on another worker
+after its worker died sends everything again; see ``streams.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.options import DYNAMIC_RETURNS, stream_backpressure
@@ -25,12 +32,17 @@ from actorium.exceptions import TaskCancelledError
 if TYPE_CHECKING:
     from actorium._core.runtime import Runtime
 
+# Asked when a streaming generator raises: the generator to run instead (the call made again,
+# a retry), or None to end the stream with the exception. See the worker's task retries.
+Again = Callable[[Exception], Any]
+AgainAsync = Callable[[Exception], Awaitable[Any]]
+
 
 class Producer:
     """One running streaming call in this worker."""
 
     __slots__ = ("runtime", "owner", "task_id", "name", "limit", "consumed", "stopped", "cond",
-                 "event", "loop")
+                 "event", "loop", "sent")
 
     def __init__(self, runtime: Runtime, owner: str, task_id: bytes, name: str,
                  limit: int) -> None:
@@ -44,6 +56,7 @@ class Producer:
         self.cond = threading.Condition()
         self.event: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.sent = 0                        # items sent so far (a retry starts below it)
 
     def acked(self, consumed: int) -> None:
         with self.cond:
@@ -68,6 +81,14 @@ class Producer:
     def _check(self) -> None:
         if self.stopped is not None:
             raise TaskCancelledError(f"{self.name} was stopped: {self.stopped}")
+
+    def offer(self, index: int, value: Any) -> int:
+        """The generator yielded item ``index``: send it unless an earlier run of this call
+        sent it already (a retry runs from the start). The next index."""
+        if index >= self.sent:
+            self.send(index, value)
+            self.sent = index + 1
+        return index + 1
 
     def send(self, index: int, value: Any) -> None:
         """Pack and send item ``index`` (any thread)."""
@@ -142,7 +163,7 @@ class Producers:
         return True
 
     def drive(self, value: Any, num_returns: int, owner: str, task_id: bytes,
-              name: str) -> Any:
+              name: str, again: Again | None = None) -> Any:
         """Run a generator a synchronous call returned; the call's result (any thread)."""
         if num_returns == DYNAMIC_RETURNS:
             return self._collect(_check_generator(value, name, asynchronous=False), name)
@@ -157,17 +178,22 @@ class Producers:
                 except StopIteration:
                     return index
                 except Exception as exc:  # noqa: BLE001 - the consumer reads it as an item
-                    producer.send_error(index, exc)
-                    return index + 1
-                producer.send(index, item)
-                index += 1
+                    fresh = again(exc) if again is not None else None
+                    if fresh is None:
+                        producer.send_error(index, exc)
+                        return index + 1
+                    generator.close()
+                    generator = _check_generator(fresh, name, asynchronous=False)
+                    index = 0
+                    continue
+                index = producer.offer(index, item)
                 producer.wait_room(index)
         finally:
             self.running.pop(task_id, None)
             generator.close()
 
     async def drive_async(self, value: Any, num_returns: int, owner: str, task_id: bytes,
-                          name: str) -> Any:
+                          name: str, again: AgainAsync | None = None) -> Any:
         """``drive`` for a call running on the loop: an async generator, or a plain one."""
         if not inspect.isasyncgen(value):
             if num_returns == DYNAMIC_RETURNS:
@@ -185,10 +211,17 @@ class Producers:
                 except StopAsyncIteration:
                     return index
                 except Exception as exc:  # noqa: BLE001
-                    producer.send_error(index, exc)
-                    return index + 1
-                producer.send(index, item)
-                index += 1
+                    fresh = await again(exc) if again is not None else None
+                    if fresh is None:
+                        producer.send_error(index, exc)
+                        return index + 1
+                    await value.aclose()
+                    if not inspect.isasyncgen(fresh):
+                        raise TypeError(f"{name} returned {type(fresh).__name__} when it was "
+                                        f"retried, not an async generator") from exc
+                    value, index = fresh, 0
+                    continue
+                index = producer.offer(index, item)
                 await producer.wait_room_async(index)
         finally:
             self.running.pop(task_id, None)
@@ -209,8 +242,7 @@ class Producers:
                 except Exception as exc:  # noqa: BLE001
                     producer.send_error(index, exc)
                     return index + 1
-                producer.send(index, item)
-                index += 1
+                index = producer.offer(index, item)
                 await producer.wait_room_async(index)
         finally:
             self.running.pop(task_id, None)

@@ -150,10 +150,20 @@ class WorkerExecutor:
                     failure.append(exc)
                     raise
 
+            def again(exc: Exception) -> Any:
+                """A streaming generator raised: the generator of a retry, or None."""
+                nonlocal retries_left
+                if retries_left == 0 or not retry_on(exc):
+                    return None
+                retries_left -= 1
+                args, kwargs = spec.arguments(runtime, bool(entries))
+                return function(*args, **kwargs)
+
             while True:
                 failure.clear()
                 outcome = execution.run_and_pack(runtime, spec.name, spec.num_returns, invoke,
-                                                 owner=spec.owner, task_id=spec.task_id)
+                                                 owner=spec.owner, task_id=spec.task_id,
+                                                 again=again)
                 if not failure or retries_left == 0 or not retry_on(failure[0]):
                     break
                 retries_left -= 1
@@ -169,8 +179,11 @@ class WorkerExecutor:
         current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
                                         spec.accelerator_ids, spec.placement))
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
+        retry_on = _retry_filter(spec.retry_exceptions)
+        retries_left = spec.retries_left
         try:
             await execution.wait_deps(runtime, entries)
+            failure: list[BaseException] = []
 
             async def invoke() -> Any:
                 args, kwargs = spec.arguments(runtime, bool(entries))
@@ -180,11 +193,28 @@ class WorkerExecutor:
                         result = await result
                 except SystemExit as exc:
                     _exit_worker(spec.name, exc)
+                except BaseException as exc:
+                    failure.append(exc)
+                    raise
                 return result
 
-            outcome = await execution.run_and_pack_async(runtime, spec.name, spec.num_returns,
-                                                         invoke, owner=spec.owner,
-                                                         task_id=spec.task_id)
+            async def again(exc: Exception) -> Any:
+                """An async streaming generator raised: the generator of a retry, or None."""
+                nonlocal retries_left
+                if retries_left == 0 or not retry_on(exc):
+                    return None
+                retries_left -= 1
+                args, kwargs = spec.arguments(runtime, bool(entries))
+                return function(*args, **kwargs)
+
+            while True:  # retry_exceptions, as for a synchronous task
+                failure.clear()
+                outcome = await execution.run_and_pack_async(
+                    runtime, spec.name, spec.num_returns, invoke, owner=spec.owner,
+                    task_id=spec.task_id, again=again)
+                if not failure or retries_left == 0 or not retry_on(failure[0]):
+                    break
+                retries_left -= 1
         finally:
             restore_devices()
             self.running_tasks.pop(spec.task_id, None)
