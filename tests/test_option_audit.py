@@ -57,7 +57,6 @@ RAY_OPTIONS_NOT_IMPLEMENTED = [
     ("task", {"accelerator_type": "V100"}, "accelerator_type .* not implemented.*resources"),
     ("task", {"label_selector": {"zone": "a"}}, "label_selector .* not implemented"),
     ("actor", {"fallback_strategy": []}, "fallback_strategy .* not implemented"),
-    ("task", {"enable_task_events": False}, "enable_task_events .* not implemented"),
     ("task", {"_num_objects_per_yield": 4}, "_num_objects_per_yield .* not implemented"),
     ("actor", {"allow_out_of_order_execution": True},
      "allow_out_of_order_execution .* not implemented"),
@@ -89,6 +88,9 @@ def test_an_option_that_would_be_ignored_is_refused_naming_it(kind, options, mes
     ("task .options()", {"name": "named"}),
     ("actor", {"max_pending_calls": 4}),
     ("actor .options()", {"max_pending_calls": -1}),
+    ("task", {"enable_task_events": False}),
+    ("actor", {"enable_task_events": False}),
+    ("method", {"enable_task_events": False}),
 ])
 def test_what_ray_accepts_and_we_implement_is_taken(kind, options):
     assert apply(kind, options) is not None

@@ -131,6 +131,8 @@ class ActorClass(Generic[T]):
                                          skip_first=True) if "__init__" in vars(cls) or \
             cls.__init__ is not object.__init__ else None
         self._methods: dict[str, _MethodInfo] = {}
+        # Methods whose @method(enable_task_events=...) overrides the actor's option.
+        self._method_events: dict[str, bool] = {}
         public = _public_methods(cls)
         self._method_groups = _method_groups(self._name, public, options.concurrency_groups)
         groups = frozenset({DEFAULT_CONCURRENCY_GROUP, *(options.concurrency_groups or {})})
@@ -142,6 +144,8 @@ class ActorClass(Generic[T]):
             if num_returns == 1 and is_generator_function(member) and not (
                     method_options and method_options.num_returns == 1):
                 num_returns = wire_num_returns("streaming", None)  # as in Ray
+            if method_options is not None and method_options.enable_task_events is not None:
+                self._method_events[name] = method_options.enable_task_events
             is_static = isinstance(inspect.getattr_static(cls, name), staticmethod)
             check = ArgumentCheck(member, f"{self._name}.{name}", skip_first=not is_static) \
                 if inspect.isfunction(member) else None
@@ -203,6 +207,8 @@ class ActorClass(Generic[T]):
         wire["owner_actor"] = running.actor_id if running is not None else None
         if self._method_groups:
             wire["method_groups"] = self._method_groups
+        if self._method_events:
+            wire["method_events"] = self._method_events
         if supervision:
             wire.update(supervision)
         methods = {name: info.num_returns for name, info in self._methods.items()}
@@ -336,14 +342,16 @@ class ActorMethod(Generic[P, R]):
     To a type checker it is ``ActorMethod[P, R]``: ``.remote()`` takes the method's
     parameters ``P`` and returns ``R`` (``ObjectRef[T]`` for a method returning ``T``)."""
 
-    __slots__ = ("_handle", "_info", "_num_returns", "_group")
+    __slots__ = ("_handle", "_info", "_num_returns", "_group", "_events")
 
     def __init__(self, handle: ActorHandle[Any], info: _MethodInfo,
-                 num_returns: int | None = None, group: str | None = None) -> None:
+                 num_returns: int | None = None, group: str | None = None,
+                 events: bool | None = None) -> None:
         self._handle = handle
         self._info = info
         self._num_returns = info.num_returns if num_returns is None else num_returns
         self._group = group   # the concurrency group of .options(), else the method's own
+        self._events = events  # enable_task_events of .options(), else the method's/actor's
 
     if not TYPE_CHECKING:  # calling it is always an error, so type checkers say so
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -378,9 +386,12 @@ class ActorMethod(Generic[P, R]):
     def options(self, **options: Any) -> ActorMethod[P, Any]:
         """This method with other options for the calls made through the result:
         ``num_returns``, ``concurrency_group`` (the group the calls run in, instead of the
-        method's own; a group the actor lacks is refused) or generator back-pressure."""
+        method's own; a group the actor lacks is refused), ``enable_task_events`` or
+        generator back-pressure."""
         parsed = MethodOptions.build(**options)
         group = self._group
+        events = self._events if parsed.enable_task_events is None else \
+            parsed.enable_task_events
         if parsed.concurrency_group is not None:
             group = parsed.concurrency_group
             known = self._info.groups
@@ -389,7 +400,7 @@ class ActorMethod(Generic[P, R]):
                     f"actor {self._handle._class_name} has no concurrency group {group!r}; its "
                     f"groups are: {', '.join(sorted(known))}")
         if "num_returns" not in options and "_generator_backpressure_num_objects" not in options:
-            return ActorMethod(self._handle, self._info, self._num_returns, group)
+            return ActorMethod(self._handle, self._info, self._num_returns, group, events)
         num_returns: int | str = parsed.num_returns
         if "num_returns" in options and self._info.function is not None:
             check_generator_returns(self._info.function, num_returns)
@@ -397,7 +408,7 @@ class ActorMethod(Generic[P, R]):
             num_returns = "streaming" if self._num_returns < DYNAMIC_RETURNS else \
                 self._num_returns
         return ActorMethod(self._handle, self._info, wire_num_returns(
-            num_returns, parsed._generator_backpressure_num_objects), group)
+            num_returns, parsed._generator_backpressure_num_objects), group, events)
 
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """A DAG node that calls this method of this actor each time its DAG executes.
@@ -427,7 +438,7 @@ class ActorMethod(Generic[P, R]):
         stream = runtime.open_stream(task_id, returns[0], stream_backpressure(num_returns)) \
             if num_returns < DYNAMIC_RETURNS else None
         runtime.call_actor(handle._state, task_id, info.name, num_returns, fmt, data, buffers,
-                           deps, self._group)
+                           deps, self._group, self._events)
         if stream is not None:
             return stream  # type: ignore[return-value]
         # R is what num_returns makes of the result (remote_types.py), unknown in here.

@@ -243,11 +243,12 @@ class CallerSide:
 
     def call_actor(self, state: ActorState, task_id: bytes, method: str, num_returns: int,
                    fmt: int, data: bytes, buffers: Sequence[Any], deps: list[list[Any]],
-                   group: str | None = None) -> None:
+                   group: str | None = None, events: bool | None = None) -> None:
         """Send ACTOR_CALL to the actor's worker, or keep it until the actor is placed.
 
-        ``group`` is a concurrency group named for this call (``.options(concurrency_group=)``);
-        it travels as an extra header field only when given."""
+        ``group`` is a concurrency group named for this call (``.options(concurrency_group=)``),
+        ``events`` its ``.options(enable_task_events=)``; each travels as an extra header field
+        only when given."""
         while state.forward_to is not None:
             state = state.forward_to
         virtual = None
@@ -259,8 +260,10 @@ class CallerSide:
                 seq = next(state.seq)
                 header = [Kind.ACTOR_CALL, task_id, state.actor_id, self.address, seq,
                           state.incarnation, method, num_returns, fmt, data, len(buffers), deps]
-                if group is not None:
+                if group is not None or events is not None:
                     header.append(group)
+                if events is not None:
+                    header.append(events)
                 frames = [pack(header), *buffers]
                 state.inflight[task_id] = num_returns
                 self._inflight_actor[task_id] = state.actor_id
@@ -331,7 +334,7 @@ class CallerSide:
         for task_id, frames in buffered:
             call = unpack(frames[0])
             self.call_actor(target, task_id, call[6], inflight.get(task_id, call[7]), call[8],
-                            call[9], frames[1:], call[11])
+                            call[9], frames[1:], call[11], *call[12:14])
 
     def _on_actor_died(self, header: list[Any], _buffers: list[Any]) -> None:
         _, actor_id, reason, restarting, error_data = header

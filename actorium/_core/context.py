@@ -84,6 +84,9 @@ class Execution:
     # The placement group it was scheduled into, as its wire strategy: {"placement_group":
     # id, "bundle": index, "capture": bool, "bundles": [...]} (None: not in a group).
     placement: dict[str, Any] | None = None
+    # False: enable_task_events=False, so the call is left out of the timeline and the
+    # state API (its function's counters still count it).
+    events: bool = True
 
 
 current_execution: ContextVar[Execution | None] = ContextVar("actorium_execution", default=None)

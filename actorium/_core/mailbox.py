@@ -60,13 +60,15 @@ class Call:
     """One ACTOR_CALL message, decoded."""
 
     __slots__ = ("task_id", "caller", "seq", "method", "num_returns", "fmt", "data", "buffers",
-                 "deps", "entries", "task", "incarnation", "group")
+                 "deps", "entries", "task", "incarnation", "group", "events")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         (_, self.task_id, _actor, self.caller, self.seq, self.incarnation, self.method,
          self.num_returns, self.fmt, self.data, _count, self.deps) = header[:12]
         # The concurrency group the caller named for this call (.options()), if any.
         self.group: str | None = header[12] if len(header) > 12 else None
+        # Its .options(enable_task_events=...), if any (None: the method's or actor's).
+        self.events: bool | None = header[13] if len(header) > 13 else None
         self.buffers = buffers
         # The entries of the refs among the arguments, noted on the loop thread at arrival.
         self.entries: list[Any] = []
@@ -112,7 +114,7 @@ class HostedActor:
                  "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
                  "_lock", "_async_calls", "_sync_threads", "calls_done", "resources",
                  "accelerator_ids", "placement", "checkpointer", "not_run_status", "_lanes",
-                 "_method_lanes")
+                 "_method_lanes", "events", "method_events")
 
     def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
                  is_async: bool, max_concurrency: int, incarnation: int) -> None:
@@ -137,11 +139,23 @@ class HostedActor:
         self.accelerator_ids: dict[str, list[str]] | None = None   # GPU ids it was given
         self.placement: dict[str, Any] | None = None   # its placement group (wire strategy)
         self.checkpointer: Checkpointer | None = None     # if it defines checkpoint hooks
+        # enable_task_events: the actor's, and the methods that override it (@method).
+        self.events = True
+        self.method_events: dict[str, bool] | None = None
         # How calls that will never run are answered: ACTOR_DIED, or MOVED when a virtual
         # actor's activation ends (its caller sends them on to the next activation).
         self.not_run_status: int = TaskStatus.ACTOR_DIED
         self._lanes: dict[str, _Lane] | None = None          # its named concurrency groups
         self._method_lanes: dict[str, _Lane] | None = None   # method -> the lane it names
+
+    def records_events(self, call: Call) -> bool:
+        """Whether ``call`` goes into the timeline and the state API (enable_task_events):
+        as its ``.options()`` say, else its method's ``@method``, else the actor's option."""
+        if call.events is not None:
+            return call.events
+        if self.method_events is not None:
+            return self.method_events.get(call.method, self.events)
+        return self.events
 
     def set_concurrency_groups(self, groups: dict[str, int],
                                method_groups: dict[str, str]) -> None:
@@ -288,7 +302,8 @@ class HostedActor:
                 self._sync_threads[call.task_id] = ident
             token = current_execution.set(Execution(call.task_id, self.actor_id, call.method,
                                                     self.incarnation, self.resources,
-                                                    self.accelerator_ids, self.placement))
+                                                    self.accelerator_ids, self.placement,
+                                                    self.records_events(call)))
             try:
                 execution.wait_deps_blocking(runtime, call.entries)
 
@@ -334,7 +349,7 @@ class HostedActor:
         runtime = self.runtime
         current_execution.set(Execution(call.task_id, self.actor_id, call.method,
                                         self.incarnation, self.resources, self.accelerator_ids,
-                                        self.placement))
+                                        self.placement, self.records_events(call)))
         name = f"{self.class_name}.{call.method}"
         try:
             if call.entries:

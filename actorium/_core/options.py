@@ -119,6 +119,13 @@ def _check_concurrency_groups(value: Any) -> dict[str, int]:
     return dict(value)
 
 
+def _check_events(given: dict[str, Any]) -> None:
+    value = given.get("enable_task_events", True)
+    if not isinstance(value, bool):
+        raise ValueError("option enable_task_events must be True or False (False: leave the "
+                         f"calls out of the timeline and the state API), got {value!r}")
+
+
 def _check_max_pending_calls(value: Any) -> int:
     if value is None or (type(value) is int and value == 0):
         return -1   # Ray reads both as no limit
@@ -167,8 +174,6 @@ _RAY_COMMON_NOT_IMPLEMENTED = {
     "placement_group": _PLACEMENT,
     "placement_group_bundle_index": _PLACEMENT,
     "placement_group_capture_child_tasks": _PLACEMENT,
-    "enable_task_events": "is not implemented: the events of every task are kept (leave the "
-                          "option out)",
 }
 _RAY_NOT_IMPLEMENTED = {
     "a remote function": {
@@ -193,8 +198,6 @@ _RAY_NOT_IMPLEMENTED = {
                             "caller",
         "_num_objects_per_yield": "is not implemented: a generator sends each item as it is "
                                   "yielded",
-        "enable_task_events": "is not implemented: the events of every call are kept (leave "
-                              "the option out)",
         "tensor_transport": "is not implemented: tensors travel as other values",
         "name": "is not implemented for actor method calls: calls are listed under their "
                 "method's name",
@@ -256,6 +259,8 @@ class TaskOptions:
     max_calls: int | None = None
     # Ray's name: how far a streaming generator may run ahead of its consumer (None: 128).
     _generator_backpressure_num_objects: int | None = None
+    # False: the task is left out of the timeline and the state API (list_tasks), as in Ray.
+    enable_task_events: bool = True
 
     @classmethod
     def override(cls, base: TaskOptions, **given: Any) -> TaskOptions:
@@ -282,6 +287,7 @@ class TaskOptions:
                 raise ValueError(f"option max_calls must be an int >= 0 (0: no limit), "
                                  f"got {calls!r}")
         _check_memory(given)
+        _check_events(given)
         name = given.get("name")
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"option name must be a non-empty string, got {name!r}")
@@ -336,6 +342,9 @@ class ActorOptions:
     # Ray's: unfinished calls a caller process may have on the actor before ``.remote()``
     # raises PendingCallsLimitExceeded (-1: no limit; Ray takes 0 and None for none too).
     max_pending_calls: int = -1
+    # False: the actor's calls are left out of the timeline and the state API, as in Ray,
+    # except those of methods that say otherwise (@method / .options(enable_task_events=)).
+    enable_task_events: bool = True
 
     @classmethod
     def override(cls, base: ActorOptions, **given: Any) -> ActorOptions:
@@ -357,6 +366,7 @@ class ActorOptions:
             if given.get(name) is not None:
                 _check_non_negative_number(name, given[name])
         _check_memory(given)
+        _check_events(given)
         if given.get("num_gpus"):
             check_gpu_request("num_gpus", given["num_gpus"])
         if "resources" in given:
@@ -428,6 +438,7 @@ class ActorOptions:
             "strategy": _strategy_to_wire(self.scheduling_strategy),
             "concurrency_groups": self.concurrency_groups,
             "max_pending_calls": self.max_pending_calls,
+            "events": self.enable_task_events,
         }
 
 
@@ -474,6 +485,8 @@ def task_options_to_wire(options: TaskOptions) -> dict[str, Any]:
     }
     if options.memory:
         wire["memory"] = options.memory
+    if not options.enable_task_events:
+        wire["events"] = False
     return wire
 
 
@@ -484,11 +497,15 @@ class MethodOptions:
     num_returns: int | str = 1
     concurrency_group: str | None = None
     _generator_backpressure_num_objects: int | None = None
+    # None: as the actor's enable_task_events says.
+    enable_task_events: bool | None = None
 
     @classmethod
     def build(cls, base: MethodOptions | None = None, **given: Any) -> MethodOptions:
         allowed = {f.name for f in dataclasses.fields(cls)}
         _reject_unknown("an actor method", allowed, given)
+        if given.get("enable_task_events") is not None:
+            _check_events(given)
         if "num_returns" in given:
             _check_num_returns(given["num_returns"])
         _check_backpressure(given.get("_generator_backpressure_num_objects"))

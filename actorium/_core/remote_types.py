@@ -66,6 +66,7 @@ class _PlacementOptions(TypedDict, total=False):
     scheduling_strategy: Any
     name: str | None
     runtime_env: RuntimeEnv | dict[str, Any] | None
+    enable_task_events: bool
 
 
 class CommonOptions(_PlacementOptions, total=False):
@@ -113,6 +114,7 @@ class MethodOptionsArgs(TypedDict, total=False):
 
     concurrency_group: str | None
     _generator_backpressure_num_objects: int | None
+    enable_task_events: bool | None
 
 
 class MethodDecoratorArgs(MethodOptionsArgs, total=False):

@@ -40,7 +40,7 @@ class TaskSpec:
 
     __slots__ = ("task_id", "owner", "code_id", "name", "fmt", "data", "buffers", "num_returns",
                  "retries_left", "retry_exceptions", "resources", "accelerator_ids",
-                 "placement")
+                 "placement", "events")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         (_, self.task_id, self.owner, self.code_id, _code, self.name, self.fmt, self.data,
@@ -50,6 +50,7 @@ class TaskSpec:
         self.resources = plain_demand(options)
         self.accelerator_ids: dict[str, list[str]] | None = options.get("accelerator_ids")
         self.placement = placement_of(options)
+        self.events: bool = options.get("events", True)
 
     def arguments(self, runtime: Runtime, has_refs: bool) -> tuple[tuple[Any, ...],
                                                                     dict[str, Any]]:
@@ -132,7 +133,8 @@ class WorkerExecutor:
         runtime = self.runtime
         self.running_tasks[spec.task_id] = threading.get_ident()
         token = current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
-                                                spec.accelerator_ids, spec.placement))
+                                                spec.accelerator_ids, spec.placement,
+                                                spec.events))
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
@@ -177,7 +179,7 @@ class WorkerExecutor:
     async def _run_async_task(self, spec: TaskSpec, function: Any, entries: list[Any]) -> None:
         runtime = self.runtime
         current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
-                                        spec.accelerator_ids, spec.placement))
+                                        spec.accelerator_ids, spec.placement, spec.events))
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
@@ -234,6 +236,8 @@ class WorkerExecutor:
         actor.resources = plain_demand(options) or None
         actor.accelerator_ids = options.get("accelerator_ids")
         actor.placement = placement_of(options)
+        actor.events = options.get("events", True)
+        actor.method_events = options.get("method_events")
         if options.get("concurrency_groups"):
             actor.set_concurrency_groups(options["concurrency_groups"],
                                          options.get("method_groups") or {})

@@ -350,9 +350,12 @@ class NodeObserver:
         scheduler = self.node.tasks
         rows: list[dict[str, Any]] = []
         for task in scheduler.queue:
-            rows.append({"task_id": task.task_id.hex(), "name": task.name, "state": "QUEUED",
-                         "pid": None, "error": ""})
+            if task.events:
+                rows.append({"task_id": task.task_id.hex(), "name": task.name,
+                             "state": "QUEUED", "pid": None, "error": ""})
         for task in scheduler.running.values():
+            if not task.events:
+                continue
             rows.append({"task_id": task.task_id.hex(), "name": task.name, "state": "RUNNING",
                          "pid": task.worker.pid if task.worker else None, "error": ""})
         for failure in self.metrics.failures:

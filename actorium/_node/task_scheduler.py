@@ -57,7 +57,7 @@ class QueuedTask:
 
     __slots__ = ("task_id", "owner", "header", "buffers", "demand", "retries_left", "worker",
                  "name", "cancelled", "doomed", "env", "env_hash", "gpus", "gpu_ids",
-                 "max_calls")
+                 "max_calls", "events")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         self.task_id: bytes = header[1]
@@ -81,6 +81,8 @@ class QueuedTask:
         self.gpu_ids: list[str] = []
         calls = header[10].get("max_calls")
         self.max_calls: int = (1 if self.gpus else 0) if calls is None else calls
+        # enable_task_events=False: the state API does not list it (as in Ray).
+        self.events: bool = header[10].get("events", True)
 
 
 class TaskScheduler:

@@ -72,14 +72,17 @@ class WorkerStats:
             counter.count += 1
             counter.seconds += seconds
             counter.buckets[slot] += 1
+            if error is not None:
+                counter.errors += 1
+            self.changed = True
+            if execution is not None and not execution.events:
+                return  # enable_task_events=False: counted, not in the timeline or state API
             # Raw values here; ids are turned into hex when the report is built.
             self.recent.append((time(), actor_id, execution, name, seconds, error is None))
             if error is not None:
-                counter.errors += 1
                 self.failures.append([time(), actor_id.hex() if actor_id else "",
                                       execution.task_id.hex() if execution else "", name,
                                       f"{type(error).__name__}: {error}"[:500]])
-            self.changed = True
 
     def report(self, executor: WorkerExecutor, force: bool = False) -> dict[str, Any] | None:
         """The payload of one WORKER_STATS message, or None if nothing changed."""
