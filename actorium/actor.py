@@ -5,5 +5,6 @@ A thin public module over the facade, so ported imports keep working; nothing li
 
 from actorium._api import exit_actor
 from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, method
+from actorium._core.remote_types import ActorProxy
 
-__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "exit_actor", "method"]
+__all__ = ["ActorClass", "ActorHandle", "ActorMethod", "ActorProxy", "exit_actor", "method"]

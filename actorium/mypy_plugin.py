@@ -42,14 +42,15 @@ from mypy.nodes import (
     Decorator,
     FuncDef,
     IntExpr,
-    StrExpr,
     OverloadedFuncDef,
     RefExpr,
+    StrExpr,
     SymbolTableNode,
     TypeInfo,
     Var,
 )
 from mypy.plugin import (
+    AnalyzeTypeContext,
     AttributeContext,
     CheckerPluginInterface,
     ClassDefContext,
@@ -88,6 +89,9 @@ DYNAMIC_GENERATOR = f"{_STREAMS}.DynamicObjectRefGenerator"
 _YIELDING = {f"typing.{name}" for name in ("Generator", "Iterator", "Iterable",
                                              "AsyncGenerator", "AsyncIterator", "AsyncIterable")}
 _TYPES = "actorium._core.remote_types"
+# Ray's ActorHandle[C] | type[C], which lets pyright find the methods of C decorated with
+# @actorium.method; the plugin types every method of an ActorHandle[C], so it reads it as that.
+ACTOR_PROXY = f"{_TYPES}.ActorProxy"
 # ``.remote()`` of these creates an actor: it takes the class's constructor parameters (the
 # decorator's result TypedActorClass carries ``type[C]``, which mypy, unlike pyright, does
 # not turn into the constructor's signature when binding ``self``).
@@ -162,6 +166,10 @@ class ActoriumPlugin(Plugin):
         if info is not None and name == "remote":
             return _constructor_signature
         return None
+
+    def get_type_analyze_hook(self, fullname: str,
+                              ) -> Callable[[AnalyzeTypeContext], Type] | None:
+        return _actor_proxy if fullname == ACTOR_PROXY else None
 
     def get_attribute_hook(self, fullname: str) -> Callable[[AttributeContext], Type] | None:
         # Called for every attribute of an ActorHandle (it has __getattr__), its own too.
@@ -303,6 +311,17 @@ def _supervisor_start(ctx: MethodSigContext) -> FunctionLike:
 
 
 # ---------------------------------------------------------------------- handles
+def _actor_proxy(ctx: AnalyzeTypeContext) -> Type:
+    """``ActorProxy[C]`` is ``ActorHandle[C]`` (``ActorProxy`` alone: ``ActorHandle[Any]``)."""
+    args = [ctx.api.analyze_type(arg) for arg in ctx.type.args]
+    if len(args) > 1:
+        ctx.api.fail(f"ActorProxy takes one type argument (the actor's class), not "
+                     f"{len(args)}", ctx.context)
+        return AnyType(TypeOfAny.from_error)
+    handle = ctx.api.named_type(ACTOR_HANDLE, args or [AnyType(TypeOfAny.special_form)])
+    return handle
+
+
 def _handle_method(ctx: AttributeContext, name: str) -> Type:
     """``handle.name``: ``ActorMethod[P, R]`` from the actor class's method ``name``."""
     handle = get_proper_type(ctx.type)

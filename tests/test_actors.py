@@ -55,6 +55,11 @@ class Pairs:
     def triple(self):
         return 1, 2, 3
 
+    @actorium.method                     # bare, as @ray.method: the method's defaults
+    def swap(self, a, b):
+        return self.split(b, a)          # decorated methods stay plain calls inside
+
+
 
 @actorium.remote
 class Forwarder:
@@ -171,6 +176,13 @@ def test_method_decorator_num_returns_two_gives_two_refs():
     left, right = Pairs.remote().split.remote("L", "R")
     assert actorium.get(left) == "L"
     assert actorium.get(right) == "R"
+
+
+def test_a_bare_method_decorator_keeps_the_method_and_its_defaults():
+    pairs = Pairs.remote()
+    assert actorium.get(pairs.swap.remote("L", "R")) == ("R", "L")
+    with pytest.raises(TypeError, match="decorates a method"):
+        actorium.method(3)
 
 
 def test_method_options_num_returns_overrides_at_call_time():

@@ -11,8 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, Unpack, overload
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, Iterator
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    Unpack,
+    overload,
+)
 
 from actorium._core import context
 from actorium._core.calls import ActorState
@@ -36,8 +46,12 @@ if TYPE_CHECKING:
     from actorium._core.remote_types import (
         ActorOptionsArgs,
         ManyReturns,
+        MethodDecorator,
         MethodDecoratorArgs,
+        MethodDescriptor,
         MethodOptionsArgs,
+        ShapedMethodDecorator,
+        StreamingMethodDecorator,
     )
     from actorium._core.streams import DynamicObjectRefGenerator, ObjectRefGenerator
 
@@ -46,24 +60,66 @@ P = ParamSpec("P")
 # What a method's .remote() returns: ObjectRef[T], or a list of refs, None... (remote_types.py).
 R = TypeVar("R", covariant=True)
 F = TypeVar("F", bound=Callable[..., Any])
+_I = TypeVar("_I", bound=Iterator[Any] | AsyncIterator[Any])
 
 METHOD_OPTIONS_ATTRIBUTE = "__actorium_method_options__"
 _DEFAULT_ASYNC_CONCURRENCY = 1000
 
 
-def method(**options: Unpack[MethodDecoratorArgs]) -> Callable[[F], F]:
-    """Decorate an actor method with options, e.g. ``@actorium.method(num_returns=2)``.
+@overload
+def method(function: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]], /,
+           ) -> MethodDescriptor[P, Coroutine[Any, Any, T], ObjectRef[T]]: ...
+@overload
+def method(  # type: ignore[overload-overlap]
+        function: Callable[Concatenate[Any, P], Generator[T, Any, Any]], /,
+) -> MethodDescriptor[P, Generator[T, Any, Any], ObjectRefGenerator[T]]: ...
+@overload
+def method(  # type: ignore[overload-overlap]
+        function: Callable[Concatenate[Any, P], AsyncGenerator[T, Any]], /,
+) -> MethodDescriptor[P, AsyncGenerator[T, Any], ObjectRefGenerator[T]]: ...
+@overload
+def method(function: Callable[Concatenate[Any, P], _I], /) -> MethodDescriptor[P, _I, Any]: ...
+@overload
+def method(function: Callable[Concatenate[Any, P], T], /,
+           ) -> MethodDescriptor[P, T, ObjectRef[T]]: ...
+@overload
+def method(*, num_returns: Literal[1] = ..., **options: Unpack[MethodOptionsArgs],
+           ) -> MethodDecorator: ...
+@overload
+def method(*, num_returns: Literal[0], **options: Unpack[MethodOptionsArgs],
+           ) -> ShapedMethodDecorator[None]: ...
+@overload
+def method(*, num_returns: ManyReturns, **options: Unpack[MethodOptionsArgs],
+           ) -> ShapedMethodDecorator[list[ObjectRef[Any]]]: ...
+@overload
+def method(  # type: ignore[overload-overlap]
+        *, num_returns: Literal["streaming"], **options: Unpack[MethodOptionsArgs],
+) -> StreamingMethodDecorator: ...
+@overload
+def method(*, num_returns: Literal["dynamic"], **options: Unpack[MethodOptionsArgs],
+           ) -> ShapedMethodDecorator[ObjectRef[DynamicObjectRefGenerator]]: ...
+@overload
+def method(*, num_returns: int | str, **options: Unpack[MethodOptionsArgs],
+           ) -> ShapedMethodDecorator[Any]: ...
+def method(function: Callable[..., Any] | None = None, /,
+           **options: Unpack[MethodDecoratorArgs]) -> Any:
+    """Decorate an actor method, bare (``@actorium.method``) or with options
+    (``@actorium.method(num_returns=2)``), as in Ray.
 
-    The method itself is unchanged (it keeps its type; the mypy plugin reads ``num_returns``
-    from this decorator to type the handle's calls)."""
+    The method itself is unchanged at run time. To a type checker the decorated method is
+    typed for handles too (``MethodDescriptor``, _core/remote_types.py), which is how pyright
+    checks calls through an ``ActorProxy[C]``; the mypy plugin reads ``num_returns`` from
+    this decorator to type the calls of any handle."""
     parsed = MethodOptions.build(**options)
 
     def decorate(function: F) -> F:
+        if not callable(function):
+            raise TypeError(f"@actorium.method decorates a method, not {function!r}")
         check_generator_returns(function, parsed.num_returns)
         setattr(function, METHOD_OPTIONS_ATTRIBUTE, parsed)
         return function
 
-    return decorate
+    return decorate if function is None else decorate(function)
 
 
 class _MethodInfo:
@@ -270,6 +326,9 @@ class ActorHandle(Generic[T]):
         self._methods = methods
         self._state = state
         self._bound: dict[str, ActorMethod[..., Any]] = {}
+
+    if TYPE_CHECKING:  # ties ActorProxy[C] (remote_types.py) to the handles of C's actors
+        def _actorium_instance(self) -> T: ...
 
     @classmethod
     def from_descriptor(cls, runtime: Runtime, described: dict[str, Any]) -> ActorHandle[Any]:

@@ -23,6 +23,10 @@ An actor class is ``ActorClass[C]`` for instances ``C``. The decorator's result 
 from which ``.remote(...)`` takes ``C.__init__``'s parameters (a checker turns a class into
 its constructor's signature). The methods of handles need the mypy plugin
 (``actorium.mypy_plugin``): no annotation can map a class's methods onto another type.
+Without it (pyright), a method decorated with ``@actorium.method`` is typed, to a checker, as
+a ``MethodDescriptor``: called on an instance (in the actor's own code) it is the method, and
+read from the class it is the ``ActorMethod[P, R]`` of its handles; ``ActorProxy[C]`` (Ray's
+name: ``ActorHandle[C] | type[C]``, as a checker sees it) finds a handle's methods there.
 
 Options are keyword arguments typed by the ``TypedDict`` of their kind, so that a
 misspelled or unsupported option is an error where it is written (the same options the run
@@ -31,13 +35,27 @@ time accepts, ``_core/options.py``; tests/test_typing.py keeps the two lists equ
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, \
-    Iterator
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, Protocol, TypedDict, \
-    TypeVar, Unpack, overload
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, Iterator
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Concatenate,
+    Generic,
+    Literal,
+    Never,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypedDict,
+    TypeVar,
+    Union,
+    Unpack,
+    overload,
+)
 
 if TYPE_CHECKING:
-    from actorium._core.actor import ActorClass, ActorHandle, _BoundActorClass
+    from actorium._core.actor import ActorClass, ActorHandle, ActorMethod, _BoundActorClass
     from actorium._core.ref import ObjectRef
     from actorium._core.remote_function import RemoteFunction
     from actorium._core.streams import ObjectRefGenerator
@@ -48,6 +66,9 @@ C = TypeVar("C")
 K = TypeVar("K", covariant=True)
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
+X_co = TypeVar("X_co", covariant=True)
+C_co = TypeVar("C_co", covariant=True)
+I = TypeVar("I", bound=Iterator[Any] | AsyncIterator[Any])  # noqa: E741
 
 # ``num_returns`` values that give a list of refs. A literal beyond these (or a variable) is
 # typed loosely, as ``Any``, so that no correct program is refused.
@@ -216,3 +237,78 @@ if TYPE_CHECKING:
 
         def options(self, **options: Unpack[ActorOptionsArgs],
                     ) -> TypedBoundActorClass[C, K]: ...
+
+
+# ---------------------------------------------------------------------- typed methods
+if TYPE_CHECKING:
+    class MethodDescriptor(Protocol[P, X_co, R_co]):
+        """What ``@actorium.method`` makes of a method, to a checker (at run time it returns
+        the function itself): read from an instance, the method (parameters ``P``, result
+        ``X_co``, the actor's own calls); read from the class, the ``ActorMethod[P, R_co]``
+        of handles, which is where ``ActorProxy[C]`` finds it."""
+
+        @overload
+        def __get__(self, instance: None, owner: type[Any], /) -> ActorMethod[P, R_co]: ...
+        @overload
+        def __get__(self, instance: object, owner: type[Any] | None = None, /,
+                    ) -> Callable[P, X_co]: ...
+
+    class MethodDecorator(Protocol):
+        """``@actorium.method(...)`` without ``num_returns`` (or 1): as ``@actorium.method``."""
+
+        @overload
+        def __call__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]], /,
+                     ) -> MethodDescriptor[P, Coroutine[Any, Any, R], ObjectRef[R]]: ...
+        @overload
+        def __call__(  # type: ignore[overload-overlap]
+                self, method: Callable[Concatenate[Any, P], Generator[R, Any, Any]], /,
+        ) -> MethodDescriptor[P, Generator[R, Any, Any], ObjectRefGenerator[R]]: ...
+        @overload
+        def __call__(  # type: ignore[overload-overlap]
+                self, method: Callable[Concatenate[Any, P], AsyncGenerator[R, Any]], /,
+        ) -> MethodDescriptor[P, AsyncGenerator[R, Any], ObjectRefGenerator[R]]: ...
+        @overload
+        def __call__(self, method: Callable[Concatenate[Any, P], I], /,
+                     ) -> MethodDescriptor[P, I, Any]: ...
+        @overload
+        def __call__(self, method: Callable[Concatenate[Any, P], R], /,
+                     ) -> MethodDescriptor[P, R, ObjectRef[R]]: ...
+
+    class StreamingMethodDecorator(Protocol):
+        """``@actorium.method(num_returns="streaming")``: the stream of what it yields."""
+
+        @overload
+        def __call__(self, method: Callable[Concatenate[Any, P], Iterator[R]], /,
+                     ) -> MethodDescriptor[P, Iterator[R], ObjectRefGenerator[R]]: ...
+        @overload
+        def __call__(self, method: Callable[Concatenate[Any, P], AsyncIterator[R]], /,
+                     ) -> MethodDescriptor[P, AsyncIterator[R], ObjectRefGenerator[R]]: ...
+
+    class ShapedMethodDecorator(Protocol[R_co]):
+        """``@actorium.method(num_returns=...)`` other than 1: ``.remote()`` returns ``R_co``."""
+
+        def __call__(self, method: Callable[Concatenate[Any, P], R], /,
+                     ) -> MethodDescriptor[P, R, R_co]: ...
+
+
+class _NotAMethod(Protocol):
+    """What the handle half of ``ActorProxy`` gives for any name: nothing (``Never``) added
+    to the method that the class half finds."""
+
+    def remote(self, *args: Any, **kwargs: Any) -> Never: ...
+    def bind(self, *args: Any, **kwargs: Any) -> Any: ...
+    def options(self, *args: Any, **kwargs: Any) -> Self: ...
+
+
+class _HandleView(Protocol[C_co]):
+    """An ``ActorHandle[C]`` as ``ActorProxy[C]`` sees it."""
+
+    def _actorium_instance(self) -> C_co: ...
+    def __getattr__(self, name: str) -> _NotAMethod: ...
+
+
+ActorProxy: TypeAlias = Union[_HandleView[C], type[C]]  # noqa: UP007 (a runtime alias)
+"""The handle of an actor of class ``C``, typed for pyright as Ray types it: ``proxy.m`` is
+the ``ActorMethod`` of ``C.m`` when ``m`` is decorated with ``@actorium.method`` (undecorated
+methods are errors there). A function parameter ``h: ActorProxy[C]`` takes an
+``ActorHandle[C]``; the mypy plugin reads ``ActorProxy[C]`` as ``ActorHandle[C]``."""

@@ -25,7 +25,7 @@ class _Counter:
     def incr(self) -> int:
         return 1
 
-    @actorium.method(num_retruns=2)  # E: Unexpected keyword argument "num_retruns"  # E-pyright: No parameter named "num_retruns"
+    @actorium.method(num_retruns=2)  # E: Unexpected keyword argument "num_retruns"  # E-pyright: No overloads for "method" match
     def pair(self) -> tuple[int, int]:
         return 1, 2
 
