@@ -3,6 +3,7 @@ groups that drill down, and the timeline of the calls that ran, with its export.
 
 from __future__ import annotations
 
+import concurrent.futures
 import time
 
 import pytest
@@ -80,6 +81,34 @@ def test_fleet_pages_group_page_and_drill_down(start_runtime):
         bar.dispatch_event("click")
         expect(page.locator("#title")).to_contain_text("Actor", timeout=10_000)
         assert page.url.endswith(f"#actor/{actor_id}")
+    assert not problems, problems
+
+
+def test_the_timeline_refresh_adds_only_new_calls(start_runtime):
+    """A refresh asks only for what ended since the latest call it has (not the whole 15
+    minutes again), yet every call shows exactly once: calls made after the page was opened
+    appear, and the overlap between refreshes is not drawn twice."""
+    executable = _browser_or_skip()
+    info = start_runtime()
+    beacons = [Beacon.remote() for _ in range(4)]
+    actorium.get([b.blink.remote() for b in beacons for _ in range(10)])
+    with browser_page(executable) as (page, problems):
+        asked: list[float] = []
+        page.on("request", lambda r: asked.append(float(r.url.split("since=")[1].split("&")[0]))
+                if "/api/timeline?since=" in r.url else None)
+        page.goto(f"{info.dashboard_url}/#timeline")
+        blinks = page.locator(".lanes rect title", has_text="Beacon.blink")
+        eventually(lambda: blinks.count() == 40, timeout=30)
+        # Playwright's sync API runs an event loop on this thread: call from another one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(lambda: actorium.get([b.blink.remote() for b in beacons
+                                              for _ in range(5)])).result(timeout=60)
+        eventually(lambda: blinks.count() == 60, timeout=30)
+        seen = len(asked)
+        # Two refreshes more (the requests are seen while playwright runs, hence the wait).
+        eventually(lambda: page.wait_for_timeout(100) or len(asked) >= seen + 2, timeout=30)
+        assert blinks.count() == 60
+        assert asked[-1] > asked[0] + 60    # the first asked for 15 minutes, a refresh for less
     assert not problems, problems
 
 

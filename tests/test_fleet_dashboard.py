@@ -88,7 +88,8 @@ def test_bad_page_requests_get_errors_that_name_the_problem(fleet):
                         ("/api/fleet/actors?offset=x", "offset must be an integer"),
                         ("/api/fleet/actors?colour=red", "unknown parameter(s) colour"),
                         ("/api/fleet/events/drill", "kind is required"),
-                        ("/api/timeline?since=soon", "since must be a number")):
+                        ("/api/timeline?since=soon", "since must be a number"),
+                        ("/api/timeline?limit=0", "limit must be between 1 and")):
         status, _headers, body = client.request("GET", path)
         assert status == 400, path
         assert words in json.loads(body)["error"], path
@@ -145,3 +146,22 @@ def test_the_timeline_shows_tasks_and_calls_per_worker_in_chrome_trace_format(fl
     assert status == 200
     assert headers["Content-Disposition"].startswith('attachment; filename="actorium-timeline-')
     assert any(e["name"] == "Pump.spin" for e in json.loads(body))
+
+
+def test_a_timeline_answer_is_bounded_to_the_latest_events(fleet):
+    client, _twins, pumps = fleet
+    actorium.get([p.spin.remote() for p in pumps])
+
+    def settled():
+        # Every call so far reported: the fixture's 30 reports and 3 spins, and these 3 spins.
+        events = client.json("/api/timeline")
+        return events if sum(e["ph"] == "X" for e in events) >= 36 else None
+    everything = eventually(settled, timeout=30)
+    timed = sorted((e for e in everything if e["ph"] != "M"), key=lambda e: e["ts"])
+    status, headers, body = client.request("GET", "/api/timeline?limit=2")
+    assert status == 200
+    bounded = json.loads(body)
+    assert [e for e in bounded if e["ph"] != "M"] == timed[-2:]       # the latest two
+    # Every row keeps its name, and the header says how many were left out.
+    assert [e for e in bounded if e["ph"] == "M"] == [e for e in everything if e["ph"] == "M"]
+    assert int(headers["X-Actorium-Dropped"]) == len(timed) - 2

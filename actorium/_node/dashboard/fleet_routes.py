@@ -27,13 +27,17 @@ ROUTES = {
         "one page of actors (by class, then id) with the true total that match",
     "GET /api/fleet/events?after=": "events aggregated by kind and class (count, time span)",
     "GET /api/fleet/events/drill?kind=&class_name=&since=&until=": "the events of one group",
-    "GET /api/timeline?since=&download=": "what ran where, in Chrome's trace format",
+    "GET /api/timeline?since=&limit=&download=": "what ran where, in Chrome's trace format "
+                                                 "(the latest `limit` events)",
 }
 _FILTERS = ("state", "class_name", "node_id", "search")
 _PAGE = 50
 _PAGE_MAX = 1000
 _OFFSET_MAX = 1_000_000
 _ALL = 10_000_000
+# A timeline answer holds at most this many timed events (each node keeps its latest 5,000
+# calls, so a large cluster could otherwise send tens of megabytes on every refresh).
+TIMELINE_LIMIT = 50_000
 
 
 def add_routes(server: DashboardServer, app: web.Application) -> None:
@@ -141,18 +145,41 @@ class FleetRoutes:
         return json_response(await self.observer.cluster_state("events", limit=2000, **wanted))
 
     async def timeline(self, request: web.Request) -> web.StreamResponse:
+        """The trace events that ended after ``since``: the latest ``limit`` calls and marks,
+        with the metadata naming every row; a header says how many older ones were left out."""
         query = request.query
-        refusal = _unknown(query, ("since", "download"))
+        refusal = _unknown(query, ("since", "limit", "download"))
         if refusal is not None:
             return refusal
         try:
             since = float(query.get("since", "0"))
         except ValueError:
             return error(400, f"since must be a number (seconds), not {query['since']!r}")
-        rows = await self.observer.cluster_state("timeline", limit=_ALL, since=since)
+        try:
+            limit = _int(query, "limit", TIMELINE_LIMIT, 1, TIMELINE_LIMIT)
+        except ValueError as exc:
+            return error(400, str(exc))
+        rows, dropped = latest_trace_events(
+            await self.observer.cluster_state("timeline", limit=_ALL, since=since), limit)
+        headers = {"X-Actorium-Dropped": str(dropped)}
         if query.get("download") not in (None, "", "0"):
             name = time.strftime("actorium-timeline-%Y%m%d-%H%M%S.json")
+            headers.update({"Content-Disposition": f'attachment; filename="{name}"',
+                            "Cache-Control": "no-store"})
             return web.Response(text=json.dumps(rows), content_type="application/json",
-                                headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                         "Cache-Control": "no-store"})
-        return json_response(rows)
+                                headers=headers)
+        response = json_response(rows)
+        response.headers.update(headers)
+        return response
+
+
+def latest_trace_events(rows: list[dict[str, Any]],
+                        limit: int) -> tuple[list[dict[str, Any]], int]:
+    """Keep the metadata events and the ``limit`` latest timed ones (in time order); also
+    return how many timed events were left out."""
+    metadata = [row for row in rows if row.get("ph") == "M"]
+    timed = [row for row in rows if row.get("ph") != "M"]
+    if len(timed) <= limit:
+        return rows, 0
+    timed.sort(key=lambda row: row.get("ts", 0.0))
+    return metadata + timed[-limit:], len(timed) - limit

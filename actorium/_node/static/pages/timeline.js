@@ -8,6 +8,7 @@ import { eventRow } from "../core/rows.js";
 import { swimlanes, timeAt } from "../core/swimlanes.js";
 
 const WINDOWS = [10, 30, 60, 300, 900];
+const KEEP_S = 900, OVERLAP_S = 10;
 
 function groupRow(g) {
   const span = g.count > 1 ? ` <span class="muted">over ${(g.last_time - g.first_time).toFixed(1)} s</span>` : "";
@@ -38,8 +39,26 @@ registerPage({
       const bars = swimlanes(lanes, trace, t1 - span, t1);
       el.querySelector("#lane-info").textContent = `${count(bars)} call(s) in view${end ? "" : " · live"}`;
     };
+    // The first load asks for the last 15 minutes; each refresh after it only for what ended
+    // since the latest end already seen (less an overlap for calls reported late, dropped as
+    // duplicates), so that a refresh every 2 s does not resend megabytes of calls. The cursor
+    // is in the server's time, so a browser whose clock differs misses nothing.
+    const seen = new Set(), keyOf = e => `${e.ph}|${e.pid}|${e.tid}|${e.ts}|${e.name}`;
+    let latestEnd = null;
     const load = async () => {
-      trace = await api(`/api/timeline?since=${(Date.now() / 1000 - 900).toFixed(0)}`, { signal: view.signal });
+      const since = latestEnd === null ? Date.now() / 1000 - KEEP_S : latestEnd - OVERLAP_S;
+      const fresh = await api(`/api/timeline?since=${since.toFixed(3)}`, { signal: view.signal });
+      for (const e of fresh) {
+        const key = keyOf(e);
+        if (seen.has(key)) continue;
+        seen.add(key); trace.push(e);
+        if (e.ts !== undefined) latestEnd = Math.max(latestEnd ?? 0, (e.ts + (e.dur || 0)) / 1e6);
+      }
+      const oldest = (latestEnd ?? 0) * 1e6 - KEEP_S * 1e6;
+      if (trace.some(e => e.ts !== undefined && e.ts + (e.dur || 0) < oldest)) {
+        trace = trace.filter(e => e.ts === undefined || e.ts + (e.dur || 0) >= oldest);
+        seen.clear(); for (const e of trace) seen.add(keyOf(e));
+      }
       if (view.active) draw();
     };
     const zoom = factor => { span = Math.min(900e6, Math.max(1e4, span * factor)); draw(); };
