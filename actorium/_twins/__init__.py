@@ -8,7 +8,8 @@ Modules, one concept each:
     query.py       Field/related conditions, compiled to sqlite JSON or PostgreSQL JSONB SQL
     watch.py       watch(): async iteration over the journal of one twin or a fleet query
     fleet.py       query()/count() from a driver, an actor or an asyncio app (no twin called)
-    stores/        the twin tables (index and history) beside the virtual actors' state
+    stores/        the twin tables (index and history) beside the virtual actors' state;
+                   stores/bells.py wakes watchers when a change is committed
     broker.py      MqttBroker: where a broker is and how to log in (URL, TLS, password)
     topics.py      Topics: MQTT topic templates <-> twin keys
     mqtt_session.py  an MQTT session acknowledging a message only once it is stored

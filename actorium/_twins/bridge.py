@@ -76,8 +76,9 @@ class MqttBridge:
       keep it stable, the broker queues reports for it while it is away; two bridges must
       not share one.
     * ``publish_desired``: publish desired changes to devices (default True), starting with
-      the changes after ``desired_since`` (a change's cursor; default: from when the bridge
-      starts).
+      the changes after ``desired_since`` (a change's cursor; default: after the last one
+      this ``client_id`` published, kept in the state store; for a new ``client_id``, from
+      when the bridge starts).
     * ``concurrency``: reports being applied at once (over different twins).
     * ``reconnect_delay``: first wait before reconnecting (doubles to 30 s at most).
     """
@@ -276,22 +277,30 @@ class MqttBridge:
                                json.dumps({"error": why}), qos=1)
 
     async def _desired(self, mqtt: Any) -> None:
-        """Publish each desired change (retained, QoS 1) after the last one published."""
+        """Publish each desired change (retained, QoS 1) after the last one published.
+
+        The position (the last change the broker acknowledged) is kept in the state store
+        under the bridge's ``client_id``: a restarted bridge goes on from there, publishing
+        nothing twice and skipping nothing desired while it was away."""
+        from actorium._twins.stores import shared_store, twin_store
         from actorium._twins.watch import watch
-        if self._desired_cursor is None:
-            from actorium._twins.fleet import head_cursor
-            self._desired_cursor = await head_cursor()
-        async with contextlib.aclosing(watch(self.type_name, since=self._desired_cursor,
-                                             parts=(Part.DESIRED,))) as changes:
-            async for change in changes:
-                document = change.document
-                payload = json.dumps({"desired": document["desired"],
-                                      "delta": document["delta"],
-                                      "version": document["desired_version"]})
-                await mqtt.publish(self.topics.topic(self.topics.desired, change.key), payload,
-                                   qos=1, retain=True)
-                self.stats.desired_published += 1
-                self._desired_cursor = change.cursor
+        async with shared_store() as store:
+            tables = twin_store(store)
+            if self._desired_cursor is None:
+                saved = await tables.position(self.client_id)
+                self._desired_cursor = saved if saved is not None else await tables.head()
+            async with contextlib.aclosing(watch(self.type_name, since=self._desired_cursor,
+                                                 parts=(Part.DESIRED,))) as changes:
+                async for change in changes:
+                    document = change.document
+                    payload = json.dumps({"desired": document["desired"],
+                                          "delta": document["delta"],
+                                          "version": document["desired_version"]})
+                    await mqtt.publish(self.topics.topic(self.topics.desired, change.key),
+                                       payload, qos=1, retain=True)
+                    self.stats.desired_published += 1
+                    self._desired_cursor = change.cursor
+                    await tables.set_position(self.client_id, self.type_name, change.cursor)
 
 
 def parse_report(payload: Any) -> tuple[dict[str, Any], int | None]:

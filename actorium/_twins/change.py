@@ -28,6 +28,9 @@ class TwinChange:
       ``links``, the versions).
     * ``at``: when the change was stored (unix seconds); ``cursor``: its position in the
       store's journal of all twins, for resuming a fleet watch (``since=change.cursor``).
+    * ``left``: in a fleet watch (``where=...``), True for the change after which the twin
+      no longer matches the query (it matched before): the last change of it the watch
+      yields until it matches again. Always False elsewhere.
     """
 
     type_name: str
@@ -39,6 +42,7 @@ class TwinChange:
     document: dict[str, Any]
     at: float
     cursor: str = ""
+    left: bool = False
 
     @property
     def delta(self) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 ``query(Thermostat, Field("reported.temp") > 30)`` reads the twin index in the state store
 (the store of ``ACTORIUM_STATE_STORE``, the one the runtime's workers use): no twin is
-called or activated. The blocking form runs on a thread of its own; the ``_async`` forms
-never block the caller's loop. Each call opens the store and closes it again (cheap for
-sqlite; a connection setup for PostgreSQL), so nothing stays open between queries.
+called or activated. The ``_async`` forms never block the caller's loop and use the store
+the process shares (``shared_store``: the workers' own, or one per loop while in use); the
+blocking forms run one on a thread of their own (a connection setup each call for
+PostgreSQL: prefer the ``_async`` forms in a loop that queries often).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from actorium._core.values import check_not_in_loop
 from actorium._twins.query import Condition, _condition
-from actorium._twins.stores import TwinStore, twin_store
-from actorium._virtual.stores import _make, default_url
+from actorium._twins.stores import TwinStore, shared_store, twin_store
 
 T = TypeVar("T")
 
@@ -47,12 +47,9 @@ def _check(where: Condition | None, limit: int, offset: int) -> None:
 
 
 async def with_store(work: Callable[[TwinStore], Awaitable[T]], url: str | None = None) -> T:
-    """Run ``work`` against the twin tables of a store opened for it (closed afterwards)."""
-    store = _make(url or default_url())
-    try:
+    """Run ``work`` against the twin tables of the process's shared store."""
+    async with shared_store(url) as store:
         return await work(twin_store(store))
-    finally:
-        await store.close()
 
 
 def _blocking(what: str, coroutine: Callable[[], Awaitable[T]]) -> T:
@@ -71,7 +68,7 @@ async def query_async(twin_type: Any, where: Condition | None = None, *, limit: 
     async def work(store: TwinStore) -> list[TwinRecord]:
         rows = await store.query(name, where, limit=limit, offset=offset, order_by=order_by)
         return [TwinRecord(key, doc) for key, doc in rows]
-    return await asyncio.to_thread(asyncio.run, with_store(work))
+    return await with_store(work)
 
 
 async def count_async(twin_type: Any, where: Condition | None = None) -> int:
@@ -81,14 +78,14 @@ async def count_async(twin_type: Any, where: Condition | None = None) -> int:
 
     async def work(store: TwinStore) -> int:
         return await store.count(name, where)
-    return await asyncio.to_thread(asyncio.run, with_store(work))
+    return await with_store(work)
 
 
 async def head_cursor() -> str:
     """The cursor of the newest change in the store's journal ("" when there is none)."""
     async def work(store: TwinStore) -> str:
         return await store.head()
-    return await asyncio.to_thread(asyncio.run, with_store(work))
+    return await with_store(work)
 
 
 def query(twin_type: Any, where: Condition | None = None, *, limit: int = 1000,

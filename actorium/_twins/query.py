@@ -40,8 +40,32 @@ class _Sql:
 
     def path(self, path: tuple[str, ...]) -> str:
         if self.dialect == "sqlite":
-            return self.param("$" + "".join(f'."{step}"' for step in path))
+            return sqlite_path(path)   # a literal: what the field indexes are made on
         return self.param(list(path)) + "::text[]"
+
+
+def sqlite_path(path: tuple[str, ...]) -> str:
+    """The JSON path literal of a field for sqlite (``'$."reported"."temp"'``). A literal
+    and not a parameter, so that the planner can match an index on the expression; safe,
+    because a segment holds only letters, digits, ``_`` and ``-`` (``Field`` checks)."""
+    if not all(_SEGMENT.match(step) for step in path):
+        raise ValueError(f"not a field path: {path!r}")
+    return "'$" + "".join(f'."{step}"' for step in path) + "'"
+
+
+def fields_of(condition: Condition | None) -> set[tuple[str, ...]]:
+    """The field paths a condition compares (the sqlite store indexes them)."""
+    if condition is None:
+        return set()
+    if isinstance(condition, (_Compare, _Exists)):
+        return {condition.path}
+    if isinstance(condition, _Bool):
+        return set().union(*(fields_of(part) for part in condition.parts))
+    if isinstance(condition, _Not):
+        return fields_of(condition.inner)
+    if isinstance(condition, _Related):
+        return {("links", condition.relation)} | fields_of(condition.condition)
+    return set()
 
 
 class Condition:

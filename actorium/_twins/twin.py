@@ -129,10 +129,26 @@ class Twin(VirtualActor):
                       ) -> list[TwinChange]:
         """This twin's stored changes after ``since_version``, oldest first (at most the
         last ``history`` changes are kept)."""
+        keep = self.__actorium_twin__.history
+        cap = keep if limit is None else limit
+        if isinstance(since_version, bool) or not isinstance(since_version, int) or \
+                since_version < 0:
+            raise ValueError(f"{self._label()}.history(): since_version is an int >= 0, got "
+                             f"{since_version!r}")
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ValueError(f"{self._label()}.history(): limit is an int >= 1 or None, got "
+                             f"{limit!r}")
         activation = self._activation()
-        cap = self.__actorium_twin__.history if limit is None else limit
         return await twin_store(activation.store).history(activation.type_name, self.key,
-                                                          since_version, cap)
+                                                          since_version, cap, keep=keep)
+
+    async def clear_state(self) -> None:
+        """Forget the twin: its state, its row in the fleet index (queries no longer find
+        it) and its history. The next call starts from an empty twin (version 0)."""
+        await super().clear_state()
+        activation = self._activation()
+        await twin_store(activation.store).forget(activation.type_name, self.key)
+        self.state = _empty()
 
     # ------------------------------------------------------------------ inside
     async def _apply(self, part: Part, patch: dict[str, Any], seq: int | None

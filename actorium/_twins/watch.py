@@ -3,38 +3,41 @@
 A watch reads the store's journal of changes (``twin_changes``) from a cursor, so it works
 the same in a driver, an actor or any asyncio application, in any process, and a subscriber
 that arrives late starts where it wants: ``since_version`` (one twin: the changes after that
-version still in its history) or ``since`` (a change's ``cursor``: the fleet's changes
-after it). By default a watch starts with the changes made after it began. It polls the
-journal every ``poll`` seconds while idle (one indexed read) and holds the store open until
-the iteration ends (``break``, or cancelling the task).
+version still in its history, read page by page) or ``since`` (a change's ``cursor``: the
+fleet's changes after it). By default a watch starts with the changes made after it began.
+
+It does not poll: once it has read everything, it waits for its bell (``stores/bells.py``),
+rung by the process that commits the next change of the type. Every watch of a process
+shares one store connection and one bell channel (``shared_store``), held until the last
+iteration ends (``break`` inside ``contextlib.aclosing``, or cancelling the task).
 """
 
 from __future__ import annotations
 
-import asyncio
-import math
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 from actorium._twins.change import Part, TwinChange
 from actorium._twins.fleet import type_name_of
 from actorium._twins.query import Condition, _condition
-from actorium._twins.stores import twin_store
-from actorium._virtual.stores import _make, default_url
+from actorium._twins.stores import shared_store, twin_store
 
 _BATCH = 500
+_HELD_BACK = (0.02, 1.0)   # first and last wait while PostgreSQL holds changes back (s)
 
 
 async def watch(twin_type: Any, key: str | None = None, *, where: Condition | None = None,
                 since: str | None = None, since_version: int | None = None,
-                parts: Iterable[Part | str] | None = None,
-                poll: float = 0.1) -> AsyncGenerator[TwinChange, None]:
+                parts: Iterable[Part | str] | None = None
+                ) -> AsyncGenerator[TwinChange, None]:
     """Yield the changes of twin ``key`` of ``twin_type`` (or, without ``key``, of every
-    twin of the type whose document after the change matches ``where``), in commit order,
-    forever: stop with ``break``.
+    twin of the type whose document matches ``where`` after the change, and the change
+    after which one stops matching, with ``left=True``), in commit order, forever: stop
+    with ``break``.
 
-    Never blocks the loop (the store's own thread, or asyncpg). A change is delivered at
-    least once to a subscriber that resumes from the cursor of the last change it handled.
+    Never blocks the loop (the store's own thread, or asyncpg), and waits for the next
+    change without reading the store meanwhile. A change is delivered at least once to a
+    subscriber that resumes from the cursor of the last change it handled.
     """
     name = type_name_of(twin_type)
     wanted = _parts(parts)
@@ -43,35 +46,48 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
     if where is not None:
         _condition(where)
     if since_version is not None and (key is None or isinstance(since_version, bool)
-                                      or not isinstance(since_version, int)):
-        raise ValueError("watch(): since_version (an int) is for one twin: pass its key too")
+                                      or not isinstance(since_version, int)
+                                      or since_version < 0):
+        raise ValueError("watch(): since_version (an int >= 0) is for one twin: pass its key "
+                         "too")
     if since is not None and not isinstance(since, str):
         raise TypeError(f"watch(): since is a change's cursor (a str), got {since!r}")
-    if isinstance(poll, bool) or not isinstance(poll, (int, float)) or \
-            not math.isfinite(poll) or poll <= 0:
-        raise ValueError(f"watch(): poll must be a positive number of seconds, got {poll!r}")
-    store = _make(default_url())
-    tables = twin_store(store)
-    try:
-        if since_version is not None:
-            assert key is not None
-            backlog = await tables.history(name, key, since_version, 1_000_000)
-            for change in backlog:
-                if wanted is None or change.part in wanted:
+    if since is not None and since_version is not None:
+        raise ValueError("watch(): give since (a cursor) or since_version, not both")
+    async with shared_store() as store:
+        tables = twin_store(store)
+        async with tables.bells.bell(name) as bell:   # before reading: no change missed
+            if since_version is not None:
+                assert key is not None
+                cursor = await tables.head()
+                after = since_version
+                while True:   # the history, a page at a time
+                    page = await tables.history(name, key, after, _BATCH, keep=1_000_000_000)
+                    for change in page:
+                        after, cursor = change.version, change.cursor
+                        if wanted is None or change.part in wanted:
+                            yield change
+                    if len(page) < _BATCH:
+                        break
+            else:
+                cursor = since if since is not None else await tables.head()
+            held = _HELD_BACK[0]
+            while True:
+                bell.clear()
+                changes = await tables.journal(name, after=cursor, key=key, where=where,
+                                               limit=_BATCH, parts=wanted)
+                for change in changes:
+                    cursor = change.cursor
                     yield change
-            cursor = backlog[-1].cursor if backlog else await tables.head()
-        else:
-            cursor = since if since is not None else await tables.head()
-        while True:
-            changes = await tables.journal(name, after=cursor, key=key, where=where,
-                                           limit=_BATCH, parts=wanted)
-            for change in changes:
-                cursor = change.cursor
-                yield change
-            if len(changes) < _BATCH:
-                await asyncio.sleep(poll)
-    finally:
-        await store.close()
+                if len(changes) == _BATCH:
+                    continue
+                if not await tables.settled(name):
+                    await bell.wait(held)   # a change is committed but not readable yet
+                    held = min(held * 2, _HELD_BACK[1])
+                    continue
+                held = _HELD_BACK[0]
+                await tables.bells.ensure()
+                await bell.wait(tables.bells.poll)
 
 
 def _parts(parts: Iterable[Part | str] | None) -> tuple[Part, ...] | None:

@@ -56,3 +56,148 @@ def test_a_watch_sees_one_twins_changes_and_a_late_one_resumes(use_store, store_
     assert seen == [2, 3, 4]          # after the watch began, in order
     assert late == [3, 4]             # resumed after version 2
     assert fleet == ["m3"]            # only the change that matched the query
+
+
+async def _until(task_done: asyncio.Task, wait: float = 60) -> None:
+    await asyncio.wait_for(task_done, wait)
+
+
+def test_a_fleet_watch_sees_a_twin_leave_its_query_and_come_back(use_store, store_url):
+    use_store(store_url)
+
+    async def app() -> list[tuple[str, int, bool]]:
+        seen: list[tuple[str, int, bool]] = []
+        hot = Field("reported.kwh") >= 10
+
+        async def follow() -> None:
+            async with contextlib.aclosing(twins.watch(Meter, where=hot, since="")) as changes:
+                async for change in changes:
+                    seen.append((change.key, change.document["reported"]["kwh"], change.left))
+                    if len(seen) == 4:
+                        return
+        task = asyncio.create_task(follow())
+        meter = Meter.get("leaver")
+        for kwh in (3, 12, 14, 5, 4, 11):   # in at 12, out at 5 (4: still out), in at 11
+            await meter.report.remote({"kwh": kwh})
+        await Meter.get("never").report.remote({"kwh": 1})
+        await asyncio.wait_for(task, 60)
+        return seen
+
+    assert asyncio.run(app()) == [("leaver", 12, False), ("leaver", 14, False),
+                                  ("leaver", 5, True), ("leaver", 11, False)]
+
+
+def test_a_late_watcher_pages_through_the_history_then_goes_on_live(use_store, sqlite_url,
+                                                                    monkeypatch):
+    from actorium._twins import watch as watch_module
+    monkeypatch.setattr(watch_module, "_BATCH", 3)   # pages of 3: the history takes several
+    use_store(sqlite_url)
+    meter = Meter.get("pager")
+    for kwh in range(1, 11):
+        actorium.get(meter.report.remote({"kwh": kwh}))
+
+    async def app() -> list[int]:
+        versions: list[int] = []
+        async with contextlib.aclosing(twins.watch(Meter, "pager", since_version=2)) as changes:
+            async for change in changes:
+                versions.append(change.version)
+                if change.version == 10:   # the history is read: now a live change
+                    await meter.report.remote({"kwh": 99})
+                if change.version == 11:
+                    break
+        return versions
+
+    assert asyncio.run(app()) == list(range(3, 12))
+
+
+def test_a_waiting_watch_does_not_read_the_store_until_a_change_comes(use_store, sqlite_url,
+                                                                     monkeypatch):
+    from actorium._twins.stores.sqlite import SqliteTwinStore
+    reads = []
+    journal = SqliteTwinStore.journal
+    reading = asyncio.Event()
+
+    async def counted(self, *args, **kwargs):   # type: ignore[no-untyped-def]
+        reads.append(1)
+        reading.set()
+        return await journal(self, *args, **kwargs)
+    monkeypatch.setattr(SqliteTwinStore, "journal", counted)
+    use_store(sqlite_url)
+    meter = Meter.get("quiet")
+    actorium.get(meter.report.remote({"kwh": 1}))
+
+    async def app() -> tuple[int, int, int]:
+        got: list[int] = []
+        first = asyncio.Event()
+
+        async def follow() -> None:
+            async with contextlib.aclosing(twins.watch(Meter, "quiet")) as changes:
+                async for change in changes:
+                    got.append(change.version)
+                    first.set()
+                    if len(got) == 2:
+                        return
+        task = asyncio.create_task(follow())
+        await asyncio.wait_for(reading.wait(), 60)
+        await meter.report.remote({"kwh": 2})    # a change in another process wakes it
+        await asyncio.wait_for(first.wait(), 60)
+        before = len(reads)
+        await asyncio.sleep(1.5)                  # idle: a poller would read ~15 times here
+        idle = len(reads) - before
+        await meter.report.remote({"kwh": 3})
+        await asyncio.wait_for(task, 60)
+        return idle, got[0], got[1]
+
+    idle, first_version, second_version = asyncio.run(app())
+    assert idle == 0
+    assert (first_version, second_version) == (2, 3)
+
+
+def test_watches_of_many_twins_share_one_store_connection(use_store, sqlite_url):
+    import psutil
+
+    from actorium._twins import stores
+    use_store(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    keys = [f"share-{n}" for n in range(20)]
+
+    async def app() -> tuple[int, int, int]:
+        started = 0
+        ready = asyncio.Event()
+
+        async def follow(key: str) -> None:
+            nonlocal started
+            async with contextlib.aclosing(twins.watch(Meter, key)) as changes:
+                started += 1
+                if started == len(keys):
+                    ready.set()
+                async for _change in changes:
+                    return
+        tasks = [asyncio.create_task(follow(key)) for key in keys]
+        await asyncio.wait_for(ready.wait(), 60)
+        await asyncio.sleep(0.2)
+        handles = sum(1 for f in psutil.Process().open_files() if f.path == path)
+        leases = len(stores._leases)
+        await asyncio.gather(*(Meter.get(key).report.remote({"kwh": 1}) for key in keys))
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        return handles, leases, len(stores._leases)
+
+    handles, leases, after = asyncio.run(app())
+    assert handles == 1 and leases == 1     # twenty watches, one connection
+    assert after == 0                       # closed with the last watch
+
+
+def test_watch_arguments_are_checked(no_runtime):
+    async def first(**kwargs):   # type: ignore[no-untyped-def]
+        async with contextlib.aclosing(twins.watch(Meter, **kwargs)) as changes:
+            async for _change in changes:
+                return
+
+    import pytest
+    for kwargs, error in (({"since_version": 1}, ValueError), ({"key": ""}, ValueError),
+                          ({"key": "m", "since_version": -1}, ValueError),
+                          ({"key": "m", "since_version": 1, "since": ""}, ValueError),
+                          ({"since": 5}, TypeError), ({"parts": []}, ValueError),
+                          ({"where": "x"}, TypeError), ({"poll": 0.1}, TypeError)):
+        with pytest.raises(error):
+            asyncio.run(first(**kwargs))

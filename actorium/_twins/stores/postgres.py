@@ -18,13 +18,15 @@ from typing import Any
 from actorium._twins.change import Part, TwinChange
 from actorium._twins.query import Condition, _Sql, compile_where
 from actorium._twins.stores.base import (
-    CHANGE_COLUMNS,
     TwinStore,
+    change_columns,
     change_from_row,
     check_order,
     index_document,
-    parts_sql,
+    journal_sql,
+    left_of,
 )
+from actorium._twins.stores.bells import CHANNEL, Doorbells, PostgresBells
 from actorium._virtual.stores.base import stale
 from actorium._virtual.stores.postgres import PostgresStateStore, _safe
 from actorium.exceptions import StateStoreError
@@ -42,6 +44,9 @@ CREATE TABLE IF NOT EXISTS twin_changes (
     at DOUBLE PRECISION NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS twin_changes_twin ON twin_changes (type_name, key, version);
 CREATE INDEX IF NOT EXISTS twin_changes_type ON twin_changes (type_name, xid, seq);
+CREATE TABLE IF NOT EXISTS twin_bridges (
+    client_id TEXT PRIMARY KEY, type_name TEXT NOT NULL, cursor TEXT NOT NULL,
+    updated DOUBLE PRECISION NOT NULL);
 """
 _VISIBLE = "xid < pg_snapshot_xmin(pg_current_snapshot())"
 
@@ -50,6 +55,7 @@ class PostgresTwinStore(TwinStore):
     def __init__(self, store: PostgresStateStore) -> None:
         self.store = store
         self._ready = False
+        self.bells: Doorbells = PostgresBells(store.url)
 
     async def _pool(self) -> Any:
         pool = await self.store._connected()
@@ -97,9 +103,11 @@ class PostgresTwinStore(TwinStore):
                         "RETURNING xid::text, seq", type_name, key, change.version,
                         change.part.value, change.part_version, json.dumps(change.patch),
                         document, change.at)
+                    # One more than ``history``: a fleet watch compares with the one before.
                     await db.execute("DELETE FROM twin_changes WHERE type_name = $1 AND "
                                      "key = $2 AND version <= $3", type_name, key,
-                                     change.version - history)
+                                     change.version - history - 1)
+                    await db.execute(f"SELECT pg_notify('{CHANNEL}', $1)", type_name)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StateStoreError(f"state store {_safe(self.store.url)}: saving twin "
                                   f"{type_name}({key!r}) failed: {exc}") from exc
@@ -114,29 +122,36 @@ class PostgresTwinStore(TwinStore):
         raise stale(type_name, key, epoch, why)
 
     async def history(self, type_name: str, key: str, since_version: int,
-                      limit: int) -> list[TwinChange]:
+                      limit: int, *, keep: int) -> list[TwinChange]:
         rows = await self._fetch(
             f"reading the history of {type_name}({key!r})", "fetch",
-            f"SELECT {CHANGE_COLUMNS}, xid::text FROM twin_changes WHERE type_name = $1 AND "
-            f"key = $2 AND version > $3 ORDER BY version LIMIT $4",
-            type_name, key, since_version, limit)
+            f"SELECT {change_columns()}, xid::text FROM twin_changes WHERE type_name = $1 AND "
+            f"key = $2 AND version > GREATEST($3, (SELECT COALESCE(MAX(version), 0) FROM "
+            f"twin_changes WHERE type_name = $1 AND key = $2) - $4) ORDER BY version LIMIT $5",
+            type_name, key, since_version, keep, limit)
         return [change_from_row(row, f"{row[9]}:{row[0]}") for row in rows]
 
     async def journal(self, type_name: str, *, after: str, key: str | None,
                       where: Condition | None, limit: int,
                       parts: tuple[Part, ...] | None = None) -> list[TwinChange]:
         xid, seq = _cursor(after)
-        out = _Sql("postgres", [type_name, xid, seq])
-        sql = (f"SELECT {CHANGE_COLUMNS}, xid::text FROM twin_changes c WHERE "
-               f"c.type_name = $1 AND c.{_VISIBLE} AND (c.xid, c.seq) > ($2::text::xid8, $3)")
-        if key is not None:
-            sql += f" AND c.key = {out.param(key)}"
-        sql += parts_sql(parts, out.param)
-        sql += f" AND {compile_where(where, out, 'c.doc')} ORDER BY c.xid, c.seq LIMIT " \
-               f"{out.param(limit)}"
+        out = _Sql("postgres")
+
+        def later(sql: _Sql) -> str:
+            return f"c.{_VISIBLE} AND (c.xid, c.seq) > ({sql.param(xid)}::text::xid8, " \
+                   f"{sql.param(seq)})"
+        sql = journal_sql(out, type_name, later, key=key, where=where, parts=parts,
+                          limit=limit, order=(("c.xid", "o_xid"), ("c.seq", "seq")),
+                          extra=(("c.xid::text", "xid_text"),))
         rows = await self._fetch(f"reading the changes of {type_name}", "fetch", sql,
                                  *out.params)
-        return [change_from_row(row, f"{row[9]}:{row[0]}") for row in rows]
+        return [change_from_row(row, f"{row[9]}:{row[0]}", left=left_of(row)) for row in rows]
+
+    async def settled(self, type_name: str) -> bool:
+        held = await self._fetch(f"reading the changes of {type_name}", "fetchval",
+                                 f"SELECT EXISTS (SELECT 1 FROM twin_changes WHERE "
+                                 f"type_name = $1 AND NOT ({_VISIBLE}))", type_name)
+        return not held
 
     async def head(self) -> str:
         row = await self._fetch("reading the newest twin change", "fetchrow",
@@ -169,6 +184,19 @@ class PostgresTwinStore(TwinStore):
                           "WITH gone AS (DELETE FROM twin_changes WHERE type_name = $1 AND "
                           "key = $2) DELETE FROM twin_index WHERE type_name = $1 AND key = $2",
                           type_name, key)
+
+    async def position(self, client_id: str) -> str | None:
+        found = await self._fetch(f"reading the position of bridge {client_id!r}", "fetchval",
+                                  "SELECT cursor FROM twin_bridges WHERE client_id = $1",
+                                  client_id)
+        return None if found is None else str(found)
+
+    async def set_position(self, client_id: str, type_name: str, cursor: str) -> None:
+        await self._fetch(f"saving the position of bridge {client_id!r}", "execute",
+                          "INSERT INTO twin_bridges VALUES ($1, $2, $3, $4) ON CONFLICT "
+                          "(client_id) DO UPDATE SET type_name = excluded.type_name, "
+                          "cursor = excluded.cursor, updated = excluded.updated",
+                          client_id, type_name, cursor, time.time())
 
     async def seed(self, type_name: str, documents: list[tuple[str, dict[str, Any]]]) -> None:
         now = time.time()

@@ -9,20 +9,29 @@ is the cursor as it is.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
 from typing import Any
 
 from actorium._twins.change import Part, TwinChange
-from actorium._twins.query import Condition, _Sql, compile_where
+from actorium._twins.query import Condition, _Sql, compile_where, fields_of, sqlite_path
 from actorium._twins.stores.base import (
-    CHANGE_COLUMNS,
     TwinStore,
+    change_columns,
     change_from_row,
     check_order,
     index_document,
-    parts_sql,
+    journal_sql,
+    left_of,
+)
+from actorium._twins.stores.bells import (
+    WATCHERS_OF,
+    WATCHERS_SCHEMA,
+    Doorbells,
+    SqliteAnnouncer,
+    SqliteBells,
 )
 from actorium._virtual.stores.base import stale
 from actorium._virtual.stores.sqlite import SqliteStateStore, _why
@@ -37,6 +46,9 @@ _SCHEMA = (
     "CREATE UNIQUE INDEX IF NOT EXISTS twin_changes_twin ON twin_changes "
     "(type_name, key, version)",
     "CREATE INDEX IF NOT EXISTS twin_changes_type ON twin_changes (type_name, seq)",
+    WATCHERS_SCHEMA,
+    "CREATE TABLE IF NOT EXISTS twin_bridges (client_id TEXT PRIMARY KEY, type_name TEXT NOT "
+    "NULL, cursor TEXT NOT NULL, updated REAL NOT NULL)",
 )
 
 
@@ -44,6 +56,9 @@ class SqliteTwinStore(TwinStore):
     def __init__(self, store: SqliteStateStore) -> None:
         self.store = store
         self._ready: int | None = None   # id of the connection the tables were made on
+        self._indexed: set[tuple[str, ...]] = set()   # field indexes made (or found)
+        self._announcer = SqliteAnnouncer(store)
+        self.bells: Doorbells = SqliteBells(store, self._tables)
 
     def _tables(self, db: sqlite3.Connection) -> None:
         if self._ready != id(db):
@@ -51,11 +66,23 @@ class SqliteTwinStore(TwinStore):
                 db.execute(statement)
             self._ready = id(db)
 
+    def _index(self, db: sqlite3.Connection, paths: set[tuple[str, ...]]) -> None:
+        """An index on each queried field (made by the first query of the field: a scan of
+        the index table once, then range lookups). The expression is the one the compiled
+        conditions use, so that sqlite's planner matches it."""
+        for path in paths - self._indexed:
+            name = "twin_index_f_" + hashlib.blake2b(".".join(path).encode(),
+                                                     digest_size=8).hexdigest()
+            db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON twin_index "
+                       f"(type_name, json_extract(doc, {sqlite_path(path)}))")
+            self._indexed.add(path)
+
     async def commit(self, change: TwinChange, *, epoch: int, state_version: int,
                      data: bytes, history: int) -> tuple[int, str]:
         type_name, key = change.type_name, change.key
 
-        def work(db: sqlite3.Connection) -> tuple[int, str] | tuple[int, int] | None:
+        def work(db: sqlite3.Connection
+                 ) -> tuple[int, str, list[str]] | tuple[int, int] | None:
             self._tables(db)
             db.execute("SAVEPOINT twin_change")
             try:
@@ -78,43 +105,46 @@ class SqliteTwinStore(TwinStore):
                     "patch, doc, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                     (type_name, key, change.version, change.part.value, change.part_version,
                      json.dumps(change.patch), index_document(change), change.at)).fetchone()[0]
+                # One more than ``history`` is kept: a fleet watch compares a change with
+                # the one before it (did the twin leave the query?).
                 db.execute("DELETE FROM twin_changes WHERE type_name = ? AND key = ? AND "
-                           "version <= ?", (type_name, key, change.version - history))
+                           "version <= ?", (type_name, key, change.version - history - 1))
+                watchers = [found[0] for found in db.execute(WATCHERS_OF, (type_name,))]
                 db.execute("RELEASE twin_change")
-                return int(row[0]), str(seq)
+                return int(row[0]), str(seq), watchers
             except BaseException:
                 db.execute("ROLLBACK TO twin_change")
                 db.execute("RELEASE twin_change")
                 raise
         outcome = await self.store._run(f"saving twin {type_name}({key!r})", work)
-        if outcome is not None and isinstance(outcome[1], str):
-            return int(outcome[0]), outcome[1]
+        if outcome is not None and len(outcome) == 3:
+            self._announcer.committed(type_name, outcome[2])   # committed by now
+            return int(outcome[0]), str(outcome[1])
         raise stale(type_name, key, epoch, _why(outcome, epoch, state_version))
 
     async def history(self, type_name: str, key: str, since_version: int,
-                      limit: int) -> list[TwinChange]:
+                      limit: int, *, keep: int) -> list[TwinChange]:
         def work(db: sqlite3.Connection) -> list[TwinChange]:
             self._tables(db)
             return [change_from_row(row, str(row[0])) for row in db.execute(
-                f"SELECT {CHANGE_COLUMNS} FROM twin_changes WHERE type_name = ? AND key = ? "
-                f"AND version > ? ORDER BY version LIMIT ?",
-                (type_name, key, since_version, limit))]
+                f"SELECT {change_columns()} FROM twin_changes WHERE type_name = ? AND "
+                f"key = ? AND version > MAX(?, (SELECT COALESCE(MAX(version), 0) FROM "
+                f"twin_changes WHERE type_name = ? AND key = ?) - ?) ORDER BY version LIMIT ?",
+                (type_name, key, since_version, type_name, key, keep, limit))]
         return await self.store._run(f"reading the history of {type_name}({key!r})", work)
 
     async def journal(self, type_name: str, *, after: str, key: str | None,
                       where: Condition | None, limit: int,
                       parts: tuple[Part, ...] | None = None) -> list[TwinChange]:
-        out = _Sql("sqlite", [type_name, _seq(after)])
-        sql = f"SELECT {CHANGE_COLUMNS} FROM twin_changes c WHERE c.type_name = ? AND c.seq > ?"
-        if key is not None:
-            sql += f" AND c.key = {out.param(key)}"
-        sql += parts_sql(parts, out.param)
-        sql += f" AND {compile_where(where, out, 'c.doc')} ORDER BY c.seq LIMIT " \
-               f"{out.param(limit)}"
+        out = _Sql("sqlite")
+        seq = _seq(after)
+        sql = journal_sql(out, type_name, lambda sql: f"c.seq > {sql.param(seq)}", key=key,
+                          where=where, parts=parts, limit=limit, order=(("c.seq", "seq"),))
 
         def work(db: sqlite3.Connection) -> list[TwinChange]:
             self._tables(db)
-            return [change_from_row(row, str(row[0])) for row in db.execute(sql, out.params)]
+            return [change_from_row(row, str(row[0]), left=left_of(row))
+                    for row in db.execute(sql, out.params)]
         return await self.store._run(f"reading the changes of {type_name}", work)
 
     async def head(self) -> str:
@@ -135,8 +165,11 @@ class SqliteTwinStore(TwinStore):
             sql += f"json_extract(doc, {out.path(path)}) {direction}, "
         sql += f"key LIMIT {out.param(limit)} OFFSET {out.param(offset)}"
 
+        wanted = fields_of(where) | ({path} if path is not None else set())
+
         def work(db: sqlite3.Connection) -> list[tuple[str, dict[str, Any]]]:
             self._tables(db)
+            self._index(db, wanted)
             return [(row[0], json.loads(row[1])) for row in db.execute(sql, out.params)]
         return await self.store._run(f"querying twins of {type_name}", work)
 
@@ -145,8 +178,11 @@ class SqliteTwinStore(TwinStore):
         sql = f"SELECT COUNT(*) FROM twin_index WHERE type_name = ? AND " \
               f"{compile_where(where, out, 'doc')}"
 
+        wanted = fields_of(where)
+
         def work(db: sqlite3.Connection) -> int:
             self._tables(db)
+            self._index(db, wanted)
             return int(db.execute(sql, out.params).fetchone()[0])
         return await self.store._run(f"counting twins of {type_name}", work)
 
@@ -157,6 +193,22 @@ class SqliteTwinStore(TwinStore):
             db.execute("DELETE FROM twin_changes WHERE type_name = ? AND key = ?",
                        (type_name, key))
         await self.store._run(f"forgetting twin {type_name}({key!r})", work)
+
+    async def position(self, client_id: str) -> str | None:
+        def work(db: sqlite3.Connection) -> str | None:
+            self._tables(db)
+            row = db.execute("SELECT cursor FROM twin_bridges WHERE client_id = ?",
+                             (client_id,)).fetchone()
+            return None if row is None else str(row[0])
+        return await self.store._run(f"reading the position of bridge {client_id!r}", work)
+
+    async def set_position(self, client_id: str, type_name: str, cursor: str) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            self._tables(db)
+            db.execute("INSERT INTO twin_bridges VALUES (?, ?, ?, ?) ON CONFLICT (client_id) "
+                       "DO UPDATE SET type_name = excluded.type_name, cursor = excluded.cursor, "
+                       "updated = excluded.updated", (client_id, type_name, cursor, time.time()))
+        await self.store._run(f"saving the position of bridge {client_id!r}", work)
 
     async def seed(self, type_name: str, documents: list[tuple[str, dict[str, Any]]]) -> None:
         now = time.time()
