@@ -59,7 +59,7 @@ class Service:
         for _attempt in range(self.attempts):
             try:
                 return await asyncio.wait_for(self.upstream.fetch.remote(key), self.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
         return "gave up"
 
