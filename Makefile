@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench bench-compare bench-virtual bench-dashboard ray-docs-compat lint typecheck docs clean
+.PHONY: demo test soak bench bench-compare bench-virtual bench-twins bench-dashboard ray-docs-compat lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ ray-docs-compat: $(STAMP)
 
 bench-virtual: $(STAMP)
 	$(PY) -m benchmarks.virtual_actors --scale full --json benchmarks/latest-virtual.json
+
+bench-twins: $(STAMP)
+	$(PY) -m benchmarks.twins --scale full --json benchmarks/latest-twins.json
 
 bench-dashboard: $(STAMP)
 	$(PY) -m benchmarks.dashboard_fleet --scale full --json benchmarks/latest-dashboard.json

@@ -112,9 +112,9 @@ def test_bad_queries_are_clear_errors(no_runtime):
     with pytest.raises(TypeError, match="no truth value"):
         bool(Field("reported.a") > 1)
     with pytest.raises(TypeError, match="booleans are compared with == and != only"):
-        Field("reported.a") > True
+        _ = Field("reported.a") > True
     with pytest.raises(TypeError, match="exists"):
-        Field("reported.a") == None  # noqa: E711
+        _ = Field("reported.a") == None  # noqa: E711
     with pytest.raises(ValueError, match="segment 'b c'"):
         Field("reported.b c")
     with pytest.raises(ValueError, match="at least one value"):

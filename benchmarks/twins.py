@@ -1,0 +1,367 @@
+"""Benchmarks of digital twins (actorium only: Ray has no twins).
+
+    python -m benchmarks.twins [--scale full|smoke] [--postgres URL|auto|none]
+                               [--rows a,b] [--json FILE]
+
+Rows, each in a fresh runtime on a fresh store, on this machine's cores:
+
+* ``mqtt_reports`` — reports from devices over a real mosquitto (a private one, with a
+  login) through ``MqttBridge`` into twins, end to end: published by the device to stored
+  by its twin (the twin's commit time minus the time the device put in the report). A burst
+  gives the rate; then a paced run at about half of it gives the p50/p99 latency a fleet
+  sees when the node is not saturated.
+* ``fleet_query_sqlite`` / ``fleet_query_postgres`` — 100,000 twins in the index: a range
+  count, a page of 100 of a range query ordered by a field, an equality count; the first
+  query of a field (sqlite creates its index then) and then the p50 of repeats.
+* ``watch_fanout`` — many watches in one process following one twin: deliveries per second
+  and the latency from a change's commit to its delivery in every watch (p50/p99).
+* ``twin_memory`` — many active twins, each fed one report: memory (PSS of every process)
+  per active twin, and disk per twin in the sqlite store (state, index row, history).
+* ``reads_writes`` — calls to active twins from one asyncio driver: ``document()`` reads
+  per second, then ``report()`` writes per second (each a stored change: state, index
+  row and history entry in one transaction).
+
+Figures are for the machine they ran on: compare rows of one run, not runs of two days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import actorium
+from actorium import twins
+from actorium.twins import Field
+from benchmarks.procmem import snapshot
+
+REPO = Path(__file__).resolve().parent.parent
+
+SCALES = {
+    "full": {"devices": 500, "burst_reports": 20_000, "paced_seconds": 5.0,
+             "fleet": 100_000, "query_repeats": 20, "watchers": 200, "watch_changes": 200,
+             "memory_twins": 10_000, "batch": 1_000},
+    "smoke": {"devices": 20, "burst_reports": 200, "paced_seconds": 0.5,
+              "fleet": 2_000, "query_repeats": 3, "watchers": 10, "watch_changes": 10,
+              "memory_twins": 200, "batch": 100},
+}
+
+
+@twins.twin(type_name="BenchSensor", history=1_000_000, idle_timeout=3600)
+class Sensor(twins.Twin):
+    pass
+
+
+@twins.twin(type_name="BenchMeter", history=10, idle_timeout=3600)
+class Meter(twins.Twin):
+    pass
+
+
+@contextlib.contextmanager
+def runtime(store_url: str) -> Iterator[None]:
+    os.environ["ACTORIUM_STATE_STORE"] = store_url
+    actorium.init(num_cpus=os.cpu_count() or 2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        actorium.shutdown()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def until(check: Callable[[], bool], within: float = 600.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the benchmark did not finish in time")
+        await asyncio.sleep(0.01)
+
+
+# ---------------------------------------------------------------------- rows
+def mqtt_reports(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
+    """Reports over MQTT into twins, end to end: reports/s (burst), p50/p99 (paced)."""
+    import aiomqtt
+    keys = [f"dev-{i:05d}" for i in range(scale["devices"])]
+    with twins.LocalMosquitto() as broker, runtime(store_url):
+        async def publish(client: Any, key: str, seq: int) -> None:
+            body = {"state": {"n": seq, "sent": time.time()}, "seq": seq}
+            await client.publish(f"devices/{key}/reported", json.dumps(body), qos=1)
+
+        async def main() -> dict[str, Any]:
+            bridge = twins.MqttBridge(Sensor, broker.broker, publish_desired=False,
+                                      concurrency=256)
+            async with bridge, aiomqtt.Client("127.0.0.1", broker.port,
+                                              username=broker.username,
+                                              password=broker.password,
+                                              identifier="bench-devices",
+                                              max_inflight_messages=1000) as client:
+                client.pending_calls_threshold = 10_000   # many publishes at once, on purpose
+                seqs = dict.fromkeys(keys, 0)
+                sent = 0
+
+                async def send(count: int) -> None:
+                    # Concurrent publishes (as many devices would), 500 in flight at most.
+                    nonlocal sent
+                    for start in range(0, count, 500):
+                        batch = []
+                        for n in range(start, min(start + 500, count)):
+                            key = keys[(sent + n) % len(keys)]
+                            seqs[key] += 1
+                            batch.append(publish(client, key, seqs[key]))
+                        await asyncio.gather(*batch)
+                    sent += count
+                await send(len(keys))                       # warm: every twin activated
+                await until(lambda: bridge.stats.applied >= sent)
+                burst = scale["burst_reports"]
+                started = time.perf_counter()
+                await send(burst)
+                await until(lambda: bridge.stats.applied >= sent)
+                rate = burst / (time.perf_counter() - started)
+                # Paced at half the burst rate: the latency when the node keeps up.
+                mark = time.time()
+                pace = max(rate / 2, 1.0)
+                paced_start = time.perf_counter()
+                paced = 0
+                while time.perf_counter() - paced_start < scale["paced_seconds"]:
+                    due = int((time.perf_counter() - paced_start) * pace) - paced
+                    if due > 0:
+                        await send(due)
+                        paced += due
+                    await asyncio.sleep(0.005)
+                await until(lambda: bridge.stats.applied >= sent)
+                samples = []
+                for key in keys:
+                    for change in await Sensor.get(key).history.remote():
+                        sent_at = change.patch.get("sent")
+                        if isinstance(sent_at, float) and sent_at >= mark:
+                            samples.append(change.at - sent_at)
+                return {"reports_per_s": rate, "burst_reports": burst,
+                        "paced_per_s": paced / scale["paced_seconds"], "paced_reports": paced,
+                        "p50_ms": 1e3 * percentile(samples, 0.5),
+                        "p99_ms": 1e3 * percentile(samples, 0.99),
+                        "devices": len(keys), "rejected": bridge.stats.rejected}
+        return asyncio.run(main())
+
+
+def fleet_query(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
+    """A fleet of twins in the index: range count, ordered page, equality count."""
+    from actorium._twins.stores import shared_store, twin_store
+    count = scale["fleet"]
+    sites = [f"site-{n}" for n in range(50)]
+
+    def document(i: int) -> dict[str, Any]:
+        reported = {"temp": round(10 + (i * 7919 % 3000) / 100, 2), "fw": f"1.{i % 7}"}
+        return {"desired": {}, "reported": reported, "delta": {},
+                "links": {"site": sites[i % len(sites)]}, "version": 1,
+                "desired_version": 0, "reported_version": 1, "links_version": 0}
+
+    async def main() -> dict[str, Any]:
+        async with shared_store(store_url) as store:
+            tables = twin_store(store)
+            for start in range(0, count, 10_000):
+                await tables.seed("BenchMeter", [(f"m-{i:06d}", document(i)) for i in
+                                                 range(start, min(start + 10_000, count))])
+        os.environ["ACTORIUM_STATE_STORE"] = store_url
+        hot = Field("reported.temp") > 38.5
+        queries = {
+            "range_count": lambda: twins.count_async(Meter, hot),
+            "ordered_page": lambda: twins.query_async(Meter, hot, order_by="-reported.temp",
+                                                      limit=100),
+            "equality_count": lambda: twins.count_async(Meter,
+                                                        Field("links.site") == "site-7"),
+        }
+        out: dict[str, Any] = {"twins": count}
+        async with contextlib.AsyncExitStack() as held:
+            # An application that queries keeps the shared store open meanwhile.
+            await held.enter_async_context(shared_store(store_url))
+            await run_queries(queries, out)
+        return out
+
+    async def run_queries(queries: dict[str, Callable[[], Any]], out: dict[str, Any]) -> None:
+        for name, run in queries.items():
+            started = time.perf_counter()
+            found = await run()
+            out[f"{name}_first_ms"] = 1e3 * (time.perf_counter() - started)
+            samples = []
+            for _ in range(scale["query_repeats"]):
+                started = time.perf_counter()
+                await run()
+                samples.append(time.perf_counter() - started)
+            out[f"{name}_p50_ms"] = 1e3 * percentile(samples, 0.5)
+            out[f"{name}_matches"] = found if isinstance(found, int) else len(found)
+    return asyncio.run(main())
+
+
+def watch_fanout(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
+    """Many watches of one twin in one process: deliveries/s and commit-to-delivery."""
+    watchers, changes = scale["watchers"], scale["watch_changes"]
+    with runtime(store_url):
+        async def main() -> dict[str, Any]:
+            meter = Meter.get("fan")
+            await meter.report.remote({"n": 0})
+            latencies: list[float] = []
+            ready = 0
+
+            async def follow() -> None:
+                nonlocal ready
+                async with contextlib.aclosing(twins.watch(Meter, "fan")) as stream:
+                    ready += 1
+                    async for change in stream:
+                        latencies.append(time.time() - change.at)
+                        if change.document["reported"]["n"] == changes:
+                            return
+            tasks = [asyncio.create_task(follow()) for _ in range(watchers)]
+            await until(lambda: ready == watchers)
+            await asyncio.sleep(0.5)
+            started = time.perf_counter()
+            for n in range(1, changes + 1):
+                await meter.report.remote({"n": n})
+            await asyncio.wait_for(asyncio.gather(*tasks), 600)
+            elapsed = time.perf_counter() - started
+            return {"watchers": watchers, "changes": changes,
+                    "deliveries_per_s": len(latencies) / elapsed,
+                    "p50_ms": 1e3 * percentile(latencies, 0.5),
+                    "p99_ms": 1e3 * percentile(latencies, 0.99)}
+        return asyncio.run(main())
+
+
+def twin_memory(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
+    """Many active twins, one report each: memory per active twin, disk per twin."""
+    count, batch = scale["memory_twins"], scale["batch"]
+    keys = [f"mem-{i:06d}" for i in range(count)]
+    with runtime(store_url):
+        async def main() -> dict[str, Any]:
+            await Meter.get("warm").report.remote({"temp": 1})
+            await asyncio.sleep(1.0)
+            before = snapshot()
+            started = time.perf_counter()
+            for start in range(0, count, batch):
+                await asyncio.gather(*(Meter.get(k).report.remote(
+                    {"temp": 20.5, "humidity": 55, "fw": "1.4.2", "battery": 0.87})
+                    for k in keys[start:start + batch]))
+            elapsed = time.perf_counter() - started
+            await asyncio.sleep(1.0)
+            after = snapshot()
+            return {"twins": count, "first_reports_per_s": count / elapsed,
+                    "bytes_per_active_twin": (after.total - before.total) / count,
+                    "memory_kind": after.kind}
+        result = asyncio.run(main())
+    path = store_url.removeprefix("sqlite:///")
+    disk = sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
+    return result | {"disk_bytes_per_twin": disk / count}
+
+
+def reads_writes(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
+    """Calls to active twins from an asyncio driver: document() reads/s, report() writes/s."""
+    n, seconds, batch = scale["devices"], scale["paced_seconds"], scale["batch"]
+    with runtime(store_url):
+        handles = [Meter.get(f"rw-{i:05d}") for i in range(n)]
+
+        async def rate(call: Callable[[Any, int], Any]) -> float:
+            done, started = 0, time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                await asyncio.gather(*(call(handles[i % n], done + i) for i in range(batch)))
+                done += batch
+            return done / (time.perf_counter() - started)
+
+        async def main() -> dict[str, Any]:
+            await asyncio.gather(*(h.report.remote({"n": 0}) for h in handles))
+            reads = await rate(lambda h, i: h.document.remote())
+            writes = await rate(lambda h, i: h.report.remote({"n": i + 1}))
+            return {"twins": n, "reads_per_s": reads, "writes_per_s": writes}
+        return asyncio.run(main())
+
+
+# ---------------------------------------------------------------------- driver
+def _postgres(choice: str) -> tuple[str | None, Any]:
+    if choice == "none":
+        return None, None
+    if choice != "auto":
+        return choice, None
+    sys.path.insert(0, str(REPO / "tests"))
+    from pg_helpers import postgres_bin, postgres_server
+    if postgres_bin() is None:
+        return None, None
+    server = postgres_server()
+    return server.__enter__(), server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="full", choices=sorted(SCALES))
+    parser.add_argument("--postgres", default="auto",
+                        help="a PostgreSQL URL, 'auto' (start one) or 'none'")
+    parser.add_argument("--rows", default="", help="comma-separated row names (default: all)")
+    parser.add_argument("--json", default=None, metavar="FILE")
+    options = parser.parse_args(argv)
+    scale = SCALES[options.scale]
+    scratch = tempfile.mkdtemp(prefix="actorium-bench-twins-")
+    pg_url, server = _postgres(options.postgres)
+    counter = iter(range(1, 100))
+
+    def sqlite() -> str:
+        return f"sqlite:///{scratch}/store-{next(counter)}.sqlite3"
+
+    def postgres() -> str:
+        assert pg_url is not None
+        sys.path.insert(0, str(REPO / "tests"))
+        from pg_helpers import fresh_database
+        return str(fresh_database(pg_url))
+
+    rows: dict[str, Callable[[], dict[str, Any]]] = {
+        "mqtt_reports": lambda: mqtt_reports(sqlite(), scale),
+        "fleet_query_sqlite": lambda: fleet_query(sqlite(), scale),
+        "fleet_query_postgres": lambda: fleet_query(postgres(), scale),
+        "watch_fanout": lambda: watch_fanout(sqlite(), scale),
+        "twin_memory": lambda: twin_memory(sqlite(), scale),
+        "reads_writes": lambda: reads_writes(sqlite(), scale),
+    }
+    wanted = [r for r in options.rows.split(",") if r] or list(rows)
+    unknown = [r for r in wanted if r not in rows]
+    if unknown:
+        parser.error(f"unknown rows {unknown}: choose from {sorted(rows)}")
+    results: dict[str, Any] = {}
+    try:
+        for name in wanted:
+            if name.endswith("_postgres") and pg_url is None:
+                results[name] = {"skipped": "no PostgreSQL (use --postgres URL)"}
+                continue
+            print(f"[twins] {name} ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
+            results[name] = rows[name]() | {"seconds": time.perf_counter() - started}
+    finally:
+        if server is not None:
+            server.__exit__(None, None, None)
+        shutil.rmtree(scratch, ignore_errors=True)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"twin benchmarks, scale {options.scale}, {stamp}, {os.cpu_count()} CPUs, "
+          f"load {os.getloadavg()[0]:.1f}")
+    for name, metrics in results.items():
+        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
+        print(f"  {name:22s} {shown}")
+    if options.json:
+        with open(options.json, "w", encoding="utf-8") as file:
+            json.dump({"when": stamp, "scale": options.scale, "results": results}, file, indent=2)
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
