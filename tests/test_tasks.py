@@ -280,3 +280,21 @@ def test_an_async_remote_function_runs_and_returns_its_value():
 
 def test_an_async_task_can_await_other_tasks():
     assert actorium.get(async_sum_of_squares.remote(5), timeout=30) == 30
+
+
+@actorium.remote
+def pair():
+    return 1, 2
+
+
+@actorium.remote
+def call_it(function):
+    returned = function.remote()
+    return actorium.get(returned) if isinstance(returned, list) else ["one", actorium.get(returned)]
+
+
+def test_a_function_with_options_keeps_them_when_passed_to_a_task():
+    two = pair.options(num_returns=2)
+    assert repr(two) == repr(pair)
+    assert actorium.get(call_it.remote(two)) == [1, 2]
+    assert actorium.get(call_it.remote(two.options(num_returns=1))) == ["one", (1, 2)]

@@ -36,11 +36,14 @@ from actorium._core.options import (
     wire_num_returns,
 )
 from actorium._core.remote_function import check_generator_returns, is_generator_function
+from actorium._core.remote_types import MYPY
 from actorium._core.runtime import Runtime
 from actorium._core.signature import ArgumentCheck
 from actorium._transport.protocol import Kind, pack
 from actorium.exceptions import ActorDiedError
 
+if TYPE_CHECKING and not MYPY:  # the types pyright sees in the branches mypy does not
+    from actorium._core.remote_types import RefsForValues
 if TYPE_CHECKING:
     from actorium._core.ref import ObjectRef
     from actorium._core.remote_types import (
@@ -480,29 +483,32 @@ class ActorMethod(Generic[P, R]):
         from actorium.dag.class_node import bind_handle_method  # the DAG layer builds on this
         return bind_handle_method(self, self._info.name, self._num_returns, args, kwargs)
 
-    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Send the call; returns its ObjectRef (a list if ``num_returns`` > 1) at once."""
-        info = self._info
-        handle = self._handle
-        if info.check is not None:
-            info.check.check(args, kwargs)
-        handle._state.check_pending_limit(info.name)
-        runtime = context.current_runtime()
-        fmt, data, buffers, refs = runtime.dumps_call_args(
-            f"{handle._class_name}.{info.name}", args, kwargs)
-        deps = runtime.deps_of(refs) if refs else []
-        task_id = runtime.ids.next_id()
-        num_returns = self._num_returns
-        returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
-        stream = runtime.open_stream(task_id, returns[0], stream_backpressure(num_returns)) \
-            if num_returns < DYNAMIC_RETURNS else None
-        runtime.call_actor(handle._state, task_id, info.name, num_returns, fmt, data, buffers,
-                           deps, self._group, self._events)
-        if stream is not None:
-            return stream  # type: ignore[return-value]
-        # R is what num_returns makes of the result (remote_types.py), unknown in here.
-        if num_returns == 1 or num_returns == DYNAMIC_RETURNS:
-            return returns[0]  # type: ignore[return-value]
-        if num_returns == 0:
-            return None  # type: ignore[return-value]
-        return returns  # type: ignore[return-value]
+    if MYPY or not TYPE_CHECKING:  # mypy (its plugin lets refs stand for values), run time
+        def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
+            """Send the call; returns its ObjectRef (a list if ``num_returns`` > 1) at once."""
+            info = self._info
+            handle = self._handle
+            if info.check is not None:
+                info.check.check(args, kwargs)
+            handle._state.check_pending_limit(info.name)
+            runtime = context.current_runtime()
+            fmt, data, buffers, refs = runtime.dumps_call_args(
+                f"{handle._class_name}.{info.name}", args, kwargs)
+            deps = runtime.deps_of(refs) if refs else []
+            task_id = runtime.ids.next_id()
+            num_returns = self._num_returns
+            returns = runtime.new_owned_refs(task_id, max(num_returns, 1))
+            stream = runtime.open_stream(task_id, returns[0], stream_backpressure(num_returns)) \
+                if num_returns < DYNAMIC_RETURNS else None
+            runtime.call_actor(handle._state, task_id, info.name, num_returns, fmt, data, buffers,
+                               deps, self._group, self._events)
+            if stream is not None:
+                return stream  # type: ignore[return-value]
+            # R is what num_returns makes of the result (remote_types.py), unknown in here.
+            if num_returns == 1 or num_returns == DYNAMIC_RETURNS:
+                return returns[0]  # type: ignore[return-value]
+            if num_returns == 0:
+                return None  # type: ignore[return-value]
+            return returns  # type: ignore[return-value]
+    else:  # pyright: a ref may stand for a value (remote_types.RefsForValues)
+        remote: RefsForValues[P, R]

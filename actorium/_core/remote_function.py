@@ -21,10 +21,13 @@ from actorium._core.options import (
     task_options_to_wire,
     wire_num_returns,
 )
+from actorium._core.remote_types import MYPY
 from actorium._core.signature import ArgumentCheck
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind
 
+if TYPE_CHECKING and not MYPY:  # the types pyright sees in the branches mypy does not
+    from actorium._core.remote_types import RefsForValues
 if TYPE_CHECKING:
     from actorium._core.ref import ObjectRef
     from actorium._core.remote_types import ManyReturns, TaskOverrideOptions
@@ -60,10 +63,13 @@ class RemoteFunction(Generic[P, R]):
             raise TypeError(f"remote function {self._name} cannot be called directly; "
                             f"use {self._name}.remote(...) to run it as a task")
 
-    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Submit the task; returns ObjectRef (a list of them if ``num_returns`` > 1)."""
-        returned: R = self._submit(args, kwargs, self._options)
-        return returned
+    if MYPY or not TYPE_CHECKING:  # mypy, whose plugin widens P to take refs, and run time
+        def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
+            """Submit the task; returns ObjectRef (a list of them if ``num_returns`` > 1)."""
+            returned: R = self._submit(args, kwargs, self._options)
+            return returned
+    else:  # pyright: a ref may stand for a value (remote_types.RefsForValues)
+        remote: RefsForValues[P, R]
 
     @overload
     def options(self: RemoteFunction[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
@@ -91,7 +97,8 @@ class RemoteFunction(Generic[P, R]):
     def options(self, *, num_returns: int | str, **options: Unpack[TaskOverrideOptions],
                 ) -> _BoundFunction[P, Any]: ...
     def options(self, **options: Any) -> _BoundFunction[P, Any]:
-        """The same function with options overridden for the calls made through the result."""
+        """The same function with options overridden for the calls made through the result
+        (``f.options(...).options(...)`` overrides in turn)."""
         bound = TaskOptions.override(self._options, **options)
         check_generator_returns(self._function, bound.num_returns)
         return _BoundFunction(self, bound)
@@ -145,53 +152,21 @@ class RemoteFunction(Generic[P, R]):
         return (RemoteFunction, (self._function, self._options))
 
 
-class _BoundFunction(Generic[P, R]):
-    """``f.options(...)``: calls ``f`` with different options."""
+class _BoundFunction(RemoteFunction[P, R]):
+    """``f.options(...)``: ``f`` (its code, checks and name) with other options for the calls
+    made through it; ``.remote``, ``.options`` and ``.bind`` are ``f``'s."""
 
     def __init__(self, function: RemoteFunction[P, Any], options: TaskOptions) -> None:
-        self._function = function
+        # No second set-up of the function: share what f built, keep other options.
+        self.__dict__.update(vars(function))
         self._options = options
 
-    def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        returned: R = self._function._submit(args, kwargs, self._options)
-        return returned
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_bound, (self._function, self._options))
 
-    @overload
-    def options(self: _BoundFunction[P, list[ObjectRef[Any]]], *, num_returns: Literal[1],
-                **options: Unpack[TaskOverrideOptions]) -> _BoundFunction[P, ObjectRef[Any]]: ...
-    @overload
-    def options(self: _BoundFunction[P, ObjectRefGenerator[T]], *,
-                num_returns: Literal["streaming"] = ..., **options: Unpack[TaskOverrideOptions],
-                ) -> _BoundFunction[P, ObjectRefGenerator[T]]: ...
-    @overload
-    def options(self, *, num_returns: Literal[1] = ..., **options: Unpack[TaskOverrideOptions],
-                ) -> _BoundFunction[P, R]: ...
-    @overload
-    def options(self, *, num_returns: Literal[0], **options: Unpack[TaskOverrideOptions],
-                ) -> _BoundFunction[P, None]: ...
-    @overload
-    def options(self, *, num_returns: ManyReturns, **options: Unpack[TaskOverrideOptions],
-                ) -> _BoundFunction[P, list[ObjectRef[Any]]]: ...
-    @overload
-    def options(self, *, num_returns: Literal["streaming"], **options: Unpack[TaskOverrideOptions],
-                ) -> _BoundFunction[P, ObjectRefGenerator[Any]]: ...
-    @overload
-    def options(self, *, num_returns: Literal["dynamic"], **options: Unpack[TaskOverrideOptions],
-                ) -> _BoundFunction[P, ObjectRef[DynamicObjectRefGenerator]]: ...
-    @overload
-    def options(self, *, num_returns: int | str, **options: Unpack[TaskOverrideOptions],
-                ) -> _BoundFunction[P, Any]: ...
-    def options(self, **options: Any) -> _BoundFunction[P, Any]:
-        bound = TaskOptions.override(self._options, **options)
-        check_generator_returns(self._function._function, bound.num_returns)
-        return _BoundFunction(self._function, bound)
 
-    def bind(self, *args: Any, **kwargs: Any) -> Any:
-        """``RemoteFunction.bind`` with these options."""
-        function = self._function
-        function._check.check(args, kwargs)
-        from actorium.dag.function_node import FunctionNode  # the DAG layer builds on this
-        return FunctionNode(self, args, kwargs, function._name)
+def _rebuild_bound(function: Callable[..., Any], options: TaskOptions) -> _BoundFunction[..., Any]:
+    return _BoundFunction(RemoteFunction(function, options), options)
 
 
 def _retry_exceptions_to_wire(value: bool | tuple[type[BaseException], ...]) -> Any:

@@ -70,6 +70,13 @@ X_co = TypeVar("X_co", covariant=True)
 C_co = TypeVar("C_co", covariant=True)
 I = TypeVar("I", bound=Iterator[Any] | AsyncIterator[Any])  # noqa: E741
 
+# mypy takes a name ``MYPY`` for true, as it takes ``TYPE_CHECKING`` (and pyright does not):
+# ``if MYPY or not TYPE_CHECKING`` picks what mypy and the run time see, its ``else`` what
+# pyright sees. The two differ in one place, ``.remote(...)``: the mypy plugin makes each
+# parameter ``T`` take ``T | ObjectRef[T]``; pyright, which has no plugin, gets
+# ``RefsForValues`` below.
+MYPY = False
+
 # ``num_returns`` values that give a list of refs. A literal beyond these (or a variable) is
 # typed loosely, as ``Any``, so that no correct program is refused.
 ManyReturns = Literal[2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
@@ -217,14 +224,53 @@ class ShapedDecorator(Protocol[R_co]):
     def __call__(self, target: Callable[P, Any], /) -> RemoteFunction[P, R_co]: ...
 
 
+# ---------------------------------------------------------------------- refs for values
+if TYPE_CHECKING and not MYPY:  # pyright's alone
+    class RefsForValues(Protocol[P, R_co]):
+        """``.remote(...)`` as pyright sees it: the worker gets the value of a top-level
+        ``ObjectRef`` argument, as in Ray. A ``ParamSpec`` cannot be rewritten parameter by
+        parameter into ``T | ObjectRef[T]``, so a call with a ref among its first four
+        positional arguments is taken as it is (the other arguments unchecked), and any
+        other call is checked against ``P`` (the last overload, whose errors pyright
+        reports when none matches)."""
+
+        @overload
+        def __call__(self, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any) -> R_co: ...
+        @overload  # the same calls: a wrong call then matches none of two, not the one above
+        def __call__(self, ref: ObjectRef[Any], arg: Any = ..., /, *args: Any, **kwargs: Any,
+                     ) -> R_co: ...
+        @overload
+        def __call__(self, arg: Any, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any,
+                     ) -> R_co: ...
+        @overload
+        def __call__(self, arg: Any, arg1: Any, ref: ObjectRef[Any], /, *args: Any,
+                     **kwargs: Any) -> R_co: ...
+        @overload
+        def __call__(self, arg: Any, arg1: Any, arg2: Any, ref: ObjectRef[Any], /,
+                     *args: Any, **kwargs: Any) -> R_co: ...
+        @overload
+        def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R_co: ...
+
+
 # ---------------------------------------------------------------------- actor classes
 if TYPE_CHECKING:
     class TypedActorClass(ActorClass[C], Generic[C, K]):
         """``ActorClass[C]`` knowing its class object ``K`` (``type[C]``): a checker turns
         ``K`` into the constructor's signature, which ``.remote()`` takes."""
 
-        def remote(self: TypedActorClass[C, Callable[P, Any]],
-                   *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
+        if MYPY:  # the plugin gives remote() C.__init__'s parameters, refs allowed
+            def remote(self: TypedActorClass[C, Callable[P, Any]],
+                       *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
+        else:     # pyright: as RefsForValues
+            @overload
+            def remote(self, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any,
+                       ) -> ActorHandle[C]: ...
+            @overload
+            def remote(self, arg: Any, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any,
+                       ) -> ActorHandle[C]: ...
+            @overload
+            def remote(self: TypedActorClass[C, Callable[P, Any]],
+                       *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
 
         def options(self, **options: Unpack[ActorOptionsArgs],
                     ) -> TypedBoundActorClass[C, K]: ...
@@ -232,8 +278,19 @@ if TYPE_CHECKING:
     class TypedBoundActorClass(_BoundActorClass[C], Generic[C, K]):
         """``C.options(...)`` of a ``TypedActorClass``."""
 
-        def remote(self: TypedBoundActorClass[C, Callable[P, Any]],
-                   *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
+        if MYPY:
+            def remote(self: TypedBoundActorClass[C, Callable[P, Any]],
+                       *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
+        else:
+            @overload
+            def remote(self, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any,
+                       ) -> ActorHandle[C]: ...
+            @overload
+            def remote(self, arg: Any, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any,
+                       ) -> ActorHandle[C]: ...
+            @overload
+            def remote(self: TypedBoundActorClass[C, Callable[P, Any]],
+                       *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
 
         def options(self, **options: Unpack[ActorOptionsArgs],
                     ) -> TypedBoundActorClass[C, K]: ...

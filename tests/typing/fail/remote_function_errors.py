@@ -18,11 +18,16 @@ async def greet(name: str) -> str:
 
 def wrong_arguments() -> None:
     add.remote("1")  # E: Argument 1 to "remote" of "RemoteFunction" has incompatible type "str"  # E-pyright: "Literal['1']" is not assignable to "int"
-    add.remote()  # E: Missing positional argument "x"  # E-pyright: Argument missing for parameter "x"
-    add.remote(1, 2, 3)  # E: Too many arguments  # E-pyright: Expected 2 positional arguments
-    add.remote(1, z=2)  # E: Unexpected keyword argument "z"  # E-pyright: No parameter named "z"
+    add.remote()  # E: Missing positional argument "x"  # E-pyright: No overloads for "__call__" match
+    add.remote(1, 2, 3)  # E: Too many arguments  # E-pyright: No overloads for "__call__" match
+    add.remote(1, z=2)  # E: Unexpected keyword argument "z"  # E-pyright: No overloads for "__call__" match
     add.options(num_cpus=1).remote("1")  # E: incompatible type "str"  # E-pyright: "Literal['1']" is not assignable to "int"
     greet.remote(3)  # E: incompatible type "int"; expected "str | ObjectRef[str]"  # E-pyright: "Literal[3]" is not assignable to "str"
+
+
+def refs_by_keyword() -> None:
+    # pyright takes a ref for a value among the first positional arguments only.
+    add.remote(x=actorium.put(1))  # E-pyright: "ObjectRef[int]" is not assignable to "int"
 
 
 def calling_directly() -> None:

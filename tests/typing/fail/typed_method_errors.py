@@ -32,8 +32,8 @@ Other = actorium.remote(_Other)
 
 def mistakes(store: ActorProxy[_Store]) -> None:
     store.put.remote(1)  # E: incompatible type "int"; expected "str | ObjectRef[str]"  # E-pyright: "Literal[1]" cannot be assigned to parameter "key" of type "str"
-    store.put.remote("a", values=2)  # E: Unexpected keyword argument "values"  # E-pyright: No parameter named "values"
-    store.size.remote(1)  # E: Too many arguments for "remote" of "ActorMethod"  # E-pyright: Expected 0 positional arguments
+    store.put.remote("a", values=2)  # E: Unexpected keyword argument "values"  # E-pyright: No overloads for "__call__" match
+    store.size.remote(1)  # E: Too many arguments for "remote" of "ActorMethod"  # E-pyright: No overloads for "__call__" match
     text: str = actorium.get(store.size.remote())  # E: Incompatible types in assignment  # E-pyright: "int" is not assignable to "str"
     store.reset.remote()  # E: Actor "_Store" has no method "reset"  # E-pyright: Cannot access attribute "reset" for class "type[_Store]"
     store.put("a")  # E: "ActorMethod[[str, int], ObjectRef[int]]" not callable  # E-pyright: Object of type "ActorMethod[(key: str, value: int = 0), ObjectRef[int]]" is not callable

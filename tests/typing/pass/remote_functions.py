@@ -76,6 +76,9 @@ def get_put_wait() -> None:
     assert_type(not_ready, list[ObjectRef[int]])
     actorium.cancel(ref)
     assert_type(ref.future().result(), int)
+    assert_type(add.remote(ref), ObjectRef[int])                # a ref stands for its value
+    assert_type(add.remote(1, actorium.put(2)), ObjectRef[int])
+    assert_type(add.options(num_cpus=1).remote(ref, ref), ObjectRef[int])
     numbers: list[ObjectRef[float]] = [add.remote(1)]        # a ref to an int is one to a float
     assert_type(numbers, list[ObjectRef[float]])
 

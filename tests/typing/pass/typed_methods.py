@@ -65,6 +65,7 @@ def calls(store: ActorProxy[_Store]) -> int:
     assert_type(store.values.remote(), ObjectRefGenerator[int])
     assert_type(store.put.options(num_returns=0).remote("b"), None)
     assert_type(store.put.options(concurrency_group="io").remote("c"), ObjectRef[int])
+    assert_type(store.put.remote(actorium.put("k"), 2), ObjectRef[int])   # refs for values
     for ref in store.keys.remote():
         assert_type(ref, ObjectRef[str])
     return actorium.get(store.put.remote("d"))
@@ -80,6 +81,7 @@ async def awaited(store: ActorProxy[_Store]) -> list[int]:
 
 def handles() -> None:
     handle = Store.remote("s")                    # a handle is an ActorProxy
+    assert_type(Store.remote(actorium.put("t")), ActorHandle[_Store])
     assert_type(handle, ActorHandle[_Store])
     calls(handle)
     proxies: list[ActorProxy[_Store]] = [Store.remote(str(n)) for n in range(3)]
