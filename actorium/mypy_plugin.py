@@ -114,6 +114,8 @@ _OPTIONS_DECORATORS = {f"actorium._core.remote_types.{name}.__call__"
 _DECORATORS = {
     "actorium._api.remote": ACTOR_CLASS, "actorium.remote": ACTOR_CLASS,
     "actorium._virtual.handle.virtual": VIRTUAL_CLASS, "actorium.virtual": VIRTUAL_CLASS,
+    # A twin type is a virtual actor class (actorium.twins, which types twin() as Any).
+    "actorium._twins.twin.twin": VIRTUAL_CLASS, "actorium.twins.twin": VIRTUAL_CLASS,
 }
 # The attributes the decorated class has at run time (those of the object it became).
 _WRAPPER_ATTRIBUTES = {
