@@ -43,6 +43,7 @@ import actorium
 from actorium import twins
 from actorium.twins import Field
 from benchmarks.procmem import snapshot
+from benchmarks.virtual_actors import _fmt, _postgres, percentile
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -74,11 +75,6 @@ def runtime(store_url: str) -> Iterator[None]:
         yield
     finally:
         actorium.shutdown()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def until(check: Callable[[], bool], within: float = 600.0) -> None:
@@ -285,19 +281,6 @@ def reads_writes(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- driver
-def _postgres(choice: str) -> tuple[str | None, Any]:
-    if choice == "none":
-        return None, None
-    if choice != "auto":
-        return choice, None
-    sys.path.insert(0, str(REPO / "tests"))
-    from pg_helpers import postgres_bin, postgres_server
-    if postgres_bin() is None:
-        return None, None
-    server = postgres_server()
-    return server.__enter__(), server
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="full", choices=sorted(SCALES))
@@ -355,12 +338,6 @@ def main(argv: list[str] | None = None) -> int:
         with open(options.json, "w", encoding="utf-8") as file:
             json.dump({"when": stamp, "scale": options.scale, "results": results}, file, indent=2)
     return 0
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
-    return str(value)
 
 
 if __name__ == "__main__":

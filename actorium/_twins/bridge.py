@@ -34,7 +34,7 @@ from typing import Any
 from actorium._twins.broker import MqttBroker, broker_of
 from actorium._twins.change import Part
 from actorium._twins.fleet import type_name_of
-from actorium._twins.mqtt_session import Acks, client, errors
+from actorium._twins.mqtt_session import Acks, client, errors, keep_connected, stop
 from actorium._twins.topics import Topics
 from actorium.exceptions import (
     ActivationError,
@@ -146,10 +146,7 @@ class MqttBridge:
     async def close(self) -> None:
         """Stop: disconnect, let no report half-applied (the broker resends unacked ones)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(task)
         workers = list(self._workers)
         for worker in workers:
             worker.cancel()
@@ -158,21 +155,14 @@ class MqttBridge:
     async def run(self) -> None:
         """Connect, apply reports and publish desired changes forever, reconnecting after
         every failure (waits double up to 30 s). Cancel it to stop."""
-        delay = self.reconnect_delay
-        while True:
-            try:
-                await self._session()
-            except errors() as exc:
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                if self.connected.is_set():
-                    log.warning("%r lost its connection (%s): reconnecting", self, exc)
-                    delay = self.reconnect_delay
-                else:
-                    log.info("%r cannot connect (%s): retrying in %.1f s", self, exc, delay)
-            finally:
-                self.connected.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+        await keep_connected(self._session, self.connected, self.reconnect_delay, self._failed)
+
+    def _failed(self, exc: BaseException, was_connected: bool) -> None:
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        if was_connected:
+            log.warning("%r lost its connection (%s): reconnecting", self, exc)
+        else:
+            log.info("%r cannot connect (%s): retrying", self, exc)
 
     # ------------------------------------------------------------------ one connection
     async def _session(self) -> None:

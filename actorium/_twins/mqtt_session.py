@@ -16,8 +16,11 @@ the unacknowledged ones again when the bridge reconnects.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from actorium._twins.broker import MqttBroker
@@ -52,6 +55,36 @@ def client(broker: MqttBroker, client_id: str, *, manual_ack: bool, keepalive: i
 def errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean the connection failed (reconnect and go on)."""
     return (_aiomqtt().MqttError, OSError)
+
+
+async def keep_connected(session: Callable[[], Awaitable[None]], connected: asyncio.Event,
+                         first_delay: float,
+                         failed: Callable[[BaseException, bool], None]) -> None:
+    """Run ``session()`` (one connection) again and again, forever (cancel to stop): after
+    a connection failure ``failed(error, was_connected)`` is told, and the next attempt
+    waits ``first_delay`` seconds, doubling up to 30 s while the broker stays away.
+    ``connected`` is cleared whenever a session ends (the session sets it)."""
+    delay = first_delay
+    while True:
+        try:
+            await session()
+        except errors() as exc:
+            was_connected = connected.is_set()
+            failed(exc, was_connected)
+            if was_connected:
+                delay = first_delay
+        finally:
+            connected.clear()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 30.0)
+
+
+async def stop(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` (a ``keep_connected`` loop) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Acks:

@@ -13,6 +13,7 @@ field. The two databases give the same answers; the suite runs every test on bot
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
@@ -39,18 +40,28 @@ class _Sql:
         return f"r{self._aliases}"
 
     def path(self, path: tuple[str, ...]) -> str:
+        """The path of a field as a literal (``'$."reported"."temp"'`` in sqlite,
+        ``'{reported,temp}'::text[]`` in PostgreSQL), not a parameter: the planners match
+        an index on an expression only if the query holds the same expression. Safe, since
+        a segment holds only letters, digits, ``_`` and ``-`` (``Field`` checks)."""
+        if not path or not all(_SEGMENT.match(step) for step in path):
+            raise ValueError(f"not a field path: {path!r}")
         if self.dialect == "sqlite":
-            return sqlite_path(path)   # a literal: what the field indexes are made on
-        return self.param(list(path)) + "::text[]"
+            return "'$" + "".join(f'."{step}"' for step in path) + "'"
+        return "'{" + ",".join(path) + "}'::text[]"
+
+    def extract(self, column: str, path: tuple[str, ...]) -> str:
+        """The value of a field (what comparisons, orderings and field indexes use)."""
+        if self.dialect == "sqlite":
+            return f"json_extract({column}, {self.path(path)})"
+        return f"({column} #> {self.path(path)})"
 
 
-def sqlite_path(path: tuple[str, ...]) -> str:
-    """The JSON path literal of a field for sqlite (``'$."reported"."temp"'``). A literal
-    and not a parameter, so that the planner can match an index on the expression; safe,
-    because a segment holds only letters, digits, ``_`` and ``-`` (``Field`` checks)."""
-    if not all(_SEGMENT.match(step) for step in path):
-        raise ValueError(f"not a field path: {path!r}")
-    return "'$" + "".join(f'."{step}"' for step in path) + "'"
+def index_sql(dialect: str, path: tuple[str, ...]) -> str:
+    """The field index of ``path`` on the twin index (made by the first query of it)."""
+    name = "twin_index_f_" + hashlib.blake2b(".".join(path).encode(), digest_size=8).hexdigest()
+    return (f"CREATE INDEX IF NOT EXISTS {name} ON twin_index "
+            f"(type_name, {_Sql(dialect).extract('doc', path)})")
 
 
 def fields_of(condition: Condition | None) -> set[tuple[str, ...]]:
@@ -200,7 +211,7 @@ class _Compare(Condition):
             typed = f"json_type({column}, {out.path(self.path)}) IN ({kind})"
             if isinstance(value, bool):
                 return f"({typed})"
-            return f"({typed} AND json_extract({column}, {out.path(self.path)}) {self.op} " \
+            return f"({typed} AND {out.extract(column, self.path)} {self.op} " \
                    f"{out.param(value)})"
         if self.op == "=":   # containment: answered from the GIN index
             nested: Any = value
@@ -208,7 +219,7 @@ class _Compare(Condition):
                 nested = {step: nested}
             return f"({column} @> {out.param(json.dumps(nested))}::jsonb)"
         kind = "string" if isinstance(value, str) else "number"
-        at = f"({column} #> {out.path(self.path)})"
+        at = out.extract(column, self.path)
         return f"(jsonb_typeof({at}) = '{kind}' AND {at} {self.op} " \
                f"{out.param(json.dumps(value))}::jsonb)"
 

@@ -27,7 +27,7 @@ from typing import Any
 from actorium._twins.broker import MqttBroker, broker_of
 from actorium._twins.document import check_patch
 from actorium._twins.edge.outbox import Outbox, Pending
-from actorium._twins.mqtt_session import client, errors
+from actorium._twins.mqtt_session import client, errors, keep_connected, stop
 from actorium._twins.topics import Topics, check_key
 
 log = logging.getLogger("actorium.twins.edge")
@@ -129,28 +129,18 @@ class EdgeAgent:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(task)
         await self.outbox.close()
 
     async def run(self) -> None:
         """Send the queue and follow desired states forever, reconnecting (cancel to stop).
         Does not need the broker to start: reports queue up until it answers."""
-        delay = self.reconnect_delay
-        while True:
-            try:
-                await self._session()
-            except errors() as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                if self.connected.is_set():
-                    log.warning("%r lost the broker (%s): queueing reports", self, exc)
-                    delay = self.reconnect_delay
-            finally:
-                self.connected.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+        await keep_connected(self._session, self.connected, self.reconnect_delay, self._failed)
+
+    def _failed(self, exc: BaseException, was_connected: bool) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        if was_connected:
+            log.warning("%r lost the broker (%s): queueing reports", self, exc)
 
     async def _session(self) -> None:
         mqtt = client(self.broker, self.client_id, manual_ack=False)

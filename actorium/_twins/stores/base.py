@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actorium._twins.change import Part, TwinChange
-from actorium._twins.query import Condition, _Sql, compile_where
+from actorium._twins.query import Condition, _Sql, compile_where, fields_of
 from actorium._twins.stores.bells import Doorbells
 
 CHANGE_COLUMNS = "seq, type_name, key, version, part, part_version, patch, doc, at"
@@ -155,6 +155,30 @@ def journal_sql(out: _Sql, type_name: str, after: Callable[[_Sql], str], *,
 def left_of(row: Any) -> bool:
     """Whether a ``journal_sql`` row is a twin leaving the query."""
     return bool(row[-1]) and not bool(row[-2])
+
+
+def query_sql(dialect: str, type_name: str, where: Condition | None, *, limit: int,
+              offset: int, order_by: str | None
+              ) -> tuple[str, list[Any], set[tuple[str, ...]]]:
+    """A fleet query of either database: (SQL, parameters, the fields it reads)."""
+    out = _Sql(dialect)
+    sql = f"SELECT key, doc FROM twin_index WHERE type_name = {out.param(type_name)} AND " \
+          f"{compile_where(where, out, 'doc')} ORDER BY "
+    path = check_order(order_by)
+    if path is not None:
+        direction = "DESC" if order_by and order_by.startswith("-") else "ASC"
+        sql += f"{out.extract('doc', path)} {direction}, "
+    sql += f"key LIMIT {out.param(limit)} OFFSET {out.param(offset)}"
+    return sql, out.params, fields_of(where) | ({path} if path is not None else set())
+
+
+def count_sql(dialect: str, type_name: str, where: Condition | None
+              ) -> tuple[str, list[Any], set[tuple[str, ...]]]:
+    """A fleet count of either database: (SQL, parameters, the fields it reads)."""
+    out = _Sql(dialect)
+    sql = f"SELECT COUNT(*) FROM twin_index WHERE type_name = {out.param(type_name)} AND " \
+          f"{compile_where(where, out, 'doc')}"
+    return sql, out.params, fields_of(where)
 
 
 def check_order(order_by: str | None) -> tuple[str, ...] | None:

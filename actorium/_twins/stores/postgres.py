@@ -16,15 +16,16 @@ import time
 from typing import Any
 
 from actorium._twins.change import Part, TwinChange
-from actorium._twins.query import Condition, _Sql, compile_where
+from actorium._twins.query import Condition, _Sql, index_sql
 from actorium._twins.stores.base import (
     TwinStore,
     change_columns,
     change_from_row,
-    check_order,
+    count_sql,
     index_document,
     journal_sql,
     left_of,
+    query_sql,
 )
 from actorium._twins.stores.bells import CHANNEL, Doorbells, PostgresBells
 from actorium._virtual.stores.base import stale
@@ -55,6 +56,7 @@ class PostgresTwinStore(TwinStore):
     def __init__(self, store: PostgresStateStore) -> None:
         self.store = store
         self._ready = False
+        self._indexed: set[tuple[str, ...]] = set()   # field indexes made (or found)
         self.bells: Doorbells = PostgresBells(store.url)
 
     async def _pool(self) -> Any:
@@ -161,23 +163,32 @@ class PostgresTwinStore(TwinStore):
 
     async def query(self, type_name: str, where: Condition | None, *, limit: int,
                     offset: int, order_by: str | None) -> list[tuple[str, dict[str, Any]]]:
-        out = _Sql("postgres", [type_name])
-        sql = f"SELECT key, doc FROM twin_index WHERE type_name = $1 AND " \
-              f"{compile_where(where, out, 'doc')} ORDER BY "
-        path = check_order(order_by)
-        if path is not None:
-            direction = "DESC" if order_by and order_by.startswith("-") else "ASC"
-            sql += f"doc #> {out.path(path)} {direction}, "
-        sql += f"key LIMIT {out.param(limit)} OFFSET {out.param(offset)}"
-        rows = await self._fetch(f"querying twins of {type_name}", "fetch", sql, *out.params)
+        sql, params, fields = query_sql("postgres", type_name, where, limit=limit,
+                                        offset=offset, order_by=order_by)
+        await self._index(fields)
+        rows = await self._fetch(f"querying twins of {type_name}", "fetch", sql, *params)
         return [(row[0], json.loads(row[1])) for row in rows]
 
     async def count(self, type_name: str, where: Condition | None) -> int:
-        out = _Sql("postgres", [type_name])
-        value = await self._fetch(f"counting twins of {type_name}", "fetchval",
-                                  f"SELECT COUNT(*) FROM twin_index WHERE type_name = $1 AND "
-                                  f"{compile_where(where, out, 'doc')}", *out.params)
+        sql, params, fields = count_sql("postgres", type_name, where)
+        await self._index(fields)
+        value = await self._fetch(f"counting twins of {type_name}", "fetchval", sql, *params)
         return int(value)
+
+    async def _index(self, paths: set[tuple[str, ...]]) -> None:
+        """A btree index on each queried field (ranges and orderings; the GIN index answers
+        equality), made by the first query of the field in this process."""
+        import asyncpg
+        for path in paths - self._indexed:
+            try:
+                pool = await self._pool()
+                async with pool.acquire() as db, db.transaction():
+                    await db.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+                    await db.execute(index_sql("postgres", path))
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise StateStoreError(f"state store {_safe(self.store.url)}: indexing the "
+                                      f"twin field {'.'.join(path)} failed: {exc}") from exc
+            self._indexed.add(path)
 
     async def forget(self, type_name: str, key: str) -> None:
         await self._fetch(f"forgetting twin {type_name}({key!r})", "execute",

@@ -9,22 +9,22 @@ is the cursor as it is.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
 from typing import Any
 
 from actorium._twins.change import Part, TwinChange
-from actorium._twins.query import Condition, _Sql, compile_where, fields_of, sqlite_path
+from actorium._twins.query import Condition, _Sql, index_sql
 from actorium._twins.stores.base import (
     TwinStore,
     change_columns,
     change_from_row,
-    check_order,
+    count_sql,
     index_document,
     journal_sql,
     left_of,
+    query_sql,
 )
 from actorium._twins.stores.bells import (
     WATCHERS_OF,
@@ -67,14 +67,10 @@ class SqliteTwinStore(TwinStore):
             self._ready = id(db)
 
     def _index(self, db: sqlite3.Connection, paths: set[tuple[str, ...]]) -> None:
-        """An index on each queried field (made by the first query of the field: a scan of
-        the index table once, then range lookups). The expression is the one the compiled
-        conditions use, so that sqlite's planner matches it."""
+        """An index on each queried field, made by the first query of the field (one scan
+        of the table then; range lookups from then on)."""
         for path in paths - self._indexed:
-            name = "twin_index_f_" + hashlib.blake2b(".".join(path).encode(),
-                                                     digest_size=8).hexdigest()
-            db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON twin_index "
-                       f"(type_name, json_extract(doc, {sqlite_path(path)}))")
+            db.execute(index_sql("sqlite", path))
             self._indexed.add(path)
 
     async def commit(self, change: TwinChange, *, epoch: int, state_version: int,
@@ -156,34 +152,22 @@ class SqliteTwinStore(TwinStore):
 
     async def query(self, type_name: str, where: Condition | None, *, limit: int,
                     offset: int, order_by: str | None) -> list[tuple[str, dict[str, Any]]]:
-        out = _Sql("sqlite", [type_name])
-        sql = f"SELECT key, doc FROM twin_index WHERE type_name = ? AND " \
-              f"{compile_where(where, out, 'doc')} ORDER BY "
-        path = check_order(order_by)
-        if path is not None:
-            direction = "DESC" if order_by and order_by.startswith("-") else "ASC"
-            sql += f"json_extract(doc, {out.path(path)}) {direction}, "
-        sql += f"key LIMIT {out.param(limit)} OFFSET {out.param(offset)}"
-
-        wanted = fields_of(where) | ({path} if path is not None else set())
+        sql, params, fields = query_sql("sqlite", type_name, where, limit=limit,
+                                        offset=offset, order_by=order_by)
 
         def work(db: sqlite3.Connection) -> list[tuple[str, dict[str, Any]]]:
             self._tables(db)
-            self._index(db, wanted)
-            return [(row[0], json.loads(row[1])) for row in db.execute(sql, out.params)]
+            self._index(db, fields)
+            return [(row[0], json.loads(row[1])) for row in db.execute(sql, params)]
         return await self.store._run(f"querying twins of {type_name}", work)
 
     async def count(self, type_name: str, where: Condition | None) -> int:
-        out = _Sql("sqlite", [type_name])
-        sql = f"SELECT COUNT(*) FROM twin_index WHERE type_name = ? AND " \
-              f"{compile_where(where, out, 'doc')}"
-
-        wanted = fields_of(where)
+        sql, params, fields = count_sql("sqlite", type_name, where)
 
         def work(db: sqlite3.Connection) -> int:
             self._tables(db)
-            self._index(db, wanted)
-            return int(db.execute(sql, out.params).fetchone()[0])
+            self._index(db, fields)
+            return int(db.execute(sql, params).fetchone()[0])
         return await self.store._run(f"counting twins of {type_name}", work)
 
     async def forget(self, type_name: str, key: str) -> None:
