@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test soak bench bench-compare bench-virtual bench-twins bench-dashboard ray-docs-compat lint typecheck docs clean
+.PHONY: demo test soak soak-streaming bench bench-compare bench-virtual bench-twins bench-dashboard ray-docs-compat lint typecheck docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 soak: $(STAMP)
 	SOAK_SECONDS=$${SOAK_SECONDS:-120} SOAK_KILL=$${SOAK_KILL:-task,host} $(PY) -m pytest -q -s -p no:cacheprovider tests/testing/test_soak.py
+
+# A million items from an endless actor generator: driver and worker memory stay flat.
+soak-streaming: $(STAMP)
+	SOAK_STREAM_ITEMS=$${SOAK_STREAM_ITEMS:-1000000} $(PY) -m pytest -q -s -p no:cacheprovider tests/streaming/test_memory_soak.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run --backend actorium
