@@ -1,0 +1,104 @@
+"""Streams across the nodes of a cluster, and the producer's node dying mid-stream.
+
+The producer runs on a node of its own (a custom resource only that node has); its items go
+straight to the driver on the head node. When that node is killed, the items the driver
+already has stay readable, and the next one raises: ``ActorDiedError`` for an actor's
+generator (as on Ray 2.60, checked with its ``cluster_utils.Cluster``), ``WorkerCrashedError``
+for a task's without retries left: what any actorium task on a dead node raises (Ray raises
+its ``NodeDiedError`` there, a class actorium does not have).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from cluster_helpers import daemons, local_cluster
+
+import actorium
+from actorium.exceptions import ActorDiedError, WorkerCrashedError
+
+pytestmark = [pytest.mark.multiprocess, pytest.mark.slow, pytest.mark.timeout(240)]
+
+NODES = [{"num_cpus": 1}, {"num_cpus": 1, "resources": '{"far": 1}'}]
+
+
+@actorium.remote
+class Far:
+    def node(self) -> str:
+        return actorium.get_runtime_context().get_node_id()
+
+    def readings(self, n: int | None = None):
+        node = actorium.get_runtime_context().get_node_id()
+        i = 0
+        while n is None or i < n:
+            yield node, i
+            i += 1
+
+
+@actorium.remote
+def far_readings():
+    node = actorium.get_runtime_context().get_node_id()
+    i = 0
+    while True:
+        yield node, i
+        i += 1
+
+
+@pytest.fixture
+def cluster(tmp_path, no_runtime):
+    with local_cluster(str(tmp_path), NODES):
+        actorium.init(address="auto")
+        try:
+            yield tmp_path
+        finally:
+            actorium.shutdown()
+
+
+def _kill_node(cluster_dir: Path, node_id: str) -> None:
+    daemon = next(d for d in daemons(str(cluster_dir)) if d["node_id"] == node_id)
+    os.kill(daemon["pid"], signal.SIGKILL)
+
+
+def _read_until_it_raises(gen, error: type[BaseException]) -> int:
+    """Read on (items made before the node died may still arrive); the count read."""
+    read = 0
+    with pytest.raises(error):
+        for ref in gen:
+            actorium.get(ref, timeout=120)
+            read += 1
+    return read
+
+
+def test_an_actor_on_another_node_streams_to_the_driver(cluster):
+    here = actorium.get_runtime_context().get_node_id()
+    far = Far.options(resources={"far": 0.1}).remote()
+    # A limit below the item count: the acks cross the nodes too.
+    gen = far.readings.options(_generator_backpressure_num_objects=8).remote(200)
+    values = [actorium.get(ref) for ref in gen]
+    assert [i for _node, i in values] == list(range(200))
+    assert {node for node, _i in values} == {actorium.get(far.node.remote())} != {here}
+
+
+def test_the_producers_node_dying_fails_the_next_item_with_actor_died(cluster):
+    far = Far.options(resources={"far": 0.1}).remote()
+    far_node = actorium.get(far.node.remote())
+    gen = far.readings.options(_generator_backpressure_num_objects=4).remote()
+    assert [actorium.get(next(gen)) for _ in range(3)] == [(far_node, 0), (far_node, 1),
+                                                           (far_node, 2)]
+    _kill_node(cluster, far_node)
+    _read_until_it_raises(gen, ActorDiedError)
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_a_task_streaming_from_a_node_that_dies_fails_with_worker_crashed(cluster):
+    gen = far_readings.options(resources={"far": 0.1}, max_retries=0,
+                               _generator_backpressure_num_objects=4).remote()
+    far_node, first = actorium.get(next(gen))
+    assert first == 0
+    assert far_node != actorium.get_runtime_context().get_node_id()
+    _kill_node(cluster, far_node)
+    _read_until_it_raises(gen, WorkerCrashedError)
