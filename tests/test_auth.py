@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import random
+import socket
+import struct
 
 import pytest
 import zmq
 
 import actorium
 from actorium._core import context
-from actorium._transport import serialization
+from actorium._transport import local, serialization
 from actorium._transport.auth import FrameAuth, check_bind_host
 from actorium._transport.protocol import Kind, pack
 
@@ -87,6 +89,45 @@ def test_fuzzing_every_inbox_runs_nothing_and_the_runtime_still_serves(runtime, 
             push.close()
     finally:
         ctx.term()
+
+    @actorium.remote
+    def still_alive(x: int) -> int:
+        return x + 1
+
+    assert actorium.get([still_alive.remote(i) for i in range(20)], timeout=60) == \
+        list(range(1, 21))
+    assert not canary.exists()
+
+
+def test_fuzzing_every_stream_listener_runs_nothing_and_the_runtime_still_serves(runtime,
+                                                                                 tmp_path):
+    """The same over the unix streams processes of one machine send each other on."""
+    canary = tmp_path / "canary"
+    rng = random.Random(7)
+    paths = [path for address in _inboxes(context.current_runtime())
+             if (path := local.stream_path(address)) and os.path.exists(path)]
+    assert paths, "no process listens for streams"
+
+    def framed(frames: list[bytes]) -> bytes:
+        return struct.pack(f"<I{len(frames)}Q", len(frames), *map(len, frames)) + b"".join(frames)
+
+    for path in paths:
+        for attempt in range(20):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+                conn.connect(path)
+                try:
+                    if attempt % 2:
+                        conn.sendall(rng.randbytes(rng.randint(1, 5000)))   # noise
+                    else:
+                        for _ in range(50):   # well framed, never signed right
+                            count = rng.randint(1, 4)
+                            conn.sendall(framed([rng.randbytes(rng.randint(0, 200))
+                                                 for _ in range(count)]))
+                        conn.sendall(framed(_canary_task(str(canary))))
+                        conn.sendall(framed(FrameAuth("not-the-token").sign(
+                            _canary_task(str(canary)))))
+                except OSError:
+                    pass   # the receiver cut a malformed stream
 
     @actorium.remote
     def still_alive(x: int) -> int:

@@ -138,6 +138,7 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
         """Bind the inbox and start reading it on ``loop`` (call on the loop's thread)."""
         self.loop = loop
         self.loop_thread_id = threading.get_ident()
+        self.outbox.loop = loop
         self.inbox = Inbox(self.zmq_context, self.address, loop, self._receive, self.auth)
         self.inbox.start()
         self._schedule_drain()

@@ -62,7 +62,7 @@ class HeadService:
                  session_dir: str) -> None:
         self.address = address
         self.loop = asyncio.get_running_loop()
-        self.outbox = Outbox(zmq_context, address, self._deliver_locally, auth)
+        self.outbox = Outbox(zmq_context, address, self._deliver_locally, auth, self.loop)
         interpose_faults(self.outbox, "head")   # a no-op unless a test planned faults
         # Delayed and reordered messages wait here, at the receiver (off without a plan).
         self._receive = interpose_inbox(self._on_message)

@@ -116,7 +116,8 @@ class Node:
         self.code: dict[bytes, bytes] = {}   # code id -> pickled function/class, sent once
         self.zmq_context: zmq.Context[Any] = zmq.Context()
         self.loop = asyncio.get_running_loop()
-        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
+        self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth,
+                             self.loop)
         interpose_faults(self.outbox, "node")   # a no-op unless a test planned faults
         # Delayed and reordered messages wait here, at the receiver (off without a plan).
         self._receive = interpose_inbox(self._on_message)

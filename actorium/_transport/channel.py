@@ -8,6 +8,11 @@ a result the moment it has one.
 
 A message to the process's own inbox never touches ZeroMQ: it is handed to the loop with
 ``call_soon_threadsafe``, which keeps actor-to-actor calls inside one worker cheap.
+
+Between processes of one machine (``ipc://`` inboxes), messages go over unix stream sockets
+that the sending thread writes and the receiving loop reads itself (``local``), not through
+libzmq's I/O threads: an inbox listens on both, an outbox picks the stream when the receiver
+has one. ZeroMQ stays the transport between machines.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ import asyncio
 import os
 import socket as _socket
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import zmq
 
+from actorium._transport import local
 from actorium._transport.auth import FrameAuth
 
 Frames = Sequence[Any]
@@ -60,6 +67,9 @@ class Inbox:
         self._socket.setsockopt(zmq.RCVHWM, 0)
         self._socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         self._socket.bind(address)
+        path = local.stream_path(address)
+        self._listener = local.Listener(path, self._on_stream_message, auth.reject,
+                                        MAX_MESSAGE_BYTES) if path else None
         self._draining_scheduled = False
         # Traffic counters for /metrics (only the loop thread touches them).
         self.received = 0
@@ -71,6 +81,18 @@ class Inbox:
         self._loop.add_reader(self._socket.getsockopt(zmq.FD), self._drain)
         # Messages may have arrived before the reader was added; the FD is edge-triggered.
         self._loop.call_soon(self._drain)
+        if self._listener is not None:
+            self._listener.start(self._loop)
+
+    def _on_stream_message(self, frames: list[Any]) -> None:
+        self.received += 1
+        self.received_bytes += sum(memoryview(frame).nbytes for frame in frames)
+        message = self.auth.open(frames)
+        if message is not None:
+            try:
+                self._on_message(message)
+            except Exception:  # noqa: BLE001 - one failing handler must not cut the stream
+                traceback.print_exc()
 
     def _drain(self) -> None:
         self._draining_scheduled = False
@@ -109,34 +131,51 @@ class Inbox:
         except (zmq.ZMQError, RuntimeError, ValueError):
             pass
         self._socket.close(linger=0)
+        if self._listener is not None:
+            self._listener.close()
 
 
 class Outbox:
-    """Sends messages to peers' inboxes through per-thread PUSH sockets."""
+    """Sends messages to peers' inboxes through per-thread sockets: a unix stream to a peer of
+    this machine that listens for one, else a ZeroMQ PUSH socket.
+
+    Streams need ``loop`` (the process's event loop, which writes what the kernel could not
+    take at once); until it is set, every peer is reached through ZeroMQ.
+    """
 
     def __init__(self, context: zmq.Context[Any], local_address: str,
-                 local_deliver: Callable[[list[Any]], None], auth: FrameAuth) -> None:
+                 local_deliver: Callable[[list[Any]], None], auth: FrameAuth,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.loop = loop
         self._context = context
         self._sign = auth.sign
         self._local_address = local_address
         self._local_deliver = local_deliver
         self._per_thread = threading.local()
         self._lock = threading.Lock()
-        self._all_sockets: list[zmq.Socket[Any]] = []
+        self._all_sockets: list[zmq.Socket[Any] | local.Stream] = []
         self.closed = False
         # Traffic counters for /metrics; bumped by several threads without a lock, so a
         # rare increment may be lost: they are for watching trends, not for accounting.
         self.sent = 0
         self.sent_bytes = 0
 
-    def _sockets(self) -> dict[str, zmq.Socket[Any]]:
+    def _sockets(self) -> dict[str, zmq.Socket[Any] | local.Stream]:
         try:
-            sockets: dict[str, zmq.Socket[Any]] = self._per_thread.sockets
+            sockets: dict[str, zmq.Socket[Any] | local.Stream] = self._per_thread.sockets
         except AttributeError:
             sockets = self._per_thread.sockets = {}
         return sockets
 
-    def _connect(self, address: str) -> zmq.Socket[Any]:
+    def _connect(self, address: str) -> zmq.Socket[Any] | local.Stream:
+        path = local.stream_path(address)
+        if path is not None and self.loop is not None:
+            stream = local.Stream.connect(path, self.loop)
+            if stream is not None:
+                with self._lock:
+                    self._all_sockets.append(stream)
+                self._sockets()[address] = stream
+                return stream
         socket: zmq.Socket[Any] = self._context.socket(zmq.PUSH)
         socket.setsockopt(zmq.LINGER, 0)
         socket.setsockopt(zmq.SNDHWM, 0)
@@ -157,6 +196,13 @@ class Outbox:
         socket = self._sockets().get(address) or self._connect(address)
         signed = self._sign(frames)
         self.sent += 1
+        if isinstance(socket, local.Stream):
+            self.sent_bytes += sum(memoryview(frame).nbytes for frame in signed)
+            socket.write(signed)
+            if socket.broken:
+                # The peer is gone; the next message to this address connects anew.
+                self.forget(address)
+            return
         if len(signed) == 1:
             self.sent_bytes += len(signed[0])
             socket.send(signed[0], copy=True)
@@ -171,7 +217,10 @@ class Outbox:
             with self._lock:
                 if socket in self._all_sockets:
                     self._all_sockets.remove(socket)
-            socket.close(linger=0)
+            if isinstance(socket, local.Stream):
+                socket.close()
+            else:
+                socket.close(linger=0)
 
     def close(self, flush_seconds: float = 0.0) -> None:
         """Close every socket of every thread (at shutdown, once other threads are idle).
@@ -184,6 +233,9 @@ class Outbox:
         linger = int(flush_seconds * 1000)
         for socket in sockets:
             try:
-                socket.close(linger=linger)
+                if isinstance(socket, local.Stream):
+                    socket.close(flush_seconds)
+                else:
+                    socket.close(linger=linger)
             except zmq.ZMQError:
                 pass
