@@ -73,7 +73,8 @@ def test_concurrent_gpu_tasks_get_distinct_ids_and_see_only_them(two_gpus):
     assert ids == [0, 1]
     for gpu_ids, visible, accelerators, assigned, _pid in results:
         assert visible == str(gpu_ids[0])
-        assert accelerators == {"GPU": [str(gpu_ids[0])]}
+        assert accelerators["GPU"] == [str(gpu_ids[0])]
+        assert not any(ids for kind, ids in accelerators.items() if kind != "GPU")
         assert assigned == {"CPU": 1.0, "GPU": 1.0}
 
 

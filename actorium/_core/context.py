@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from actorium.exceptions import RuntimeNotInitializedError
 
 if TYPE_CHECKING:
+    from actorium._core.actor import ActorHandle
     from actorium._core.runtime import Runtime
 
 _runtime: Runtime | None = None
@@ -87,6 +88,8 @@ class Execution:
     # False: enable_task_events=False, so the call is left out of the timeline and the
     # state API (its function's counters still count it).
     events: bool = True
+    # The task's function (None for actor calls, whose class the hosted actor knows).
+    function: Any = None
 
 
 current_execution: ContextVar[Execution | None] = ContextVar("actorium_execution", default=None)
@@ -157,6 +160,78 @@ class RuntimeContext:
     def task_id(self) -> str | None:
         return self.get_task_id()
 
+    def get_actor_name(self) -> str | None:
+        """The name the running actor was created with (``""`` if it has none, as in Ray);
+        None outside an actor."""
+        execution = current_execution.get()
+        if execution is None or execution.actor_id is None:
+            return None
+        actor = self._hosted_actor(execution)
+        return (actor.options.get("name") if actor is not None else None) or ""
+
+    @property
+    def current_actor(self) -> ActorHandle[Any]:
+        """A handle to the running actor (in its methods and ``__init__``), to pass to
+        others or to call itself; ``RuntimeError`` outside an actor, as in Ray."""
+        execution = current_execution.get()
+        actor = None if execution is None else self._hosted_actor(execution)
+        if execution is None or execution.actor_id is None or actor is None:
+            raise RuntimeError("current_actor is only available inside an actor (its "
+                               "methods and __init__)")
+        from actorium._core.actor import ActorHandle  # the layer above builds handles
+
+        runtime = self._runtime
+        known = execution.actor_id in runtime.actors
+        handle = ActorHandle.from_descriptor(runtime, {
+            "actor_id": execution.actor_id, "class_name": actor.class_name,
+            "methods": actor.methods or _public_method_names(actor),
+            "address": runtime.address, "incarnation": actor.incarnation,
+            "max_task_retries": actor.options.get("max_task_retries", 0),
+            "max_pending_calls": actor.options.get("max_pending_calls", -1)})
+        if not known:
+            runtime.subscribe_actor(execution.actor_id)  # to follow it through restarts
+        return handle
+
+    def get_task_name(self) -> str | None:
+        """The running task's name (its ``name=`` option, else the function's name), or
+        ``Class.method`` in an actor; None in a driver."""
+        execution = current_execution.get()
+        if execution is None:
+            return None
+        if execution.actor_id is None:
+            return execution.function_name
+        actor = self._hosted_actor(execution)
+        class_name = actor.class_name if actor is not None else "actor"
+        if execution.function_name.startswith(f"{class_name}."):   # __init__: as in Ray,
+            name = actor.options.get("name") if actor is not None else None   # a named
+            return f"{name}:{execution.function_name}" if name else execution.function_name
+        return f"{class_name}.{execution.function_name}"
+
+    def get_task_function_name(self) -> str | None:
+        """The running code's full name, ``module.function`` or ``module.Class.method``
+        (whatever ``name=`` says), as in Ray; None in a driver."""
+        execution = current_execution.get()
+        if execution is None:
+            return None
+        if execution.actor_id is None:
+            function = execution.function
+            if function is None:
+                return execution.function_name
+            return f"{function.__module__}.{function.__qualname__}"
+        actor = self._hosted_actor(execution)
+        cls = None if actor is None else actor.cls or (
+            type(actor.instance) if actor.instance is not None else None)
+        if cls is None:
+            return self.get_task_name()
+        method = execution.function_name.rpartition(".")[2]
+        return f"{cls.__module__}.{cls.__qualname__}.{method}"
+
+    def _hosted_actor(self, execution: Execution) -> Any:
+        find = self._runtime.find_actor
+        if execution.actor_id is None or find is None:
+            return None
+        return find(execution.actor_id)
+
     def get_assigned_resources(self) -> dict[str, float]:
         """What the running task or actor reserved, e.g. ``{"CPU": 1.0}`` ({} in a driver)."""
         execution = current_execution.get()
@@ -167,7 +242,8 @@ class RuntimeContext:
         ``{"GPU": ["0", "1"]}`` (``{"GPU": []}`` for work without GPUs and in a driver)."""
         execution = current_execution.get()
         given = (execution.accelerator_ids or {}) if execution is not None else {}
-        return {"GPU": list(given.get("GPU", []))}
+        # Every accelerator kind Ray 2.60 names, so that code reading one finds a list.
+        return {kind: list(given.get(kind, [])) for kind in ACCELERATOR_KINDS}
 
     @property
     def runtime_env(self) -> dict[str, Any]:
@@ -203,6 +279,19 @@ class RuntimeContext:
         """True inside an actor that was restarted (``max_restarts``) at least once."""
         execution = current_execution.get()
         return execution is not None and execution.restarts > 0
+
+
+# The accelerator resources Ray 2.60's get_accelerator_ids() has a key for; only GPUs are
+# given out here, the others are always empty.
+ACCELERATOR_KINDS = ("GPU", "TPU", "NPU", "HPU", "neuron_cores", "RBLN", "FURIOSA", "MBLT",
+                     "TTNPU")
+
+
+def _public_method_names(actor: Any) -> dict[str, int]:
+    """Methods of a hosted actor that came without a method table (one return each)."""
+    cls = actor.cls or type(actor.instance)
+    return {name: 1 for name in dir(cls)
+            if not name.startswith("_") and callable(getattr(cls, name, None))}
 
 
 def _current_placement() -> dict[str, Any] | None:

@@ -114,7 +114,7 @@ class HostedActor:
                  "incarnation", "instance", "life", "death", "_orders", "_queue", "_running",
                  "_lock", "_async_calls", "_sync_threads", "calls_done", "resources",
                  "accelerator_ids", "placement", "checkpointer", "not_run_status", "_lanes",
-                 "_method_lanes", "events", "method_events")
+                 "_method_lanes", "events", "method_events", "options", "methods", "cls")
 
     def __init__(self, runtime: Runtime, pool: SyncThreadPool, actor_id: bytes, class_name: str,
                  is_async: bool, max_concurrency: int, incarnation: int) -> None:
@@ -142,6 +142,11 @@ class HostedActor:
         # enable_task_events: the actor's, and the methods that override it (@method).
         self.events = True
         self.method_events: dict[str, bool] | None = None
+        # Its creation options (wire form: name, max_task_retries...) and methods (name ->
+        # num_returns), for get_runtime_context().current_actor / get_actor_name().
+        self.options: dict[str, Any] = {}
+        self.methods: dict[str, int] = {}
+        self.cls: type | None = None   # its class, once loaded (get_task_function_name())
         # How calls that will never run are answered: ACTOR_DIED, or MOVED when a virtual
         # actor's activation ends (its caller sends them on to the next activation).
         self.not_run_status: int = TaskStatus.ACTOR_DIED

@@ -134,7 +134,7 @@ class WorkerExecutor:
         self.running_tasks[spec.task_id] = threading.get_ident()
         token = current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
                                                 spec.accelerator_ids, spec.placement,
-                                                spec.events))
+                                                spec.events, function))
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
@@ -179,7 +179,8 @@ class WorkerExecutor:
     async def _run_async_task(self, spec: TaskSpec, function: Any, entries: list[Any]) -> None:
         runtime = self.runtime
         current_execution.set(Execution(spec.task_id, None, spec.name, 0, spec.resources,
-                                        spec.accelerator_ids, spec.placement, spec.events))
+                                        spec.accelerator_ids, spec.placement, spec.events,
+                                        function))
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
@@ -237,6 +238,8 @@ class WorkerExecutor:
         actor.accelerator_ids = options.get("accelerator_ids")
         actor.placement = placement_of(options)
         actor.events = options.get("events", True)
+        actor.options = options
+        actor.methods = header[14] if len(header) > 14 else {}
         actor.method_events = options.get("method_events")
         if options.get("concurrency_groups"):
             actor.set_concurrency_groups(options["concurrency_groups"],
@@ -254,7 +257,7 @@ class WorkerExecutor:
                                                     incarnation, actor.resources,
                                                     actor.accelerator_ids, actor.placement))
             try:
-                cls = self.code.load(code_id)
+                cls = actor.cls = self.code.load(code_id)
                 execution.wait_deps_blocking(self.runtime, entries)
                 args, kwargs = execution.rebuild_args(self.runtime, fmt, data, buffers,
                                                       bool(entries))
