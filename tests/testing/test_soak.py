@@ -169,7 +169,8 @@ def _workload(ledgers) -> str:
                 acknowledged.append(index)
             except ActorDiedError:
                 pass   # at most once: lost with an incarnation, and said so
-        restarts = [state.get_actor(a.actor_id)["restarts"] for a in (at_most, at_least)]
+        restarts = [state.get_actor(a.actor_id)["restarts"]
+                    for a in (at_most, at_least, child)]
     ran = {name: _ran(path) for name, path in ledgers.items()}
     # Every acknowledged call applied; at-least-once: every call.
     assert set(ran["tasks"]) == set(everything)
@@ -185,7 +186,7 @@ def _workload(ledgers) -> str:
     return (f"{len(tasks)} tasks (+{len(passed)} that got their refs), {len(tasks)} calls to "
             f"each of 3 actors, {len(acknowledged)}/{len(mosts)} at-most-once calls "
             f"acknowledged; {len(kills)} kills ({kills.count('host')} host, "
-            f"{kills.count('task')} task); restarts (at-most, at-least) {restarts}; re-run: "
+            f"{kills.count('task')} task); restarts (at-most, at-least, supervised) {restarts}; re-run: "
             f"tasks {len(ran['tasks']) - len(set(ran['tasks']))}, at-least-once calls "
             f"{len(ran['least']) - len(everything)}, supervised "
             f"{len(ran['supervised']) - len(everything)}")
