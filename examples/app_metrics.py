@@ -45,6 +45,7 @@ def main() -> None:
     actorium.get([shop.checkout.remote(n) for n in range(args.requests)])
     wanted = f'shop_checkout_ms_count{{shop="berlin"}} {args.requests}'
     deadline = time.monotonic() + 30          # the worker reports about once a second
+    text = ""
     while time.monotonic() < deadline:
         text = urllib.request.urlopen(info.dashboard_url + "/metrics").read().decode()
         if wanted in text:

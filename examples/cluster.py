@@ -81,7 +81,7 @@ def run(nodes: int, tasks: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=str(__doc__).splitlines()[0])
     parser.add_argument("--nodes", type=int, default=2, help="nodes besides the head")
     parser.add_argument("--tasks", type=int, default=1000)
     options = parser.parse_args()

@@ -35,8 +35,7 @@ EWMA_ALPHA = 0.5
 SECONDS_PER_ROUND = 60  # simulated time between two readings of a device
 
 
-@actorium.remote
-class AlertHub:
+class _AlertHub:
     """Collects the alerts raised by every twin."""
 
     def __init__(self) -> None:
@@ -50,11 +49,15 @@ class AlertHub:
         return dict(Counter(kind for _, kind, _ in self.alerts))
 
 
+# Made from the plain class, which annotations can then name (docs/typing.md).
+AlertHub = actorium.remote(_AlertHub)
+
+
 @actorium.remote
 class DeviceTwin:
     """The live state of one device, updated by its telemetry."""
 
-    def __init__(self, device: str, hub: actorium.ActorHandle[AlertHub]) -> None:
+    def __init__(self, device: str, hub: actorium.ActorHandle[_AlertHub]) -> None:
         self.device = device
         self.hub = hub
         self.messages = 0
@@ -157,7 +160,7 @@ async def main(devices: int, rounds: int, seed: int, started: float) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=str(__doc__).splitlines()[0])
     parser.add_argument("--devices", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)

@@ -66,6 +66,7 @@ def spill_with_a_tiny_store() -> None:
     print(f"six 1 MiB objects in a 3 MiB store: {places.count('memory')} in memory, "
           f"{places.count('spilled')} spilled")
     print(f"all restored on get: {[float(actorium.get(ref)[0]) for ref in refs]}")
+    keep: list[object] = []
     try:
         keep = [actorium.get(ref) for ref in refs[-2:]]   # views in use cannot be spilled
         actorium.put(np.zeros(2**19))                      # 4 MiB: larger than the store
@@ -76,7 +77,7 @@ def spill_with_a_tiny_store() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=str(__doc__).splitlines()[0])
     parser.add_argument("--size", type=int, default=5000)
     options = parser.parse_args()
     actorium.init(num_cpus=2)

@@ -95,7 +95,7 @@ def simulate(pumps: int, readings: int, seed: int) -> list[list[float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=str(__doc__).splitlines()[0])
     parser.add_argument("--pumps", type=int, default=6)
     parser.add_argument("--readings", type=int, default=300)
     parser.add_argument("--crashes", type=int, default=3)
