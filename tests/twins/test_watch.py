@@ -201,3 +201,38 @@ def test_watch_arguments_are_checked(no_runtime):
                           ({"where": "x"}, TypeError), ({"poll": 0.1}, TypeError)):
         with pytest.raises(error):
             asyncio.run(first(**kwargs))
+
+
+def test_a_watcher_killed_with_sigkill_is_forgotten_at_the_next_change(use_store, sqlite_url):
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from polling import eventually
+    use_store(sqlite_url)
+    path = sqlite_url.removeprefix("sqlite:///")
+    actorium.get(Meter.get("k").report.remote({"kwh": 1}))   # the tables exist
+    program = ("import asyncio\nfrom actorium import twins\n"
+               "async def main():\n"
+               "    async for _change in twins.watch('Meter', 'k'):\n"
+               "        pass\n"
+               "asyncio.run(main())\n")
+    watcher = subprocess.Popen([sys.executable, "-c", program],
+                               env={**os.environ, "ACTORIUM_STATE_STORE": sqlite_url})
+
+    def watchers() -> list[str]:
+        db = sqlite3.connect(path)
+        try:
+            return [row[0] for row in db.execute("SELECT address FROM twin_watchers")]
+        finally:
+            db.close()
+    try:
+        [address] = eventually(watchers, timeout=60)
+        assert address.startswith(f"actorium-twins-{watcher.pid}-")
+    finally:
+        watcher.send_signal(signal.SIGKILL)
+        watcher.wait(30)
+    actorium.get(Meter.get("k").report.remote({"kwh": 2}))   # its datagram finds nobody
+    eventually(lambda: not watchers(), timeout=60)

@@ -77,8 +77,14 @@ class Doorbells(abc.ABC):
             if self._users == 0:
                 await self._open()
             self._users += 1
-            if type_name not in self._bells:
-                await self._listen(type_name)
+            try:
+                if type_name not in self._bells:
+                    await self._listen(type_name)
+            except BaseException:
+                self._users -= 1
+                if self._users == 0:
+                    await self._close()
+                raise
             self._bells.setdefault(type_name, set()).add(made)
         try:
             yield made
