@@ -218,9 +218,29 @@ class Mortal:
         return os.getpid()
 
 
-def test_an_actor_call_retried_on_the_restarted_actor_streams_every_index_once(runtime,
-                                                                               tmp_path):
-    actor = Mortal.options(max_restarts=1, max_task_retries=1).remote(
+@ray.remote
+class AsyncMortal:
+    def __init__(self, marker: str, go: str) -> None:
+        self.marker, self.go = marker, go
+
+    async def stream(self, n: int = 5):
+        first = _first_run(self.marker)
+        for i in range(n):
+            if i == 2 and first:
+                _die_when(self.go)
+            await asyncio.sleep(0)
+            yield i, "first" if first else "retry", os.getpid()
+
+    async def pid(self) -> int:
+        return os.getpid()
+
+
+@pytest.mark.parametrize("actor_class,options", [
+    (Mortal, {}), (Mortal, {"max_concurrency": 3}), (AsyncMortal, {})],
+    ids=["plain", "threaded", "async"])
+def test_an_actor_call_retried_on_the_restarted_actor_streams_every_index_once(
+        runtime, tmp_path, actor_class, options):
+    actor = actor_class.options(max_restarts=1, max_task_retries=1, **options).remote(
         str(tmp_path / "ran"), str(tmp_path / "go"))
     values = _read(actor.stream.remote(), tmp_path / "go")
     assert [(i, run) for i, run, _pid in values] == [
