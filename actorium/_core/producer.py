@@ -12,9 +12,10 @@ the generator or called ``cancel``) or the owner's process died: nobody would re
 
 Retries (Ray's rule for streaming generators): a task whose generator raises an exception its
 ``retry_exceptions`` covers, with retries left, runs again from the start in the same call
-(``again`` gives the fresh generator). The items sent before are not sent again: the owner has
-them, and it ignores a retried producer's copies anyway (a task retried on another worker
-after its worker died sends everything again; see ``streams.py``).
+(``again`` gives the fresh generator). The items sent before are not sent again: the owner
+has them, and it ignores a retried producer's copies anyway (a task retried on another worker
+after its worker died sends everything again; see ``streams.py``). A "dynamic" generator
+collects its items over again; ``num_returns=N`` is not retried (both as in Ray 2.60).
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ class Producers:
               name: str, again: Again | None = None) -> Any:
         """Run a generator a synchronous call returned; the call's result (any thread)."""
         if num_returns == DYNAMIC_RETURNS:
-            return self._collect(_check_generator(value, name, asynchronous=False), name)
+            return self._collect(_check_generator(value, name, asynchronous=False), name, again)
         producer = self._start(owner, task_id, name, num_returns)
         generator = _check_generator(value, name, asynchronous=False)
         index = 0
@@ -200,7 +201,7 @@ class Producers:
                 return self._collect(_check_generator(value, name, asynchronous=False), name)
             return await self._drive_plain_on_loop(value, num_returns, owner, task_id, name)
         if num_returns == DYNAMIC_RETURNS:
-            return await self._collect_async(value, name)
+            return await self._collect_async(value, name, again)
         producer = self._start(owner, task_id, name, num_returns)
         index = 0
         try:
@@ -253,28 +254,43 @@ class Producers:
         self.running[task_id] = producer
         return producer
 
-    def _collect(self, generator: Any, name: str) -> Any:
-        """``num_returns="dynamic"``: store each item; an exception is the last ref (Ray)."""
+    def _collect(self, generator: Any, name: str, again: Again | None = None) -> Any:
+        """``num_returns="dynamic"``: store each item; an exception is the last ref (Ray).
+        A retry (``again``) starts the list over: the call's one value is the retry's."""
         from actorium._core.streams import DynamicObjectRefGenerator
 
         refs = []
-        try:
-            for item in generator:
-                refs.append(self.runtime.put(item))
-        except Exception as exc:  # noqa: BLE001 - the consumer reads it as the last item
-            refs.append(self._failed_object(name, exc))
-        return DynamicObjectRefGenerator(refs)
+        while True:
+            try:
+                for item in generator:
+                    refs.append(self.runtime.put(item))
+                return DynamicObjectRefGenerator(refs)
+            except Exception as exc:  # noqa: BLE001 - the consumer reads it as the last item
+                fresh = again(exc) if again is not None else None
+                if fresh is None:
+                    refs.append(self._failed_object(name, exc))
+                    return DynamicObjectRefGenerator(refs)
+            generator, refs = _check_generator(fresh, name, asynchronous=False), []
 
-    async def _collect_async(self, generator: Any, name: str) -> Any:
+    async def _collect_async(self, generator: Any, name: str,
+                             again: AgainAsync | None = None) -> Any:
         from actorium._core.streams import DynamicObjectRefGenerator
 
         refs = []
-        try:
-            async for item in generator:
-                refs.append(self.runtime.put(item))
-        except Exception as exc:  # noqa: BLE001
-            refs.append(self._failed_object(name, exc))
-        return DynamicObjectRefGenerator(refs)
+        while True:
+            try:
+                async for item in generator:
+                    refs.append(self.runtime.put(item))
+                return DynamicObjectRefGenerator(refs)
+            except Exception as exc:  # noqa: BLE001
+                fresh = await again(exc) if again is not None else None
+                if fresh is None:
+                    refs.append(self._failed_object(name, exc))
+                    return DynamicObjectRefGenerator(refs)
+            if not inspect.isasyncgen(fresh):
+                raise TypeError(f"{name} returned {type(fresh).__name__} when it was retried, "
+                                f"not an async generator")
+            generator, refs = fresh, []
 
     def _failed_object(self, name: str, exc: BaseException) -> Any:
         """An object of this worker that holds the error ``exc`` (inside its ``except``)."""

@@ -139,6 +139,17 @@ def test_retry_exceptions_as_a_list_retries_only_those_classes(runtime, tmp_path
         (0, "first"), (1, "first"), "TaskError(ValueError)"]
 
 
+def test_a_dynamic_generator_is_retried_whole_and_num_returns_n_is_not(runtime, tmp_path):
+    # Ray 2.60 side by side: "dynamic" runs again and its one value is the retry's list;
+    # with num_returns=N the returns after the exception hold it, retry_exceptions or not.
+    dynamic = raises_once.options(num_returns="dynamic", max_retries=1, retry_exceptions=True)
+    refs = ray.get(dynamic.remote(str(tmp_path / "a"), n=4))
+    assert ray.get(list(refs)) == [(i, "retry") for i in range(4)]
+    fixed = raises_once.options(num_returns=4, max_retries=1, retry_exceptions=True)
+    assert _read(fixed.remote(str(tmp_path / "b"), n=4)) == [
+        (0, "first"), (1, "first"), "TaskError(ValueError)", "TaskError(ValueError)"]
+
+
 @ray.remote
 def always_raises(counter: str):
     with open(counter, "a") as file:
