@@ -14,6 +14,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from actorium._core import context
+from actorium._core.ids import OBJECT_ID_SIZE
 from actorium._transport.serialization import serialization_context
 
 if TYPE_CHECKING:
@@ -33,11 +34,29 @@ class ObjectRef(Generic[T]):
 
     __slots__ = ("id", "owner", "_table", "__weakref__")
 
-    def __init__(self, object_id: bytes, owner: str, table: ObjectTable) -> None:
+    def __init__(self, object_id: bytes, owner: str | None = None,
+                 table: ObjectTable | None = None) -> None:
+        if owner is None or table is None:
+            # Ray's ObjectRef(binary): a ref again to an object this process knows.
+            table = context.current_runtime().objects
+            owner = _known_owner(table, object_id)
         self.id = object_id
         self.owner = owner
         self._table = table
         table.add_local_ref(object_id, owner)
+
+    @classmethod
+    def from_hex(cls, hex_id: str) -> ObjectRef[Any]:
+        """``ObjectRef(bytes.fromhex(hex_id))``: the ref whose ``hex()`` is ``hex_id``."""
+        if not isinstance(hex_id, str):
+            raise TypeError(f"ObjectRef.from_hex() takes a hex string, not "
+                            f"{type(hex_id).__name__}")
+        try:
+            object_id = bytes.fromhex(hex_id)
+        except ValueError:
+            raise ValueError(f"ObjectRef.from_hex() takes the hex string of an object id "
+                             f"(ref.hex()), got {hex_id!r}") from None
+        return cls(object_id)
 
     def __del__(self) -> None:
         # May run on any thread inside the garbage collector: only an atomic append here.
@@ -83,6 +102,28 @@ class ObjectRef(Generic[T]):
         if refs is not None:
             refs.append(self)
         return (_rebuild_ref, (self.id, self.owner))
+
+
+def _known_owner(table: ObjectTable, object_id: Any) -> str:
+    """The owner of ``object_id`` as this process's table knows it, for ``ObjectRef(bytes)``.
+
+    Only the process's own objects and those it holds refs to can be named by id alone: the
+    id does not say where the object lives, so anything else is refused here rather than
+    left to wait forever in ``get()``."""
+    if not isinstance(object_id, bytes):
+        raise TypeError(f"ObjectRef() takes an object id as bytes (ref.binary()), not "
+                        f"{type(object_id).__name__}")
+    if len(object_id) != OBJECT_ID_SIZE:
+        raise ValueError(f"an object id has {OBJECT_ID_SIZE} bytes, got {len(object_id)}")
+    with table.lock:
+        entry = table.entries.get(object_id)
+        owner = entry.owner if entry is not None else None
+    if owner is None:
+        raise ValueError(f"no object {object_id.hex()} is known in this process: "
+                         f"ObjectRef(bytes) names objects this process owns or holds a ref "
+                         f"to (its value may have been freed); to hand a ref to another "
+                         f"process, pass the ref itself or pickle it")
+    return owner
 
 
 def _rebuild_ref(object_id: bytes, owner: str) -> ObjectRef[Any]:
