@@ -108,6 +108,11 @@ REMOTE_FUNCTION = "actorium._core.remote_function.RemoteFunction"
 _MAKES_FUNCTIONS = {"actorium._api.remote", "actorium.remote"}
 _OPTIONS_DECORATORS = {f"actorium._core.remote_types.{name}.__call__"
                        for name in ("RemoteDecorator", "FunctionDecorator")}
+# ``@actorium.method`` / ``@actorium.method(...)``: to pyright a descriptor typed for handles
+# (remote_types.MethodDescriptor); the plugin types handles from the class, so to mypy the
+# method stays what it is (also a static method, whose first parameter is no ``self``).
+_METHOD_DECORATORS = {f"actorium._core.remote_types.{name}.__call__" for name in (
+    "MethodDecorator", "StreamingMethodDecorator", "ShapedMethodDecorator")}
 
 # Where a decorator makes a class into what (mypy names a re-exported function by its
 # definition; the facade's name is listed too in case a version reports it).
@@ -146,6 +151,8 @@ class ActoriumPlugin(Plugin):
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         if fullname in _MAKES_FUNCTIONS:
             return _remote_function
+        if fullname == METHOD_DECORATOR:
+            return _method_unchanged
         node = self.lookup_fully_qualified(fullname)
         if node is not None and isinstance(node.node, TypeInfo) and \
                 _METADATA in node.node.metadata:
@@ -154,6 +161,8 @@ class ActoriumPlugin(Plugin):
         return None
 
     def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
+        if fullname in _METHOD_DECORATORS:
+            return _method_unchanged
         return _remote_function if fullname in _OPTIONS_DECORATORS else None
 
     def get_method_signature_hook(self, fullname: str,
@@ -262,6 +271,15 @@ def _remote_function(ctx: FunctionContext | MethodContext) -> Type:
             declared.args:
         item = declared.args[0]
     return made.copy_modified(args=[made.args[0], _named(ctx.api, REF_GENERATOR, [item])])
+
+
+def _method_unchanged(ctx: FunctionContext | MethodContext) -> Type:
+    """The decorated method itself (``@actorium.method`` returns it unchanged at run time)."""
+    names = ctx.callee_arg_names
+    positional = bool(names) and names[0] in (None, "function", "method")  # None: "/"
+    if positional and ctx.arg_types and ctx.arg_types[0]:
+        return ctx.arg_types[0][0]
+    return ctx.default_return_type   # method(num_returns=...): the decorator to apply
 
 
 def _constructor_signature(ctx: MethodSigContext) -> FunctionLike:

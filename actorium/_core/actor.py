@@ -69,6 +69,9 @@ METHOD_OPTIONS_ATTRIBUTE = "__actorium_method_options__"
 _DEFAULT_ASYNC_CONCURRENCY = 1000
 
 
+@overload  # over @staticmethod: the static method, as it is
+def method(  # type: ignore[overload-overlap]
+        function: staticmethod[P, T], /) -> staticmethod[P, T]: ...
 @overload
 def method(function: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]], /,
            ) -> MethodDescriptor[P, Coroutine[Any, Any, T], ObjectRef[T]]: ...
@@ -86,8 +89,9 @@ def method(function: Callable[Concatenate[Any, P], _I], /) -> MethodDescriptor[P
 def method(function: Callable[Concatenate[Any, P], T], /,
            ) -> MethodDescriptor[P, T, ObjectRef[T]]: ...
 @overload
-def method(*, num_returns: Literal[1] = ..., **options: Unpack[MethodOptionsArgs],
-           ) -> MethodDecorator: ...
+def method(  # type: ignore[overload-overlap]
+        *, num_returns: Literal[1] = ..., **options: Unpack[MethodOptionsArgs],
+) -> MethodDecorator: ...
 @overload
 def method(*, num_returns: Literal[0], **options: Unpack[MethodOptionsArgs],
            ) -> ShapedMethodDecorator[None]: ...

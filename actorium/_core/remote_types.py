@@ -309,10 +309,15 @@ if TYPE_CHECKING:
         @overload
         def __get__(self, instance: object, owner: type[Any] | None = None, /,
                     ) -> Callable[P, X_co]: ...
+        # Under @staticmethod (which needs a callable): the method, its parameters unknown.
+        def __call__(self, *args: Any, **kwargs: Any) -> X_co: ...
 
     class MethodDecorator(Protocol):
         """``@actorium.method(...)`` without ``num_returns`` (or 1): as ``@actorium.method``."""
 
+        @overload  # @actorium.method(...) over @staticmethod: the static method, as it is
+        def __call__(  # type: ignore[overload-overlap]
+                self, method: staticmethod[P, R], /) -> staticmethod[P, R]: ...
         @overload
         def __call__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, R]], /,
                      ) -> MethodDescriptor[P, Coroutine[Any, Any, R], ObjectRef[R]]: ...
@@ -334,6 +339,9 @@ if TYPE_CHECKING:
     class StreamingMethodDecorator(Protocol):
         """``@actorium.method(num_returns="streaming")``: the stream of what it yields."""
 
+        @overload  # @actorium.method(...) over @staticmethod: the static method, as it is
+        def __call__(  # type: ignore[overload-overlap]
+                self, method: staticmethod[P, R], /) -> staticmethod[P, R]: ...
         @overload
         def __call__(self, method: Callable[Concatenate[Any, P], Iterator[R]], /,
                      ) -> MethodDescriptor[P, Iterator[R], ObjectRefGenerator[R]]: ...
@@ -344,6 +352,10 @@ if TYPE_CHECKING:
     class ShapedMethodDecorator(Protocol[R_co]):
         """``@actorium.method(num_returns=...)`` other than 1: ``.remote()`` returns ``R_co``."""
 
+        @overload  # @actorium.method(...) over @staticmethod: the static method, as it is
+        def __call__(  # type: ignore[overload-overlap]
+                self, method: staticmethod[P, R], /) -> staticmethod[P, R]: ...
+        @overload
         def __call__(self, method: Callable[Concatenate[Any, P], R], /,
                      ) -> MethodDescriptor[P, R, R_co]: ...
 
