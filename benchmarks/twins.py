@@ -98,15 +98,23 @@ def devices(port: int, username: str, password: str, keys: list[str], first: int
                                   identifier=f"bench-devices-{first}",
                                   max_inflight_messages=200) as client:
             client.pending_calls_threshold = 1_000   # many publishes at once, on purpose
+
+            def report(n: int) -> Any:
+                return client.publish(f"devices/{keys[n % len(keys)]}/reported", json.dumps(
+                    {"state": {"n": n, "sent": time.time()}, "seq": n}), qos=1)
+            if pace is None:   # a burst: blocks of 100 at once
+                for block in range(first, first + count, 100):
+                    await asyncio.gather(*(report(n) for n in
+                                           range(block, min(block + 100, first + count))))
+                return
             started = time.perf_counter()
-            for block in range(first, first + count, 100):
-                if pace is not None:
-                    due = started + (block - first) / pace
-                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                await asyncio.gather(*(client.publish(
-                    f"devices/{keys[n % len(keys)]}/reported",
-                    json.dumps({"state": {"n": n, "sent": time.time()}, "seq": n}), qos=1)
-                    for n in range(block, min(block + 100, first + count))))
+            sending = []
+            for i, n in enumerate(range(first, first + count)):   # one at a time, on time
+                wait = started + i / pace - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                sending.append(asyncio.ensure_future(report(n)))
+            await asyncio.gather(*sending)
     asyncio.run(main())
 
 
@@ -126,7 +134,7 @@ def mqtt_reports(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
 
         async def main() -> dict[str, Any]:
             bridge = twins.MqttBridge(Sensor, broker.broker, publish_desired=False,
-                                      concurrency=256)
+                                      concurrency=1000)
             async with bridge:
                 await publish(1, len(keys))                  # warm: every twin activated
                 sent = len(keys)
