@@ -73,6 +73,7 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
                 cursor = since if since is not None else await tables.head()
             held = _HELD_BACK[0]
             while True:
+                await tables.bells.ensure()   # a lost channel listens again before the read
                 bell.clear()
                 changes = await tables.journal(name, after=cursor, key=key, where=where,
                                                limit=_BATCH, parts=wanted)
@@ -86,7 +87,6 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
                     held = min(held * 2, _HELD_BACK[1])
                     continue
                 held = _HELD_BACK[0]
-                await tables.bells.ensure()
                 await bell.wait(tables.bells.poll)
 
 

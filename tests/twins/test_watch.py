@@ -236,3 +236,42 @@ def test_a_watcher_killed_with_sigkill_is_forgotten_at_the_next_change(use_store
         watcher.wait(30)
     actorium.get(Meter.get("k").report.remote({"kwh": 2}))   # its datagram finds nobody
     eventually(lambda: not watchers(), timeout=60)
+
+
+def test_a_postgres_watch_listens_again_after_its_connection_is_killed(use_store, postgres_url):
+    import asyncpg
+    from pg_helpers import fresh_database
+    url = fresh_database(postgres_url)
+    use_store(url)
+    meter = Meter.get("pg")
+    actorium.get(meter.report.remote({"kwh": 1}))
+
+    async def app() -> list[int]:
+        seen: list[int] = []
+        first = asyncio.Event()
+
+        async def follow() -> None:
+            async with contextlib.aclosing(twins.watch(Meter, "pg")) as changes:
+                async for change in changes:
+                    seen.append(change.version)
+                    first.set()
+                    if len(seen) == 2:
+                        return
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.5)
+        await meter.report.remote({"kwh": 2})
+        await asyncio.wait_for(first.wait(), 60)
+        admin = await asyncpg.connect(url)
+        try:
+            killed = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                "query ILIKE 'LISTEN%' AND datname = current_database()")
+        finally:
+            await admin.close()
+        assert killed == 1
+        await asyncio.sleep(0.5)
+        await meter.report.remote({"kwh": 3})     # heard on the new LISTEN connection
+        await asyncio.wait_for(task, 60)
+        return seen
+
+    assert asyncio.run(app()) == [2, 3]
