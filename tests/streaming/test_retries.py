@@ -21,6 +21,7 @@ import pytest
 
 import actorium as ray
 from actorium.exceptions import ActorDiedError, TaskError, WorkerCrashedError
+from tests.polling import eventually
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.timeout(180)]
 
@@ -257,7 +258,7 @@ def test_an_actor_call_retried_on_the_restarted_actor_streams_every_index_once(
     assert [(i, run) for i, run, _pid in values] == [
         (0, "first"), (1, "first"), (2, "retry"), (3, "retry"), (4, "retry")]
     assert values[0][2] != values[2][2]          # the retry ran in the new process
-    assert ray.get(actor.pid.remote()) == values[2][2]
+    assert ray.get(actor.pid.remote(), timeout=60) == values[2][2]
     ray.kill(actor)
 
 
@@ -268,7 +269,14 @@ def test_a_restarted_actor_without_task_retries_fails_the_next_item(runtime, tmp
     values = _read(actor.stream.remote(), tmp_path / "go")
     assert values[:2] == [(0, "first", first_pid), (1, "first", first_pid)]
     assert values[2:] == ["ActorDiedError"]
-    assert ray.get(actor.pid.remote()) != first_pid   # it was restarted all the same
+
+    def restarted_elsewhere() -> bool:
+        try:
+            return ray.get(actor.pid.remote(), timeout=60) != first_pid
+        except ActorDiedError:   # a call that reached the dead incarnation (at most once)
+            return False
+
+    eventually(restarted_elsewhere, timeout=60)   # it was restarted all the same
     ray.kill(actor)
 
 
