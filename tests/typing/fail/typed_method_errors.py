@@ -50,3 +50,4 @@ def what_pyright_cannot_type(store: ActorProxy[_Store]) -> None:
     # plugin types every method); the handle's own attributes need an ActorHandle.
     store.undecorated.remote()  # E-pyright: Cannot access attribute "remote" for class "FunctionType"
     print(store.actor_id)  # E-pyright: Cannot access attribute "actor_id" for class "type[_Store]"
+    actorium.kill(store)  # E-pyright: Argument of type "ActorProxy[_Store]" cannot be assigned to parameter "actor"
