@@ -275,3 +275,25 @@ def test_a_postgres_watch_listens_again_after_its_connection_is_killed(use_store
         return seen
 
     assert asyncio.run(app()) == [2, 3]
+
+
+@actorium.remote
+class Follower:
+    """An actor watching a twin (in a worker, over that worker's store)."""
+
+    async def first_after(self, key: str, since_version: int) -> list[int]:
+        async with contextlib.aclosing(twins.watch(Meter, key, since_version=since_version)
+                                       ) as changes:
+            async for change in changes:
+                return [change.version, change.document["reported"]["kwh"]]
+        return []
+
+
+def test_an_actor_can_watch_a_twin(use_store, sqlite_url):
+    use_store(sqlite_url)
+    meter = Meter.get("followed")
+    actorium.get(meter.report.remote({"kwh": 1}))
+    follower = Follower.remote()
+    waiting = follower.first_after.remote("followed", 1)
+    actorium.get(meter.report.remote({"kwh": 7}))
+    assert actorium.get(waiting, timeout=60) == [2, 7]
