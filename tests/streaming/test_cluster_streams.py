@@ -5,20 +5,22 @@ straight to the driver on the head node. When that node is killed, the items the
 already has stay readable, and the next one raises: ``ActorDiedError`` for an actor's
 generator (as on Ray 2.60, checked with its ``cluster_utils.Cluster``), ``WorkerCrashedError``
 for a task's without retries left: what any actorium task on a dead node raises (Ray raises
-its ``NodeDiedError`` there, a class actorium does not have).
+its ``NodeDiedError`` there, a class actorium does not have). A restartable actor with
+``max_task_retries`` streams on from where it is restarted, every index once (as on Ray).
 """
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 
+import psutil
 import pytest
 from cluster_helpers import daemons, local_cluster
 
 import actorium
 from actorium.exceptions import ActorDiedError, WorkerCrashedError
+from actorium.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -58,8 +60,15 @@ def cluster(tmp_path, no_runtime):
 
 
 def _kill_node(cluster_dir: Path, node_id: str) -> None:
+    """The node's machine dies: its daemon and every process it started, at once (a worker
+    whose daemon alone was killed would stream on until it noticed)."""
     daemon = next(d for d in daemons(str(cluster_dir)) if d["node_id"] == node_id)
-    os.kill(daemon["pid"], signal.SIGKILL)
+    node = psutil.Process(daemon["pid"])
+    for process in [node, *node.children(recursive=True)]:
+        try:
+            process.send_signal(signal.SIGKILL)
+        except psutil.NoSuchProcess:
+            pass
 
 
 def _read_until_it_raises(gen, error: type[BaseException]) -> int:
@@ -102,3 +111,20 @@ def test_a_task_streaming_from_a_node_that_dies_fails_with_worker_crashed(cluste
     assert far_node != actorium.get_runtime_context().get_node_id()
     _kill_node(cluster, far_node)
     _read_until_it_raises(gen, WorkerCrashedError)
+
+
+def test_a_restartable_actors_stream_goes_on_from_a_survivor_when_its_node_dies(cluster):
+    # max_task_retries: the call is run again by the actor restarted on the head node, and the
+    # driver hands out every index once (the first items from the dead node, the rest anew).
+    nodes = {n["NodeID"] for n in actorium.nodes() if n["Alive"]}
+    here = actorium.get_runtime_context().get_node_id()
+    (far_node,) = nodes - {here}
+    strategy = NodeAffinitySchedulingStrategy(node_id=far_node, soft=True)
+    far = Far.options(max_restarts=1, max_task_retries=1, scheduling_strategy=strategy).remote()
+    gen = far.readings.options(_generator_backpressure_num_objects=4).remote(50)
+    first = [actorium.get(next(gen)) for _ in range(3)]
+    assert first == [(far_node, 0), (far_node, 1), (far_node, 2)]
+    _kill_node(cluster, far_node)
+    rest = [actorium.get(ref, timeout=120) for ref in gen]
+    assert [i for _node, i in first + rest] == list(range(50))
+    assert rest[-1][0] == here
