@@ -3,7 +3,8 @@
 A watch reads the store's journal of changes (``twin_changes``) from a cursor, so it works
 the same in a driver, an actor or any asyncio application, in any process, and a subscriber
 that arrives late starts where it wants: ``since_version`` (one twin: the changes after that
-version still in its history, read page by page) or ``since`` (a change's ``cursor``: the
+version still in its history, read page by page, with ``where`` and ``parts`` applied as to
+live changes) or ``since`` (a change's ``cursor``: the
 fleet's changes after it). By default a watch starts with the changes made after it began.
 
 It does not poll: once it has read everything, it waits for its bell (``stores/bells.py``),
@@ -57,18 +58,15 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
     async with shared_store() as store:
         tables = twin_store(store)
         async with tables.bells.bell(name) as bell:   # before reading: no change missed
+            floor = None
             if since_version is not None:
+                # This twin's journal from its change ``since_version`` on: read a page at a
+                # time and filtered (``where``, ``parts``) like the live changes after it.
                 assert key is not None
-                cursor = await tables.head()
-                after = since_version
-                while True:   # the history, a page at a time
-                    page = await tables.history(name, key, after, _BATCH, keep=1_000_000_000)
-                    for change in page:
-                        after, cursor = change.version, change.cursor
-                        if wanted is None or change.part in wanted:
-                            yield change
-                    if len(page) < _BATCH:
-                        break
+                found = await tables.history(name, key, since_version - 1, 1,
+                                             keep=1_000_000_000) if since_version else []
+                cursor = found[0].cursor if found and found[0].version == since_version else ""
+                floor = since_version   # from the start of what is kept: skip up to it
             else:
                 cursor = since if since is not None else await tables.head()
             held = _HELD_BACK[0]
@@ -79,6 +77,10 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
                                                limit=_BATCH, parts=wanted)
                 for change in changes:
                     cursor = change.cursor
+                    if floor is not None:
+                        if change.version <= floor:
+                            continue
+                        floor = None
                     yield change
                 if len(changes) == _BATCH:
                     continue

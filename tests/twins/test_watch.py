@@ -297,3 +297,25 @@ def test_an_actor_can_watch_a_twin(use_store, sqlite_url):
     waiting = follower.first_after.remote("followed", 1)
     actorium.get(meter.report.remote({"kwh": 7}))
     assert actorium.get(waiting, timeout=60) == [2, 7]
+
+
+def test_a_late_watcher_s_history_is_filtered_like_live_changes(use_store, store_url):
+    use_store(store_url)
+    meter = Meter.get("filtered")
+    for kwh in (1, 20, 2, 30, 3):           # versions 1..5: in at 2, out at 3, in 4, out 5
+        actorium.get(meter.report.remote({"kwh": kwh}))
+
+    async def app() -> list[tuple[int, bool]]:
+        seen: list[tuple[int, bool]] = []
+        async with contextlib.aclosing(twins.watch(Meter, "filtered", since_version=2,
+                                                   where=Field("reported.kwh") >= 10)
+                                       ) as changes:
+            async for change in changes:
+                seen.append((change.version, change.left))
+                if change.version == 6:
+                    break
+                if change.version == 5:
+                    await meter.report.remote({"kwh": 40})
+        return seen
+
+    assert asyncio.run(app()) == [(3, True), (4, False), (5, True), (6, False)]
