@@ -100,6 +100,7 @@ _CONSTRUCTING = {f"{ACTOR_CLASS}.remote", f"{BOUND_ACTOR_CLASS}.remote",
 VIRTUAL_CLASS = "actorium._virtual.handle.VirtualActorClass"
 SUPERVISOR_START = "actorium._supervision.supervisor.Supervisor.start"
 # Calls whose arguments the worker resolves: a top-level ObjectRef stands for its value.
+# (mypy names a method by the receiver's class: f.options(...), a RemoteFunction too, by its own.)
 _SUBMITTING = {f"{_ACTOR}.ActorMethod.remote", "actorium._core.remote_function.RemoteFunction"
                ".remote", "actorium._core.remote_function._BoundFunction.remote"}
 VIRTUAL_BASE = "actorium._virtual.actor.VirtualActor"

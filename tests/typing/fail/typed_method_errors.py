@@ -41,6 +41,10 @@ def mistakes(store: ActorProxy[_Store]) -> None:
     print(text)
 
 
+def two_classes(store: ActorProxy[_Store, _Other]) -> None:  # E: ActorProxy takes one type argument (the actor's class), not 2  # E-pyright: Too many type arguments provided for "ActorProxy
+    print(store)
+
+
 def a_handle_of_another_class() -> None:
     mistakes(Other.remote())  # E: Argument 1 to "mistakes" has incompatible type "ActorHandle[_Other]"; expected "ActorHandle[_Store]"  # E-pyright: cannot be assigned to parameter "store" of type "ActorProxy[_Store]"
 
