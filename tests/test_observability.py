@@ -204,7 +204,11 @@ def test_metrics_count_calls_errors_and_latency_in_prometheus_format(runtime):
         text = state.metrics_text()
         found = re.search(r'^actorium_calls_total\{kind="actor",name="Talker"\} (\d+)$', text,
                           re.M)
-        return text if found and int(found.group(1)) >= 25 else None
+        # Each worker reports on its own (about once a second): the task worker that ran
+        # fails() may report after the actor's worker, so wait for both.
+        failed = re.search(r'^actorium_call_errors_total\{kind="task",name="fails"\} [1-9]',
+                           text, re.M)
+        return text if found and int(found.group(1)) >= 25 and failed else None
 
     text = eventually(calls)
     for line in text.splitlines():
