@@ -461,6 +461,12 @@ class ActorManager:
         if future is not None and not future.done():
             future.set_result(None)
 
+    def owns_live_actors(self, owner_key: bytes | str) -> bool:
+        """Whether ``owner_key`` (a process's inbox or an actor's id) created actors that
+        are alive and share its fate."""
+        return any(self.actors[actor_id].status is not ActorStatus.DEAD
+                   for actor_id in self.owned.get(owner_key, ()) if actor_id in self.actors)
+
     def reap_owned(self, owner_key: bytes | str, reason: str) -> None:
         """Fate sharing: the owner died, so do its non-detached actors and supervisors."""
         self.node.supervisors.owner_gone(owner_key, reason)

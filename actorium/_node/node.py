@@ -241,8 +241,10 @@ class Node:
 
     def retire_extra_worker(self, worker: WorkerInfo) -> None:
         """Stop a task worker that was started beyond the pool size once it is idle; a worker
-        of a runtime environment once it has been idle for ``ENV_WORKER_IDLE_SECONDS``."""
-        if worker.state is not WorkerState.IDLE:
+        of a runtime environment once it has been idle for ``ENV_WORKER_IDLE_SECONDS``.
+        Not one that created live actors: they share its fate, and an idle worker that owns
+        actors is kept, as Ray keeps it."""
+        if worker.state is not WorkerState.IDLE or self.owns_actors(worker):
             return
         if worker.env_hash:
             if worker.idle_timer is None:
@@ -256,8 +258,11 @@ class Node:
 
     def retire_idle_env_worker(self, worker: WorkerInfo) -> None:
         worker.idle_timer = None
-        if worker.state is WorkerState.IDLE:
+        if worker.state is WorkerState.IDLE and not self.owns_actors(worker):
             self.retire(worker)
+
+    def owns_actors(self, worker: WorkerInfo) -> bool:
+        return worker.address is not None and self.actors.owns_live_actors(worker.address)
 
     def retire(self, worker: WorkerInfo) -> None:
         """Stop a worker that must not run more work (e.g. it used up ``max_calls``)."""

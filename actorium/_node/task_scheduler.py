@@ -179,7 +179,7 @@ class TaskScheduler:
     def _make_room(self, task_workers: list[WorkerInfo], env_hash: str) -> bool:
         """Stop an idle worker of another environment to start one of ``env_hash``."""
         others = [w for w in task_workers if w.state is WorkerState.IDLE
-                  and w.env_hash != env_hash and w.env_hash]
+                  and w.env_hash != env_hash and w.env_hash and not self.node.owns_actors(w)]
         if not others:
             return False
         victim = others[0]
