@@ -148,12 +148,14 @@ on_finished: Callable[[str, float, BaseException | None], None] | None = None
 def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
                  call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
                  again: Again | None = None,
+                 exiting: Callable[[SystemExit], None] | None = None,
                  ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Run synchronous ``call`` and pack its outcome (any thread).
 
     A negative ``num_returns`` marks a generator call: its items go to ``owner`` as they
     come (``producer.py``) and the outcome is the call's one result; ``again`` retries its
-    generator when it raises (``Producers.drive``).
+    generator when it raises (``Producers.drive``). ``exiting`` is told of a ``SystemExit``
+    (a task's generator called ``sys.exit()``: its worker exits, as the task's call would).
     """
     started = perf_counter()
     try:
@@ -168,6 +170,8 @@ def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
             return outcome
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
+        if exiting is not None and isinstance(exc, SystemExit):
+            exiting(exc)
         status, returns, deps = error_result(function_name, exc)
         _note(function_name, started, exc)
         return status, _repeat(returns, num_returns), deps, []
@@ -178,6 +182,7 @@ def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
 async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: int,
                              call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
                              again: AgainAsync | None = None,
+                             exiting: Callable[[SystemExit], None] | None = None,
                              ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Await ``call()`` (a coroutine) and pack its outcome (loop thread)."""
     started = perf_counter()
@@ -196,6 +201,8 @@ async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: 
             return outcome
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001
+        if exiting is not None and isinstance(exc, SystemExit):
+            exiting(exc)
         status, returns, deps = error_result(function_name, exc)
         _note(function_name, started, exc)
         return status, _repeat(returns, num_returns), deps, []

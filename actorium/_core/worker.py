@@ -138,6 +138,10 @@ class WorkerExecutor:
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
+
+        def exiting(exc: SystemExit) -> None:  # sys.exit() in a generator's body
+            _exit_worker(spec.name, exc)
+
         try:
             execution.wait_deps_blocking(runtime, entries)
             failure: list[BaseException] = []
@@ -165,7 +169,7 @@ class WorkerExecutor:
                 failure.clear()
                 outcome = execution.run_and_pack(runtime, spec.name, spec.num_returns, invoke,
                                                  owner=spec.owner, task_id=spec.task_id,
-                                                 again=again)
+                                                 again=again, exiting=exiting)
                 if not failure or retries_left == 0 or not retry_on(failure[0]):
                     break
                 retries_left -= 1
@@ -184,6 +188,10 @@ class WorkerExecutor:
         restore_devices = show_devices((spec.accelerator_ids or {}).get(GPU))
         retry_on = _retry_filter(spec.retry_exceptions)
         retries_left = spec.retries_left
+
+        def exiting(exc: SystemExit) -> None:  # sys.exit() in an async generator's body
+            _exit_worker(spec.name, exc)
+
         try:
             await execution.wait_deps(runtime, entries)
             failure: list[BaseException] = []
@@ -214,7 +222,7 @@ class WorkerExecutor:
                 failure.clear()
                 outcome = await execution.run_and_pack_async(
                     runtime, spec.name, spec.num_returns, invoke, owner=spec.owner,
-                    task_id=spec.task_id, again=again)
+                    task_id=spec.task_id, again=again, exiting=exiting)
                 if not failure or retries_left == 0 or not retry_on(failure[0]):
                     break
                 retries_left -= 1

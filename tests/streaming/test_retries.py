@@ -99,6 +99,28 @@ def crashes_many(marker: str, go: str):
         yield i, "first" if first else "retry"
 
 
+@ray.remote
+def exits_once(marker: str, go: str):
+    import sys
+
+    first = _first_run(marker)
+    for i in range(4):
+        if i == 2 and first:
+            while not os.path.exists(go):
+                time.sleep(0.01)
+            sys.exit(1)
+        yield i, "first" if first else "retry"
+
+
+def test_sys_exit_in_a_generator_task_ends_its_worker_and_is_retried(runtime, tmp_path):
+    # As on Ray 2.60: the worker exits (a system failure), so max_retries applies.
+    retried = exits_once.options(max_retries=1).remote(str(tmp_path / "a"), str(tmp_path / "ga"))
+    assert _read(retried, tmp_path / "ga") == [
+        (0, "first"), (1, "first"), (2, "retry"), (3, "retry")]
+    once = exits_once.options(max_retries=0).remote(str(tmp_path / "b"), str(tmp_path / "gb"))
+    assert _read(once, tmp_path / "gb") == [(0, "first"), (1, "first"), "WorkerCrashedError"]
+
+
 def test_the_end_of_a_retried_stream_counts_its_items(runtime, tmp_path):
     gen = crashes_once.options(max_retries=2).remote(str(tmp_path / "ran"), str(tmp_path / "go"))
     _read(gen, tmp_path / "go")
