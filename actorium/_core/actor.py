@@ -488,7 +488,8 @@ class ActorMethod(Generic[P, R]):
         return bind_handle_method(self, self._info.name, self._num_returns, args, kwargs)
 
     if MYPY or not TYPE_CHECKING:  # mypy (its plugin lets refs stand for values), run time
-        def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        def remote(  # pyright: ignore[reportRedeclaration]
+                self, *args: P.args, **kwargs: P.kwargs) -> R:
             """Send the call; returns its ObjectRef (a list if ``num_returns`` > 1) at once."""
             info = self._info
             handle = self._handle
@@ -514,5 +515,5 @@ class ActorMethod(Generic[P, R]):
             if num_returns == 0:
                 return None  # type: ignore[return-value]
             return returns  # type: ignore[return-value]
-    else:  # pyright: a ref may stand for a value (remote_types.RefsForValues)
+    else:  # what pyright sees: a ref may stand for a value (remote_types.RefsForValues)
         remote: RefsForValues[P, R]

@@ -64,11 +64,12 @@ class RemoteFunction(Generic[P, R]):
                             f"use {self._name}.remote(...) to run it as a task")
 
     if MYPY or not TYPE_CHECKING:  # mypy, whose plugin widens P to take refs, and run time
-        def remote(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        def remote(  # pyright: ignore[reportRedeclaration]
+                self, *args: P.args, **kwargs: P.kwargs) -> R:
             """Submit the task; returns ObjectRef (a list of them if ``num_returns`` > 1)."""
             returned: R = self._submit(args, kwargs, self._options)
             return returned
-    else:  # pyright: a ref may stand for a value (remote_types.RefsForValues)
+    else:  # what pyright sees: a ref may stand for a value (remote_types.RefsForValues)
         remote: RefsForValues[P, R]
 
     @overload

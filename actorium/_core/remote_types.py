@@ -236,9 +236,11 @@ if TYPE_CHECKING and not MYPY:  # pyright's alone
 
         @overload
         def __call__(self, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any) -> R_co: ...
-        @overload  # the same calls: a wrong call then matches none of two, not the one above
-        def __call__(self, ref: ObjectRef[Any], arg: Any = ..., /, *args: Any, **kwargs: Any,
-                     ) -> R_co: ...
+        # The same calls: a wrong call then matches none of two, not the one above.
+        @overload
+        def __call__(  # pyright: ignore[reportOverlappingOverload]
+                self, ref: ObjectRef[Any], arg: Any = ..., /, *args: Any, **kwargs: Any,
+        ) -> R_co: ...
         @overload
         def __call__(self, arg: Any, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any,
                      ) -> R_co: ...
@@ -259,9 +261,10 @@ if TYPE_CHECKING:
         ``K`` into the constructor's signature, which ``.remote()`` takes."""
 
         if MYPY:  # the plugin gives remote() C.__init__'s parameters, refs allowed
-            def remote(self: TypedActorClass[C, Callable[P, Any]],
+            def remote(  # pyright: ignore[reportRedeclaration]
+                    self: TypedActorClass[C, Callable[P, Any]],
                        *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
-        else:     # pyright: as RefsForValues
+        else:     # what pyright sees, as in RefsForValues
             @overload
             def remote(self, ref: ObjectRef[Any], /, *args: Any, **kwargs: Any,
                        ) -> ActorHandle[C]: ...
@@ -279,7 +282,8 @@ if TYPE_CHECKING:
         """``C.options(...)`` of a ``TypedActorClass``."""
 
         if MYPY:
-            def remote(self: TypedBoundActorClass[C, Callable[P, Any]],
+            def remote(  # pyright: ignore[reportRedeclaration]
+                    self: TypedBoundActorClass[C, Callable[P, Any]],
                        *args: P.args, **kwargs: P.kwargs) -> ActorHandle[C]: ...
         else:
             @overload
