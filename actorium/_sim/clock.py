@@ -30,10 +30,17 @@ class Idle(Exception):
 class VirtualClock:
     """Seconds of virtual time since the simulation started; only ever moves forward."""
 
+    # The same seed must give the same virtual times to the last bit. A deadline is computed
+    # as start + now + timeout and a jump as deadline - (start + now): how those sums round
+    # depends on the start, so the start must not depend on when the simulation runs. The
+    # monotonic start is a constant (any value is a valid monotonic origin); the wall start
+    # is the current second, a whole number, so its sums round alike until 2038.
+    _MONOTONIC_START = 1_000_000.0
+
     def __init__(self) -> None:
         self.now = 0.0
-        self._wall_start = time.time()
-        self._monotonic_start = time.monotonic()
+        self._wall_start = float(int(time.time()))
+        self._monotonic_start = self._MONOTONIC_START
 
     def advance(self, seconds: float) -> None:
         if seconds > 0:
