@@ -15,13 +15,15 @@ iteration ends (``break`` inside ``contextlib.aclosing``, or cancelling the task
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 from actorium._twins.change import Part, TwinChange
 from actorium._twins.fleet import type_name_of
-from actorium._twins.query import Condition, _condition
-from actorium._twins.stores import shared_store, twin_store
+from actorium._twins.query import Condition, _condition, _Sql, compile_where
+from actorium._twins.stores import TwinStore, shared_store, twin_store
+from actorium._twins.stores.bells import moment
 
 _BATCH = 500
 _HELD_BACK = (0.02, 1.0)   # first and last wait while PostgreSQL holds changes back (s)
@@ -73,8 +75,7 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
             while True:
                 await tables.bells.ensure()   # a lost channel listens again before the read
                 bell.clear()
-                changes = await tables.journal(name, after=cursor, key=key, where=where,
-                                               limit=_BATCH, parts=wanted)
+                changes = await _read(tables, name, cursor, key, where, wanted, bell.heard)
                 for change in changes:
                     cursor = change.cursor
                     if floor is not None:
@@ -90,6 +91,40 @@ async def watch(twin_type: Any, key: str | None = None, *, where: Condition | No
                     continue
                 held = _HELD_BACK[0]
                 await bell.wait(tables.bells.poll)
+
+
+# Journal reads in flight, shared by the watches asking the same thing: (the store, the
+# type, the cursor, the key, the parts, the condition's SQL) -> (when it started, the read).
+_reads: dict[tuple[Any, ...], tuple[int, asyncio.Task[list[TwinChange]]]] = {}
+
+
+async def _read(tables: TwinStore, name: str, cursor: str, key: str | None,
+                where: Condition | None, wanted: tuple[Part, ...] | None,
+                heard: int) -> list[TwinChange]:
+    """``tables.journal(...)``, or the same read another watch started after ``heard`` (the
+    last ring this watch took): the watches of one twin woken by one change read once."""
+    what = (id(tables), name, cursor, key, wanted, _identity(where))
+    found = _reads.get(what)
+    if found is None or found[0] <= heard:
+        task = asyncio.ensure_future(tables.journal(name, after=cursor, key=key, where=where,
+                                                    limit=_BATCH, parts=wanted))
+        found = _reads[what] = (moment(), task)
+
+        def done(finished: asyncio.Task[list[TwinChange]]) -> None:
+            if _reads.get(what, (0, None))[1] is finished:
+                del _reads[what]
+            if not finished.cancelled():
+                finished.exception()   # retrieved: a failure is raised to its waiters
+        task.add_done_callback(done)
+    # Shielded: one watch cancelled (closed) does not cancel the read of the others.
+    return list(await asyncio.shield(found[1]))
+
+
+def _identity(where: Condition | None) -> tuple[str, tuple[Any, ...]] | None:
+    if where is None:
+        return None
+    out = _Sql("sqlite")
+    return compile_where(where, out, "doc"), tuple(map(repr, out.params))
 
 
 def _parts(parts: Iterable[Part | str] | None) -> tuple[Part, ...] | None:

@@ -319,3 +319,46 @@ def test_a_late_watcher_s_history_is_filtered_like_live_changes(use_store, store
         return seen
 
     assert asyncio.run(app()) == [(3, True), (4, False), (5, True), (6, False)]
+
+
+def test_watches_woken_by_one_change_share_one_read(use_store, sqlite_url, monkeypatch):
+    from actorium._twins.stores.sqlite import SqliteTwinStore
+    reads = []
+    journal = SqliteTwinStore.journal
+
+    async def counted(self, *args, **kwargs):   # type: ignore[no-untyped-def]
+        reads.append(1)
+        return await journal(self, *args, **kwargs)
+    monkeypatch.setattr(SqliteTwinStore, "journal", counted)
+    use_store(sqlite_url)
+    meter = Meter.get("popular")
+    actorium.get(meter.report.remote({"kwh": 0}))
+    watchers, changes = 20, 3
+
+    async def app() -> tuple[int, list[list[int]]]:
+        seen: list[list[int]] = [[] for _ in range(watchers)]
+        ready = 0
+        all_ready = asyncio.Event()
+
+        async def follow(mine: list[int]) -> None:
+            nonlocal ready
+            async with contextlib.aclosing(twins.watch(Meter, "popular")) as stream:
+                ready += 1
+                if ready == watchers:
+                    all_ready.set()
+                async for change in stream:
+                    mine.append(change.document["reported"]["kwh"])
+                    if len(mine) == changes:
+                        return
+        tasks = [asyncio.create_task(follow(mine)) for mine in seen]
+        await asyncio.wait_for(all_ready.wait(), 60)
+        await asyncio.sleep(0.5)   # every watch has read once and waits
+        before = len(reads)
+        for kwh in range(1, changes + 1):
+            await meter.report.remote({"kwh": kwh})
+        await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        return len(reads) - before, seen
+
+    shared_reads, seen = asyncio.run(app())
+    assert seen == [[1, 2, 3]] * watchers
+    assert shared_reads <= changes * 3, shared_reads   # not one read per watch (60)

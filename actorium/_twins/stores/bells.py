@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import itertools
 import os
 import secrets
 import socket
@@ -35,18 +36,32 @@ from actorium._virtual.stores.postgres import _safe
 from actorium._virtual.stores.sqlite import SqliteStateStore
 from actorium.exceptions import StateStoreError
 
+_moments = itertools.count(1)
+
+
+def moment() -> int:
+    """A number that grows with every call in the process: what rang before what was read."""
+    return next(_moments)
+
 
 class Bell:
-    """One watcher's wake-up for one type (``wait``/``clear``)."""
+    """One watcher's wake-up for one type (``wait``/``clear``).
+
+    ``heard``: the moment of the last ring it took (``clear()``), or of its making: a read
+    of the journal started after that moment sees every change this watcher was rung for,
+    so watchers woken by the same ring can share one read."""
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self._rung = self.heard = moment()
 
-    def ring(self) -> None:
+    def ring(self, at: int | None = None) -> None:
+        self._rung = at if at is not None else moment()
         self._event.set()
 
     def clear(self) -> None:
         self._event.clear()
+        self.heard = self._rung
 
     async def wait(self, seconds: float | None = None) -> bool:
         """Until rung (True) or ``seconds`` passed (False)."""
@@ -86,6 +101,7 @@ class Doorbells(abc.ABC):
                     await self._close()
                 raise
             self._bells.setdefault(type_name, set()).add(made)
+            made._rung = made.heard = moment()   # listened to from now on
         try:
             yield made
         finally:
@@ -116,8 +132,9 @@ class Doorbells(abc.ABC):
             found = [bell for bells in self._bells.values() for bell in bells]
         else:
             found = list(self._bells.get(type_name, ()))
+        at = moment()
         for bell in found:
-            bell.ring()
+            bell.ring(at)
 
     @abc.abstractmethod
     async def _open(self) -> None:
