@@ -3,12 +3,16 @@
     python -m benchmarks.ray_docs_compat --ray-python PATH [--actorium-python PATH]
         [--only NAME,...] [--backend ray|actorium|both] [--reuse ray|actorium|both]
         [--include-unsafe]
-        [--markdown FILE] [--json FILE] [--fetch-only]
+        [--markdown FILE] [--json FILE] [--fetch-only] [--mirror GITDIR]
 
 Each program of ``benchmarks/ray_docs_programs.py`` (Ray's ``doc_code/*.py`` at pinned
 commits) is fetched into ``benchmarks/.cache/ray_docs/`` (git-ignored: Ray's code is not
 ours to commit), checked against its SHA-256, then run twice as a user would run it,
-``python program.py`` in a fresh working directory:
+``python program.py`` in a fresh working directory. Without network, ``--mirror GITDIR``
+(or the environment variable ``RAY_DOCS_MIRROR``) names a local git clone or mirror of
+ray-project/ray: each program is then read from it as the blob
+``<commit>:doc/source/ray-core/doc_code/<name>`` instead of downloaded, and checked and
+cached the same way.
 
 * on Ray, with the Ray interpreter given;
 * on actorium, unchanged: a ``sitecustomize`` put on ``PYTHONPATH`` makes every
@@ -41,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report
-from benchmarks.ray_docs_programs import CORE_GUIDES, PROGRAMS, Program
+from benchmarks.ray_docs_programs import CORE_GUIDES, DOC_DIR, PROGRAMS, REPO, Program
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "benchmarks" / ".cache"
@@ -81,23 +85,65 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def fetch(program: Program) -> Path | None:
-    """The cached file of ``program``, downloading it (pinned commit) if needed.
+def check_mirror(git_dir: str) -> str:
+    """``git_dir`` as an absolute path if it is a git repository, else a ValueError saying why."""
+    try:
+        done = subprocess.run(["git", "--git-dir", git_dir, "rev-parse", "--git-dir"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ValueError(f"cannot run git to read the mirror {git_dir}: {error}") from error
+    if done.returncode != 0:
+        raise ValueError(f"{git_dir} is not a git repository (a clone's .git directory or a "
+                         f"bare mirror of {REPO}): {done.stderr.strip()}")
+    return str(Path(git_dir).resolve())
 
-    None when it is not cached and cannot be downloaded; a file whose checksum differs from
+
+def _from_mirror(program: Program, git_dir: str) -> tuple[bytes | None, str]:
+    """The program's bytes read from the git mirror at its pinned commit, and where from."""
+    where = f"{git_dir}:{program.commit}:{DOC_DIR}/{program.name}"
+    try:
+        done = subprocess.run(
+            ["git", "--git-dir", git_dir, "cat-file", "blob",
+             f"{program.commit}:{DOC_DIR}/{program.name}"],
+            capture_output=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        print(f"cannot read {where}: {error}", file=sys.stderr)
+        return None, where
+    if done.returncode != 0:
+        has_commit = subprocess.run(
+            ["git", "--git-dir", git_dir, "cat-file", "-e", f"{program.commit}^{{commit}}"],
+            capture_output=True, timeout=120).returncode == 0
+        why = (f"the mirror has commit {program.commit} but not {DOC_DIR}/{program.name} in it"
+               if has_commit else f"the mirror lacks commit {program.commit}")
+        print(f"cannot read {program.name} from {git_dir}: {why}", file=sys.stderr)
+        return None, where
+    return done.stdout, where
+
+
+def fetch(program: Program, mirror: str | None = None) -> Path | None:
+    """The cached file of ``program``, downloading it (pinned commit) if needed, or reading
+    it from the git mirror ``mirror`` (a git directory) when one is given.
+
+    None when it is not cached and cannot be fetched; a file whose checksum differs from
     the manifest is refused, never run.
     """
     path = PROGRAM_CACHE / program.name
     if path.exists() and _sha256(path.read_bytes()) == program.sha256:
         return path
-    try:
-        with urllib.request.urlopen(program.url, timeout=30) as response:  # noqa: S310
-            data = response.read()
-    except OSError as error:
-        print(f"cannot fetch {program.url}: {error}", file=sys.stderr)
-        return None
+    if mirror is not None:
+        data, where = _from_mirror(program, mirror)
+        if data is None:
+            return None
+    else:
+        where = program.url
+        try:
+            with urllib.request.urlopen(program.url, timeout=30) as response:  # noqa: S310
+                data = response.read()
+        except OSError as error:
+            print(f"cannot fetch {program.url}: {error}", file=sys.stderr)
+            return None
     if _sha256(data) != program.sha256:
-        print(f"{program.name}: checksum of {program.url} differs from the manifest; "
+        print(f"{program.name}: checksum of {where} differs from the manifest; "
               "not run", file=sys.stderr)
         return None
     PROGRAM_CACHE.mkdir(parents=True, exist_ok=True)
@@ -295,7 +341,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", default=None, metavar="FILE")
     parser.add_argument("--json", default=None, metavar="FILE")
     parser.add_argument("--fetch-only", action="store_true")
+    parser.add_argument("--mirror", default=os.environ.get("RAY_DOCS_MIRROR") or None,
+                        metavar="GITDIR",
+                        help=f"read the programs from this local git mirror of {REPO} "
+                             "instead of downloading them (default: $RAY_DOCS_MIRROR)")
     args = parser.parse_args(argv)
+    if args.mirror is not None:
+        try:
+            args.mirror = check_mirror(args.mirror)
+        except ValueError as error:
+            parser.error(str(error))
 
     names = set(args.only.split(",")) if args.only else None
     unknown = (names or set()) - {p.name for p in PROGRAMS}
@@ -309,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     produced: dict[str, dict[str, Any]] = {}
     load_before = os.getloadavg()[0]
     for program in selected:
-        path = fetch(program)
+        path = fetch(program, args.mirror)
         if path is None or args.fetch_only:
             continue
         if program.unsafe and not args.include_unsafe:

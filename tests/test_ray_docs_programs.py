@@ -96,6 +96,65 @@ def test_the_manifest_pins_every_program() -> None:
                                     f"{program.name}")
 
 
+def _git(git_dir: Path, *args: str) -> str:
+    import subprocess
+    return subprocess.run(["git", "-C", str(git_dir), "-c", "user.name=t", "-c",
+                           "user.email=t@t", *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.mark.timeout(120)
+def test_programs_are_read_from_a_local_git_mirror_and_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+
+    # A repository of our own with a program at the doc path; its commit is the pin.
+    repo = tmp_path / "repo"
+    (repo / ray_docs_compat.DOC_DIR).mkdir(parents=True)
+    text = b"import ray\nprint(ray.get(ray.put(41)) + 1)\n"
+    (repo / ray_docs_compat.DOC_DIR / "mine.py").write_bytes(text)
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "one program")
+    commit = _git(repo, "rev-parse", "HEAD")
+    (repo / ray_docs_compat.DOC_DIR / "mine.py").write_bytes(b"changed after the pin\n")
+    _git(repo, "commit", "-q", "-am", "a later change the pin must not see")
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(ray_docs_compat, "PROGRAM_CACHE", cache)
+    git_dir = ray_docs_compat.check_mirror(str(repo / ".git"))
+
+    pinned = Program("mine.py", "tasks", commit, hashlib.sha256(text).hexdigest())
+    path = ray_docs_compat.fetch(pinned, git_dir)
+    assert path == cache / "mine.py" and path.read_bytes() == text
+    outcome = ray_docs_compat.run(pinned, path, "actorium", sys.executable)
+    assert outcome["status"] == "pass", outcome["stderr_tail"]
+
+    # A checksum that differs is refused and nothing is cached.
+    (cache / "mine.py").unlink()
+    wrong = Program("mine.py", "tasks", commit, "0" * 64)
+    assert ray_docs_compat.fetch(wrong, git_dir) is None
+    assert not (cache / "mine.py").exists()
+    assert "checksum" in capsys.readouterr().err
+
+    # A commit the mirror lacks, and a file its commit lacks, are named.
+    absent = Program("mine.py", "tasks", "1" * 40, pinned.sha256)
+    assert ray_docs_compat.fetch(absent, git_dir) is None
+    assert f"the mirror lacks commit {'1' * 40}" in capsys.readouterr().err
+    missing = Program("gone.py", "tasks", commit, pinned.sha256)
+    assert ray_docs_compat.fetch(missing, git_dir) is None
+    assert f"the mirror has commit {commit} but not" in capsys.readouterr().err
+    assert not (cache / "gone.py").exists()
+
+
+def test_a_mirror_that_is_not_a_git_repository_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        ray_docs_compat.main(["--ray-python", sys.executable, "--mirror", str(tmp_path),
+                              "--fetch-only"])
+    assert f"{tmp_path} is not a git repository" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------- cancelling actor calls
 # Exposed by actors.py (Ray's "Cancelling actor tasks"). Ray 2.60's behaviour, checked side
 # by side: a running async call that is cancelled fails with an error that is both a
