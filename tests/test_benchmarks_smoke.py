@@ -39,3 +39,22 @@ def test_row_runs_at_smoke_scale(row: str) -> None:
         assert math.isfinite(value), f"{row}.{name} = {value}"
         if metric["better"] is not None:  # compared figures must be real measurements
             assert value > 0, f"{row}.{name} = {value} {metric['unit']}"
+
+
+@pytest.mark.timeout(120)
+def test_the_call_breakdown_times_every_hop_of_a_call_over_both_transports() -> None:
+    """``benchmarks.call_breakdown`` checks itself: every hook saw each call once, and each
+    call's timestamps are in causal order; here it only has to finish and print each step."""
+    import subprocess
+
+    from benchmarks.call_breakdown import STEPS
+
+    out = subprocess.run([sys.executable, "-m", "benchmarks.call_breakdown", "--calls", "50"],
+                         cwd=REPO_ROOT, check=True, capture_output=True, text=True,
+                         timeout=110).stdout
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "µs" not in line]
+    steps = [line for line in rows if not line.startswith("| step")]
+    assert len(steps) == len(STEPS) + 1, out   # and the whole call
+    for line in steps:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert all(float(value) >= 0 for value in cells[1:]), line

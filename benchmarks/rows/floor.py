@@ -46,6 +46,16 @@ sock.close(0)
 ctx.term()
 """
 
+_UNIX_ECHO = """
+import socket, sys
+sock = socket.socket(fileno=int(sys.argv[1]))
+while True:
+    data = sock.recv(65536)
+    if not data:
+        break
+    sock.sendall(data)
+"""
+
 _MESSAGE = b"x" * 64
 
 
@@ -90,6 +100,28 @@ def _pipe_floor(scale: Scale, same_cpu: bool) -> tuple[float, float]:
         os.close(to_parent_r)
 
 
+def _unix_floor(scale: Scale) -> tuple[float, float]:
+    """A unix stream socket (what a same-node call uses since the local streams)."""
+    import socket
+
+    mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    child = subprocess.Popen([sys.executable, "-c", _UNIX_ECHO, str(theirs.fileno())],
+                             pass_fds=(theirs.fileno(),))
+    theirs.close()
+    try:
+        def round_trip() -> None:
+            mine.sendall(_MESSAGE)
+            got = 0
+            while got < len(_MESSAGE):
+                got += len(mine.recv(65536))
+
+        return _p50_p99(round_trip, scale)
+    finally:
+        mine.shutdown(socket.SHUT_WR)  # the echo loop ends on end-of-file
+        child.wait(timeout=10)
+        mine.close()
+
+
 def _zmq_floor(scale: Scale) -> tuple[float, float]:
     import zmq  # only where pyzmq is installed (actorium's venv)
 
@@ -115,9 +147,10 @@ def _zmq_floor(scale: Scale) -> tuple[float, float]:
 def raw_floor(backend: ModuleType, scale: Scale) -> Metrics:
     """Raw round trips between two bare Python processes (64 bytes), p50/p99 in µs.
 
-    ZeroMQ PAIR over ipc (the transport a call uses on one node), an OS pipe, and an OS
-    pipe with both processes on one CPU. Informative (no ratio): it is the same code on both
-    backends; a call row's p50 divided by ``zmq_ipc_p50_us`` is how far it is from the floor.
+    A unix stream socket (the transport a call uses on one node), ZeroMQ PAIR over ipc (the
+    one it used before, and still the one between nodes), an OS pipe, and an OS pipe with both
+    processes on one CPU. Informative (no ratio): it is the same code on both backends; a
+    call row's p50 divided by ``unix_stream_p50_us`` is how far it is from the floor.
     """
     del backend  # the floor does not depend on the framework
     metrics: Metrics = {}
@@ -128,6 +161,9 @@ def raw_floor(backend: ModuleType, scale: Scale) -> Metrics:
     else:
         metrics["zmq_ipc_p50_us"] = Metric(p50, "us", None)
         metrics["zmq_ipc_p99_us"] = Metric(p99, "us", None)
+    p50, p99 = _unix_floor(scale)
+    metrics["unix_stream_p50_us"] = Metric(p50, "us", None)
+    metrics["unix_stream_p99_us"] = Metric(p99, "us", None)
     p50, p99 = _pipe_floor(scale, same_cpu=False)
     metrics["pipe_p50_us"] = Metric(p50, "us", None)
     metrics["pipe_p99_us"] = Metric(p99, "us", None)
