@@ -26,6 +26,7 @@ class ActorExit(SystemExit):
         self.reason = reason
         self.error = ActorDiedError(f"actor {label} died: {reason}", actor_id=actor_id.hex())
         self.normal = normal
+        self.told = False   # set once its actor's node was told (HostedActor.exiting)
 
 
 def exit_from(label: str, actor_id: bytes, exc: SystemExit) -> ActorExit:

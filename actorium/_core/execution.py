@@ -148,7 +148,7 @@ on_finished: Callable[[str, float, BaseException | None], None] | None = None
 def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
                  call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
                  again: Again | None = None,
-                 exiting: Callable[[SystemExit], None] | None = None,
+                 exiting: Callable[[SystemExit], BaseException | None] | None = None,
                  ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Run synchronous ``call`` and pack its outcome (any thread).
 
@@ -171,7 +171,7 @@ def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001 - every failure goes back to the caller
         if exiting is not None and isinstance(exc, SystemExit):
-            exiting(exc)
+            exc = exiting(exc) or exc
         status, returns, deps = error_result(function_name, exc)
         _note(function_name, started, exc)
         return status, _repeat(returns, num_returns), deps, []
@@ -182,7 +182,7 @@ def run_and_pack(runtime: Runtime, function_name: str, num_returns: int,
 async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: int,
                              call: Callable[[], Any], *, owner: str = "", task_id: bytes = b"",
                              again: AgainAsync | None = None,
-                             exiting: Callable[[SystemExit], None] | None = None,
+                             exiting: Callable[[SystemExit], BaseException | None] | None = None,
                              ) -> tuple[int, list[list[Any]], list[Any], list[Any]]:
     """Await ``call()`` (a coroutine) and pack its outcome (loop thread)."""
     started = perf_counter()
@@ -202,7 +202,7 @@ async def run_and_pack_async(runtime: Runtime, function_name: str, num_returns: 
         outcome = ok_result(runtime, value, num_returns, function_name)
     except BaseException as exc:  # noqa: BLE001
         if exiting is not None and isinstance(exc, SystemExit):
-            exiting(exc)
+            exc = exiting(exc) or exc
         status, returns, deps = error_result(function_name, exc)
         _note(function_name, started, exc)
         return status, _repeat(returns, num_returns), deps, []

@@ -323,7 +323,8 @@ class HostedActor:
 
                 outcome = execution.run_and_pack(runtime, f"{self.class_name}.{call.method}",
                                                  call.num_returns, invoke, owner=call.caller,
-                                                 task_id=call.task_id)
+                                                 task_id=call.task_id,
+                                                 exiting=self._generator_exited)
                 if interrupt.settle(call.task_id) and outcome[0] == TaskStatus.OK:
                     # As in Ray: a call cancelled while it ran fails even if it returned.
                     outcome = self._error_outcome(TaskCancelledError(
@@ -379,7 +380,8 @@ class HostedActor:
                 return result
 
             outcome = await execution.run_and_pack_async(runtime, name, call.num_returns, invoke,
-                                                         owner=call.caller, task_id=call.task_id)
+                                                         owner=call.caller, task_id=call.task_id,
+                                                         exiting=self._generator_exited)
             if interrupt.settle(call.task_id) and outcome[0] == TaskStatus.OK:
                 # The method caught the CancelledError and returned: cancelled all the same.
                 outcome = self._error_outcome(self._cancelled_error(name), call.num_returns)
@@ -449,10 +451,20 @@ class HostedActor:
         and returns what the exiting call fails with (any thread).
         """
         ending = exit_from(self.label, self.actor_id, exc)
+        ending.told = True
         self.exit_after_this_call(ending.error)
         verb = "actor_exited" if ending.normal else "actor_crashed"
         self.runtime.notify_node(verb, self.actor_id, self.incarnation, ending.reason)
         return ending
+
+    def _generator_exited(self, exc: SystemExit) -> ActorExit:
+        """``exit_actor()`` or ``sys.exit()`` in a generator method's body, after the method
+        returned its generator: the actor ends as when any other method exits, and the
+        stream's next item is the ``ActorDiedError`` (any thread). An exit already told (the
+        method itself exited, ``exiting``) is not told twice."""
+        if isinstance(exc, ActorExit) and exc.told:
+            return exc
+        return self.exiting(exc)
 
     def exit_after_this_call(self, error: ActorDiedError) -> None:
         """``exit_actor()`` from one of its calls (any thread): run no further call."""
