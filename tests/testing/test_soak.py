@@ -43,7 +43,7 @@ CHAOS_KINDS = tuple(os.environ.get("SOAK_KILL", "task,host").split(","))
 actorium.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 pytestmark = [pytest.mark.multiprocess, pytest.mark.slow,
-              pytest.mark.timeout(max(300, int(SECONDS * 4) + 300))]
+              pytest.mark.timeout(max(900, int(SECONDS * 4) + 900))]
 
 
 # A quarter of all requests and a quarter of all replies arrive late; actor calls are also
@@ -128,13 +128,15 @@ def test_nothing_acknowledged_is_lost_or_doubled_under_chaos(tmp_path, no_runtim
 
 def _all_complete(what: str, refs: list, actors: dict, chaos: Chaos) -> None:
     """Fail, saying what is stuck, if some of ``refs`` never complete."""
-    _, stuck = actorium.wait(refs, num_returns=len(refs), timeout=300)
+    _, stuck = actorium.wait(refs, num_returns=len(refs), timeout=240)
     if stuck:
-        first = refs.index(stuck[0])
+        where = {ref.binary(): index for index, ref in enumerate(refs)}
+        indexes = sorted(where[ref.binary()] for ref in stuck)
         states = {name: (row or {}).get("state") for name, actor in actors.items()
                   for row in [state.get_actor(actor.actor_id)]}
-        pytest.fail(f"{len(stuck)} of {len(refs)} {what} never completed (the first: #{first});"
-                    f" actors: {states}; kills: {chaos.kills}")
+        pytest.fail(f"{len(stuck)} of {len(refs)} {what} never completed (#{indexes[:20]}..., "
+                    f"{sum(i % 2 == 0 for i in indexes)} of them sent to the other node); "
+                    f"actors: {states}; kills: {chaos.kills}")
 
 
 @actorium.remote
