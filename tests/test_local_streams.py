@@ -128,6 +128,26 @@ def test_a_send_never_waits_for_a_receiver_that_does_not_read(ctx, sender, tmp_p
         receiver.close()
 
 
+def test_a_send_after_the_senders_loop_closed_does_not_raise(ctx, tmp_path):
+    """At shutdown a thread may still send; with no loop left to flush, what the kernel does
+    not take is dropped (as ZeroMQ drops what is queued when its sockets close)."""
+    address = f"ipc://{tmp_path}/inbox.sock"
+    receiver = Receiver(ctx, address, start=False)
+    loop = LoopThread()
+    outbox = Outbox(ctx, "ipc:///nowhere/s.sock", lambda frames: None, FrameAuth(TOKEN),
+                    loop.loop)
+    try:
+        outbox.send(address, [b"first"])
+        assert isinstance(_stream_of(outbox, address), local.Stream)
+        loop.stop()   # closes the loop
+        chunk = bytes(1024 * 1024)
+        for _ in range(32):   # beyond the kernel's buffer
+            outbox.send(address, [b"late", chunk])
+    finally:
+        outbox.close()
+        receiver.close()
+
+
 def test_forged_and_malformed_streams_are_dropped_and_the_inbox_keeps_serving(ctx, sender,
                                                                            tmp_path):
     outbox, _loop = sender

@@ -135,7 +135,11 @@ class Stream:
                 sent = 0
             if self._pending:
                 self._writing = True
-                self._loop.call_soon_threadsafe(self._start_writer)
+                try:
+                    self._loop.call_soon_threadsafe(self._start_writer)
+                except RuntimeError:   # the loop is closed (shutdown): nothing will flush
+                    self._break()
+                    self._writing = False
 
     def _start_writer(self) -> None:
         with self._lock:
