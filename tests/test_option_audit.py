@@ -65,7 +65,6 @@ RAY_OPTIONS_NOT_IMPLEMENTED = [
     ("task .options()", {"placement_group_bundle_index": 0},
      "placement_group_bundle_index .*PlacementGroupSchedulingStrategy"),
     ("method", {"max_task_retries": 1}, "max_task_retries .* set max_task_retries on the actor"),
-    ("method", {"retry_exceptions": True}, "retry_exceptions .* not implemented"),
     ("method", {"tensor_transport": "nccl"}, "tensor_transport .* not implemented"),
 ]
 

@@ -35,7 +35,11 @@ from actorium._core.options import (
     stream_backpressure,
     wire_num_returns,
 )
-from actorium._core.remote_function import check_generator_returns, is_generator_function
+from actorium._core.remote_function import (
+    check_generator_returns,
+    is_generator_function,
+    retry_exceptions_to_wire,
+)
 from actorium._core.remote_types import MYPY
 from actorium._core.runtime import Runtime
 from actorium._core.signature import ArgumentCheck
@@ -66,6 +70,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _I = TypeVar("_I", bound=Iterator[Any] | AsyncIterator[Any])
 
 METHOD_OPTIONS_ATTRIBUTE = "__actorium_method_options__"
+_NUM_RETURNS_GIVEN = "__actorium_num_returns_given__"
 _DEFAULT_ASYNC_CONCURRENCY = 1000
 
 
@@ -124,6 +129,9 @@ def method(function: Callable[..., Any] | None = None, /,
             raise TypeError(f"@actorium.method decorates a method, not {function!r}")
         check_generator_returns(function, parsed.num_returns)
         setattr(function, METHOD_OPTIONS_ATTRIBUTE, parsed)
+        # Only a num_returns given makes a generator method return one value (as in Ray):
+        # @method(retry_exceptions=True) on a generator still streams.
+        setattr(function, _NUM_RETURNS_GIVEN, "num_returns" in options)
         return function
 
     return decorate if function is None else decorate(function)
@@ -196,6 +204,8 @@ class ActorClass(Generic[T]):
         self._methods: dict[str, _MethodInfo] = {}
         # Methods whose @method(enable_task_events=...) overrides the actor's option.
         self._method_events: dict[str, bool] = {}
+        # Methods with @method(retry_exceptions=...): True or the pickled classes.
+        self._method_retries: dict[str, Any] = {}
         public = _public_methods(cls)
         self._method_groups = _method_groups(self._name, public, options.concurrency_groups)
         groups = frozenset({DEFAULT_CONCURRENCY_GROUP, *(options.concurrency_groups or {})})
@@ -204,11 +214,14 @@ class ActorClass(Generic[T]):
             num_returns = wire_num_returns(
                 method_options.num_returns if method_options else 1,
                 method_options._generator_backpressure_num_objects if method_options else None)
-            if num_returns == 1 and is_generator_function(member) and not (
-                    method_options and method_options.num_returns == 1):
+            if num_returns == 1 and is_generator_function(member) and not getattr(
+                    member, _NUM_RETURNS_GIVEN, False):
                 num_returns = wire_num_returns("streaming", None)  # as in Ray
             if method_options is not None and method_options.enable_task_events is not None:
                 self._method_events[name] = method_options.enable_task_events
+            if method_options is not None and method_options.retry_exceptions:
+                self._method_retries[name] = retry_exceptions_to_wire(
+                    method_options.retry_exceptions)
             is_static = isinstance(inspect.getattr_static(cls, name), staticmethod)
             check = ArgumentCheck(member, f"{self._name}.{name}", skip_first=not is_static) \
                 if inspect.isfunction(member) else None
@@ -272,6 +285,8 @@ class ActorClass(Generic[T]):
             wire["method_groups"] = self._method_groups
         if self._method_events:
             wire["method_events"] = self._method_events
+        if self._method_retries:
+            wire["method_retry_exceptions"] = self._method_retries
         if supervision:
             wire.update(supervision)
         methods = {name: info.num_returns for name, info in self._methods.items()}
@@ -455,6 +470,10 @@ class ActorMethod(Generic[P, R]):
         method's own; a group the actor lacks is refused), ``enable_task_events`` or
         generator back-pressure."""
         parsed = MethodOptions.build(**options)
+        if "retry_exceptions" in options:
+            raise ValueError(
+                f"option retry_exceptions of {self._handle._class_name}.{self._info.name} is "
+                f"set on the method (@actorium.method(retry_exceptions=...)), not per call")
         group = self._group
         events = self._events if parsed.enable_task_events is None else \
             parsed.enable_task_events

@@ -103,6 +103,29 @@ class _CallerOrder:
         self.held: dict[int, Call] = {}
 
 
+class _Retry:
+    """The retries left to one call whose method has ``retry_exceptions`` (any thread)."""
+
+    __slots__ = ("classes", "left", "actor")
+
+    def __init__(self, classes: tuple[type[BaseException], ...], left: int,
+                 actor: HostedActor) -> None:
+        self.classes = classes
+        self.left = left
+        self.actor = actor
+
+    def take(self, exc: BaseException, task_id: bytes) -> bool:
+        """True (one retry used) if ``exc`` is to be retried: one of the classes, the call
+        not cancelled, the actor still taking calls, and retries left."""
+        if self.left == 0 or not isinstance(exc, self.classes) or isinstance(
+                exc, (SystemExit, TaskCancelledError, asyncio.CancelledError)):
+            return False
+        if interrupt.requested(task_id) or self.actor.life is not ActorLife.ALIVE:
+            return False
+        self.left -= 1
+        return True
+
+
 class HostedActor:
     """An actor instance and the queue of calls it has still to run.
 
@@ -312,7 +335,10 @@ class HostedActor:
             try:
                 execution.wait_deps_blocking(runtime, call.entries)
 
-                def invoke(call: Call = call) -> Any:
+                retry = self._retry(call)
+                failure: list[BaseException] = []
+
+                def invoke(call: Call = call, failure: list[BaseException] = failure) -> Any:
                     method = self._method(call.method)
                     args, kwargs = execution.rebuild_args(runtime, call.fmt, call.data,
                                                           call.buffers, bool(call.deps))
@@ -320,11 +346,26 @@ class HostedActor:
                         return method(*args, **kwargs)
                     except SystemExit as exc:
                         raise self.exiting(exc) from None
+                    except BaseException as exc:
+                        failure.append(exc)
+                        raise
 
-                outcome = execution.run_and_pack(runtime, f"{self.class_name}.{call.method}",
-                                                 call.num_returns, invoke, owner=call.caller,
-                                                 task_id=call.task_id,
-                                                 exiting=self._generator_exited)
+                def again(exc: Exception, call: Call = call,
+                          retry: _Retry | None = retry) -> Any:
+                    """A generator raised: the generator of a retry, or None."""
+                    if retry is None or not retry.take(exc, call.task_id):
+                        return None
+                    return invoke(call)
+
+                while True:
+                    failure.clear()
+                    outcome = execution.run_and_pack(
+                        runtime, f"{self.class_name}.{call.method}", call.num_returns, invoke,
+                        owner=call.caller, task_id=call.task_id,
+                        again=again if retry is not None else None,
+                        exiting=self._generator_exited)
+                    if not failure or retry is None or not retry.take(failure[0], call.task_id):
+                        break
                 if interrupt.settle(call.task_id) and outcome[0] == TaskStatus.OK:
                     # As in Ray: a call cancelled while it ran fails even if it returned.
                     outcome = self._error_outcome(TaskCancelledError(
@@ -361,6 +402,9 @@ class HostedActor:
             if call.entries:
                 await execution.wait_deps(runtime, call.entries)
 
+            retry = self._retry(call)
+            failure: list[BaseException] = []
+
             async def invoke() -> Any:
                 method = self._method(call.method)
                 args, kwargs = execution.rebuild_args(runtime, call.fmt, call.data,
@@ -377,11 +421,25 @@ class HostedActor:
                             raise self._cancelled_error(name) from None
                 except SystemExit as exc:
                     raise self.exiting(exc) from None
+                except BaseException as exc:
+                    failure.append(exc)
+                    raise
                 return result
 
-            outcome = await execution.run_and_pack_async(runtime, name, call.num_returns, invoke,
-                                                         owner=call.caller, task_id=call.task_id,
-                                                         exiting=self._generator_exited)
+            async def again(exc: Exception) -> Any:
+                """An async generator raised: the async generator of a retry, or None."""
+                if retry is None or not retry.take(exc, call.task_id):
+                    return None
+                return await invoke()
+
+            while True:
+                failure.clear()
+                outcome = await execution.run_and_pack_async(
+                    runtime, name, call.num_returns, invoke, owner=call.caller,
+                    task_id=call.task_id, again=again if retry is not None else None,
+                    exiting=self._generator_exited)
+                if not failure or retry is None or not retry.take(failure[0], call.task_id):
+                    break
             if interrupt.settle(call.task_id) and outcome[0] == TaskStatus.OK:
                 # The method caught the CancelledError and returned: cancelled all the same.
                 outcome = self._error_outcome(self._cancelled_error(name), call.num_returns)
@@ -403,6 +461,19 @@ class HostedActor:
             execution.send_result(runtime, call.caller, call.task_id, outcome)
         if lane._queue and self.life is ActorLife.ALIVE:
             self._dispatch(lane)
+
+    def _retry(self, call: Call) -> _Retry | None:
+        """How ``call`` is run again when it raises: ``@method(retry_exceptions=...)`` up to
+        the actor's ``max_task_retries`` (-1: without end), as in Ray; None if it is not."""
+        wanted = (self.options.get("method_retry_exceptions") or {}).get(call.method)
+        budget = self.options.get("max_task_retries", 0) or 0
+        if not wanted or budget == 0:
+            return None
+        if wanted is True:
+            classes: tuple[type[BaseException], ...] = (Exception,)
+        else:
+            classes = serialization.loads(serialization.PICKLE, wanted)
+        return _Retry(classes, budget, self)
 
     # ------------------------------------------------------------------ life and death
     def constructed(self, instance: Any) -> None:

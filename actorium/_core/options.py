@@ -194,8 +194,6 @@ _RAY_NOT_IMPLEMENTED = {
     "an actor method": {
         "max_task_retries": "is not implemented per method: set max_task_retries on the actor "
                             "(ActorClass.options(max_task_retries=...))",
-        "retry_exceptions": "is not implemented for actor methods: catch and retry in the "
-                            "caller",
         "_num_objects_per_yield": "is not implemented: a generator sends each item as it is "
                                   "yielded",
         "tensor_transport": "is not implemented: tensors travel as other values",
@@ -226,6 +224,20 @@ def _reject_unknown(kind: str, allowed: set[str], given: dict[str, Any]) -> None
             raise ValueError(f"option {name} is for actor classes, not for {kind} (as in Ray)")
     raise ValueError(f"unknown option(s) for {kind}: {', '.join(unknown)}; "
                      f"valid options are: {', '.join(sorted(allowed))}")
+
+
+def _check_retry_exceptions(given: dict[str, Any]) -> None:
+    """``retry_exceptions``: a bool or exception classes (a list is kept as a tuple)."""
+    if "retry_exceptions" not in given:
+        return
+    value = given["retry_exceptions"]
+    if isinstance(value, list):
+        given["retry_exceptions"] = value = tuple(value)
+    if not isinstance(value, bool) and not (
+            isinstance(value, tuple) and all(
+                isinstance(c, type) and issubclass(c, BaseException) for c in value)):
+        raise ValueError("option retry_exceptions must be a bool or a list of exception "
+                         f"classes, got {value!r}")
 
 
 def _check_memory(given: dict[str, Any]) -> None:
@@ -299,15 +311,7 @@ class TaskOptions:
         _check_backpressure(given.get("_generator_backpressure_num_objects"))
         if "max_retries" in given:
             _check_retry_count("max_retries", given["max_retries"])
-        if "retry_exceptions" in given:
-            value = given["retry_exceptions"]
-            if isinstance(value, list):
-                given["retry_exceptions"] = value = tuple(value)
-            if not isinstance(value, bool) and not (
-                    isinstance(value, tuple) and all(
-                        isinstance(c, type) and issubclass(c, BaseException) for c in value)):
-                raise ValueError("option retry_exceptions must be a bool or a list of exception "
-                                 f"classes, got {value!r}")
+        _check_retry_exceptions(given)
         if "scheduling_strategy" in given:
             _check_strategy(given["scheduling_strategy"])
         if "runtime_env" in given:
@@ -499,11 +503,14 @@ class MethodOptions:
     _generator_backpressure_num_objects: int | None = None
     # None: as the actor's enable_task_events says.
     enable_task_events: bool | None = None
+    # Exceptions that run the call again (up to the actor's max_task_retries), as in Ray.
+    retry_exceptions: bool | tuple[type[BaseException], ...] = False
 
     @classmethod
     def build(cls, base: MethodOptions | None = None, **given: Any) -> MethodOptions:
         allowed = {f.name for f in dataclasses.fields(cls)}
         _reject_unknown("an actor method", allowed, given)
+        _check_retry_exceptions(given)
         if given.get("enable_task_events") is not None:
             _check_events(given)
         if "num_returns" in given:

@@ -135,7 +135,7 @@ class RemoteFunction(Generic[P, R]):
                   runtime.code_for_node(code_id, code), options.name or self._name, fmt, data,
                   len(buffers),
                   deps, wire, num_returns, options.max_retries,
-                  _retry_exceptions_to_wire(options.retry_exceptions)]
+                  retry_exceptions_to_wire(options.retry_exceptions)]
         runtime.submit_task(header, buffers, deps)
         if stream is not None:
             return stream
@@ -170,7 +170,8 @@ def _rebuild_bound(function: Callable[..., Any], options: TaskOptions) -> _Bound
     return _BoundFunction(RemoteFunction(function, options), options)
 
 
-def _retry_exceptions_to_wire(value: bool | tuple[type[BaseException], ...]) -> Any:
+def retry_exceptions_to_wire(value: bool | tuple[type[BaseException], ...]) -> Any:
+    """``retry_exceptions`` as it travels: a bool, or the pickled classes."""
     if isinstance(value, bool):
         return value
     return serialization.dumps(value)[1]

@@ -143,6 +143,7 @@ class MethodOptionsArgs(TypedDict, total=False):
     concurrency_group: str | None
     _generator_backpressure_num_objects: int | None
     enable_task_events: bool | None
+    retry_exceptions: bool | list[type[BaseException]] | tuple[type[BaseException], ...]
 
 
 class MethodDecoratorArgs(MethodOptionsArgs, total=False):
