@@ -18,6 +18,7 @@ import urllib.request
 import pytest
 import zmq
 from cluster_helpers import actorium_cli, local_cluster
+from polling import eventually
 
 import actorium
 from actorium._transport import serialization
@@ -177,6 +178,9 @@ def test_objects_made_on_one_node_are_fetched_by_another(driver):
 ])
 def test_placement_groups_reserve_bundles_on_nodes_by_strategy(driver, strategy, bundles,
                                                                distinct_nodes):
+    # The group of the case before is removed asynchronously (as on Ray): SPREAD is best
+    # effort, so it would share a node whose CPU is not free yet. Wait for every CPU.
+    eventually(lambda: actorium.available_resources().get("CPU") == 3, timeout=60)
     pg = placement_group(bundles, strategy=strategy)
     try:
         assert actorium.get(pg.ready(), timeout=60) == pg
