@@ -12,6 +12,7 @@
     ├── GetTimeoutError            get()/wait() ran out of time (also a builtin TimeoutError)
     ├── TaskCancelledError         cancel() stopped the task before it produced a value
     ├── WorkerCrashedError         the worker running a task died and no retries were left
+    ├── NodeDiedError              the node a task was sent to died and no retries were left
     ├── TaskPlacementGroupRemoved  the task's placement group was removed (also a ValueError)
     ├── ObjectLostError            the value behind an ObjectRef is gone
     │   └── OwnerDiedError         ... because the process that owned it died
@@ -46,6 +47,7 @@ __all__ = [
     "ActorUnavailableError",
     "BlockingCallInLoopError",
     "GetTimeoutError",
+    "NodeDiedError",
     "ObjectLostError",
     "ObjectStoreFullError",
     "OutOfMemoryError",
@@ -194,6 +196,14 @@ class WorkerCrashedError(ActoriumError):
 
     Tasks are retried ``max_retries`` times (default 3) when this happens; raise the count
     or make the task cheaper on memory if you see it.
+    """
+
+
+class NodeDiedError(ActoriumError):
+    """The node a task had been sent to died (or left the cluster) and no retry was left.
+
+    As Ray's ``NodeDiedError``, a ``RayError`` (``ActoriumError``) and not a
+    ``WorkerCrashedError``: catch both where either loss is survived.
     """
 
 

@@ -16,6 +16,7 @@ from actorium.exceptions import (
     ActoriumError,
     BlockingCallInLoopError,
     GetTimeoutError,
+    NodeDiedError,
     ObjectLostError,
     OutOfMemoryError,
     QueueEmptyError,
@@ -36,7 +37,7 @@ ALL_ERRORS = [ActivationError, ActorDiedError, ActorError, BlockingCallInLoopErr
               GetTimeoutError, ObjectLostError, OutOfMemoryError, QueueEmptyError,
               QueueFullError, RuntimeEnvSetupError, RuntimeNotInitializedError,
               SerializationError, StaleActivationError, StateStoreError, TaskCancelledError,
-              TaskError, TaskPlacementGroupRemoved, WorkerCrashedError]
+              TaskError, TaskPlacementGroupRemoved, WorkerCrashedError, NodeDiedError]
 
 PICKLERS = [pytest.param(pickle, id="pickle"), pytest.param(cloudpickle, id="cloudpickle")]
 
@@ -205,9 +206,9 @@ def test_task_cancelled_error_pickles_with_its_message(pickler):
 
 @pytest.mark.parametrize("pickler", PICKLERS)
 @pytest.mark.parametrize("error_class", [
-    ActoriumError, ActorError, GetTimeoutError, WorkerCrashedError, ObjectLostError,
-    OutOfMemoryError, RuntimeNotInitializedError, BlockingCallInLoopError, SerializationError,
-    StateStoreError,
+    ActoriumError, ActorError, GetTimeoutError, WorkerCrashedError, NodeDiedError,
+    ObjectLostError, OutOfMemoryError, RuntimeNotInitializedError, BlockingCallInLoopError,
+    SerializationError, StateStoreError,
 ], ids=lambda c: getattr(c, "__name__", str(c)))
 def test_message_only_errors_pickle_with_their_message(pickler, error_class):
     copy = roundtrip(pickler, error_class("some message 42"))

@@ -14,7 +14,7 @@ RAY_EXCEPTION_NAMES = [
     "RayError", "RayTaskError", "RayActorError", "ActorDiedError", "ActorUnavailableError",
     "GetTimeoutError", "TaskCancelledError", "WorkerCrashedError", "OwnerDiedError",
     "ObjectLostError", "OutOfMemoryError", "ObjectStoreFullError", "PendingCallsLimitExceeded",
-    "RuntimeEnvSetupError",
+    "RuntimeEnvSetupError", "NodeDiedError",
 ]
 
 

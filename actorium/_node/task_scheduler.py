@@ -16,7 +16,12 @@ from actorium._core.resources import demand_of, in_bundles
 from actorium._node.workers import WorkerInfo, WorkerKind, WorkerState
 from actorium._transport import serialization
 from actorium._transport.protocol import Kind, TaskStatus
-from actorium.exceptions import TaskCancelledError, TaskPlacementGroupRemoved, WorkerCrashedError
+from actorium.exceptions import (
+    NodeDiedError,
+    TaskCancelledError,
+    TaskPlacementGroupRemoved,
+    WorkerCrashedError,
+)
 
 if TYPE_CHECKING:
     from actorium._node.node import Node
@@ -278,7 +283,7 @@ class TaskScheduler:
                 forwarded = self.node.cluster.take_forwarded(task_id)
                 if forwarded is not None:
                     self.forwarded_task_lost(forwarded, "its result was lost with the worker "
-                                                        "that ran it")
+                                                        "that ran it", node_died=False)
                 continue
             if task is None or task.retries_left == 0:
                 continue
@@ -312,15 +317,17 @@ class TaskScheduler:
                 f"task {task.name} failed: its {worker.label} {reason}; no retries left"))
         self.schedule_soon()
 
-    def forwarded_task_lost(self, task: QueuedTask, reason: str) -> None:
-        """A task forwarded to a node that died: run it again (retries) or fail it."""
+    def forwarded_task_lost(self, task: QueuedTask, reason: str, *,
+                            node_died: bool = True) -> None:
+        """A task forwarded to a node that died: run it again (retries) or fail it, with
+        ``NodeDiedError`` as in Ray (``WorkerCrashedError`` if only its worker was lost)."""
         if task.retries_left != 0:
             task.retries_left -= 1
             task.header[12] = task.retries_left
             self.submit(task.header, task.buffers)
         else:
-            self._fail(task, WorkerCrashedError(f"task {task.name} failed: {reason}; "
-                                                f"no retries left"))
+            error = NodeDiedError if node_died else WorkerCrashedError
+            self._fail(task, error(f"task {task.name} failed: {reason}; no retries left"))
 
     def reap_owned(self, owner: str, reason: str) -> None:
         """The process that submitted these tasks is gone: queued ones never run, running
