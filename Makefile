@@ -16,8 +16,13 @@ demo: $(STAMP)
 	$(PY) examples/digital_twins.py
 	$(PY) examples/virtual_thermostats.py
 
+# Two workers, each taking whole test files (a module's tests share one runtime fixture): the
+# suite waits on processes more than it computes, so two finish it sooner even on 2 cores
+# (CI must stay under ~12 minutes). TEST_WORKERS=0 runs it in this process, one at a time.
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 soak: $(STAMP)
 	SOAK_SECONDS=$${SOAK_SECONDS:-120} SOAK_KILL=$${SOAK_KILL:-task,host} $(PY) -m pytest -q -s -p no:cacheprovider tests/testing/test_soak.py
