@@ -199,7 +199,8 @@ class Producers:
         if not inspect.isasyncgen(value):
             if num_returns == DYNAMIC_RETURNS:
                 return self._collect(_check_generator(value, name, asynchronous=False), name)
-            return await self._drive_plain_on_loop(value, num_returns, owner, task_id, name)
+            return await self._drive_plain_on_loop(value, num_returns, owner, task_id, name,
+                                                   again)
         if num_returns == DYNAMIC_RETURNS:
             return await self._collect_async(value, name, again)
         producer = self._start(owner, task_id, name, num_returns)
@@ -229,7 +230,8 @@ class Producers:
             await value.aclose()
 
     async def _drive_plain_on_loop(self, value: Any, num_returns: int, owner: str,
-                                   task_id: bytes, name: str) -> int:
+                                   task_id: bytes, name: str,
+                                   again: AgainAsync | None = None) -> int:
         generator = _check_generator(value, name, asynchronous=False)
         producer = self._start(owner, task_id, name, num_returns)
         index = 0
@@ -241,8 +243,14 @@ class Producers:
                 except StopIteration:
                     return index
                 except Exception as exc:  # noqa: BLE001
-                    producer.send_error(index, exc)
-                    return index + 1
+                    fresh = await again(exc) if again is not None else None
+                    if fresh is None:
+                        producer.send_error(index, exc)
+                        return index + 1
+                    generator.close()   # a retry (retry_exceptions) starts from index 0
+                    generator = _check_generator(fresh, name, asynchronous=False)
+                    index = 0
+                    continue
                 index = producer.offer(index, item)
                 await producer.wait_room_async(index)
         finally:

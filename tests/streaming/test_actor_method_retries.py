@@ -75,6 +75,14 @@ class AsyncFlaky:
                 raise ValueError("the first stream broke")
             yield i, self.streams
 
+    @ray.method(retry_exceptions=True)
+    def plain_stream(self):   # a plain generator of an async actor: run on its loop
+        self.streams += 1
+        for i in range(4):
+            if i == 2 and self.streams == 1:
+                raise ValueError("the first stream broke")
+            yield i, self.streams
+
 
 KINDS = {
     "sync": lambda **o: Flaky.options(**o).remote(),
@@ -115,15 +123,17 @@ def test_a_list_retries_only_its_classes_and_a_plain_method_is_not_retried():
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_a_streaming_method_that_raises_starts_again_and_each_index_comes_once(kind):
-    actor = KINDS[kind](max_task_retries=1)
-    items = [ray.get(ref, timeout=60) for ref in actor.stream.remote()]
-    assert items == [(0, 1), (1, 1), (2, 2), (3, 2)]
-    without = KINDS[kind]()
-    out: list = []
-    with pytest.raises(ValueError, match="first stream broke"):
-        for ref in without.stream.remote():
-            out.append(ray.get(ref, timeout=60))
-    assert out == [(0, 1), (1, 1)]
+    methods = ["stream", "plain_stream"] if kind == "async" else ["stream"]
+    for method in methods:
+        actor = KINDS[kind](max_task_retries=1)
+        items = [ray.get(ref, timeout=60) for ref in getattr(actor, method).remote()]
+        assert items == [(0, 1), (1, 1), (2, 2), (3, 2)], method
+        without = KINDS[kind]()
+        out: list = []
+        with pytest.raises(ValueError, match="first stream broke"):
+            for ref in getattr(without, method).remote():
+                out.append(ray.get(ref, timeout=60))
+        assert out == [(0, 1), (1, 1)], method
 
 
 def test_retry_exceptions_is_checked_and_is_the_methods_not_a_calls():
