@@ -7,6 +7,8 @@ shared-memory store (above the inline limit) or nested in a container (the pickl
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 import actorium
@@ -140,3 +142,26 @@ def test_a_large_returned_str_and_one_kept_by_an_actor_keep_their_content():
     holder = Holder.remote()
     assert actorium.get(holder.keep.remote(TEXT), timeout=60) == len(TEXT)
     assert actorium.get(holder.back.remote(), timeout=60) == TEXT
+
+
+@pytest.mark.parametrize("kind", [str, bytes])
+def test_a_large_argument_is_serialized_once_on_its_way_to_the_store(kind, monkeypatch):
+    # Serializing a large str encodes it (a copy of all of it): a second, thrown-away pass
+    # over the arguments would double the cost of passing one.
+    value = TEXT if kind is str else BIG
+    passes = []
+    reduce = serialization._LargeBytes.__reduce_ex__
+
+    def counting_reduce(self, protocol):
+        passes.append(type(self.value))
+        return reduce(self, protocol)
+
+    monkeypatch.setattr(serialization._LargeBytes, "__reduce_ex__", counting_reduce)
+    assert actorium.get(describe.remote(value, key=None), timeout=60)[:2] == \
+        (kind.__name__, len(value))
+    assert passes == [kind]
+
+
+def test_an_unserializable_argument_next_to_a_large_str_is_named():
+    with pytest.raises(actorium.exceptions.SerializationError, match="keyword argument 'key' of"):
+        describe.remote(TEXT, key=threading.Lock())

@@ -28,7 +28,7 @@ from actorium._store import paths
 from actorium._store.segment import StoredObject
 from actorium._store.store import ObjectStore
 from actorium._transport import serialization
-from actorium.exceptions import OutOfMemoryError
+from actorium.exceptions import OutOfMemoryError, SerializationError
 
 # Values up to this size travel inside the message that needs them instead of being stored.
 INLINE_LIMIT = 100 * 1024
@@ -36,6 +36,15 @@ INLINE_LIMIT = 100 * 1024
 
 def payload_size(data: bytes | memoryview, buffers: Sequence[pickle.PickleBuffer]) -> int:
     return len(data) + sum(buffer.raw().nbytes for buffer in buffers)
+
+
+def _surely_stored(value: Any) -> bool:
+    """Whether a top-level argument serializes to more than ``INLINE_LIMIT`` on its own
+    (a ``str`` character is at least one byte of UTF-8)."""
+    return type(value) in _SIZED and len(value) > INLINE_LIMIT
+
+
+_SIZED = frozenset({bytes, bytearray, str})
 
 
 class StoreAccess:
@@ -183,13 +192,23 @@ class StoreAccess:
     # ------------------------------------------------------------------ arguments
     def dumps_call_args(self, function_name: str, args: Sequence[Any],
                         kwargs: dict[str, Any]) -> tuple[int, bytes, list[Any], list[Any]]:
-        """Serialize call arguments; large top-level ones are put first and sent as refs."""
-        fmt, data, buffers, refs = serialization.dumps_args(function_name, args, kwargs)
-        if payload_size(data, buffers) <= INLINE_LIMIT:
-            return fmt, data, buffers, refs
-        args = tuple(self._put_if_large(arg) for arg in args)
-        kwargs = {key: self._put_if_large(arg) for key, arg in kwargs.items()}
-        return serialization.dumps_args(function_name, args, kwargs)
+        """Serialize call arguments; large top-level ones are put first and sent as refs.
+
+        A top-level ``bytes``, ``bytearray`` or ``str`` longer than ``INLINE_LIMIT`` is known
+        to be stored without serializing all the arguments first: for a ``str`` that first
+        pass would encode it to UTF-8 only to throw the encoding away.
+        """
+        if not (any(map(_surely_stored, args)) or any(map(_surely_stored, kwargs.values()))):
+            fmt, data, buffers, refs = serialization.dumps_args(function_name, args, kwargs)
+            if payload_size(data, buffers) <= INLINE_LIMIT:
+                return fmt, data, buffers, refs
+        try:
+            put_args = tuple(self._put_if_large(arg) for arg in args)
+            put_kwargs = {key: self._put_if_large(arg) for key, arg in kwargs.items()}
+        except SerializationError:
+            serialization.dumps_args(function_name, args, kwargs)  # names the argument
+            raise
+        return serialization.dumps_args(function_name, put_args, put_kwargs)
 
     def _put_if_large(self, value: Any) -> Any:
         if isinstance(value, ObjectRef):
