@@ -59,6 +59,12 @@ class VirtualActorClass(Generic[T]):
         # The actor machinery of ordinary actors checks the method signatures and ships the
         # class; the base class's own helpers are not remote methods.
         self._actor_class = ActorClass(cls, ActorOptions())
+        retried = sorted(self._actor_class._method_retries)
+        if retried:
+            raise ValueError(
+                f"@actorium.method(retry_exceptions=...) is not implemented for virtual actors "
+                f"({cls.__qualname__}.{', '.join(retried)}): a virtual actor has no "
+                f"max_task_retries; catch the exception and call again from the caller")
         self._methods = {name: info for name, info in self._actor_class._methods.items()
                          if name not in BASE_NAMES or name == "receive_reminder"}
         self._wire = {**options.to_wire(), "type_name": self.type_name}
@@ -70,6 +76,12 @@ class VirtualActorClass(Generic[T]):
     @property
     def options(self) -> VirtualOptions:
         return self._options
+
+    @property
+    def method_events(self) -> dict[str, bool] | None:
+        """The methods whose ``@actorium.method(enable_task_events=...)`` says whether their
+        calls go into the timeline and the state API (None: every call does)."""
+        return dict(self._actor_class._method_events) or None
 
     def get(self, key: str) -> ActorHandle[T]:
         """The handle of the actor with this key (never blocks, sends nothing).

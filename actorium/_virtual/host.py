@@ -203,6 +203,7 @@ class VirtualHost:
             hosted = HostedActor(self.runtime, self.executor.pool, actor_id, label, True,
                                  vclass.options.max_concurrency, claimed.epoch)
             hosted.not_run_status = TaskStatus.MOVED
+            hosted.method_events = vclass.method_events
             activation = Activation(self, hosted, vclass, key, claimed.epoch, claimed.version,
                                     store)
             instance.__actorium__ = activation

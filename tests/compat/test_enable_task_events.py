@@ -157,3 +157,36 @@ def test_the_option_takes_a_bool(bad):
         loud_task.options(enable_task_events=bad)
     with pytest.raises(ValueError, match="enable_task_events must be True or False"):
         LoudActor.options(enable_task_events=bad)
+
+
+@actorium.virtual
+class Meter(actorium.VirtualActor):
+    """A virtual actor: its methods' @method(enable_task_events=...) counts as an actor's."""
+
+    @actorium.method(enable_task_events=False)
+    def quiet_read(self):
+        return "quiet"
+
+    def loud_read(self):
+        return "loud"
+
+
+def test_a_virtual_actors_method_without_events_runs_but_is_not_in_the_timeline():
+    meter = Meter.get("m-1")
+    actorium.get(meter.loud_read.remote())          # activated: its calls are counted alike
+    before = summary()
+    assert actorium.get([meter.quiet_read.remote(), meter.loud_read.remote()]) == \
+        ["quiet", "loud"]
+    names = _names_once_counted(calls=2, before=before)
+    assert "Meter('m-1').loud_read" in names         # a virtual call is named by its key
+    assert not any(str(name).endswith(".quiet_read") for name in names)
+
+
+def test_retry_exceptions_on_a_virtual_actors_method_is_refused_naming_it():
+    class Flaky(actorium.VirtualActor):
+        @actorium.method(retry_exceptions=True)
+        def read(self):
+            return 1
+
+    with pytest.raises(ValueError, match=r"retry_exceptions.*virtual actors.*Flaky\.read"):
+        actorium.virtual(Flaky)
