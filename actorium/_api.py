@@ -12,8 +12,15 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Generator, \
-    Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterator,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, ParamSpec, TypeVar, Unpack, overload
 
 from actorium import _ray_init_options as ray_init_options
@@ -96,7 +103,8 @@ class RuntimeInfo(dict[str, Any]):
 
 
 def init(address: str | None = None, *, num_cpus: int | None = None,
-         num_gpus: int | None = None, resources: dict[str, float] | None = None, namespace: str | None = None,
+         num_gpus: int | None = None, resources: dict[str, float] | None = None,
+         namespace: str | None = None,
          ignore_reinit_error: bool = False, object_store_memory: int | None = None,
          include_dashboard: bool | None = None, dashboard_host: str = "127.0.0.1",
          dashboard_port: int | None = None, log_to_driver: bool = True,
@@ -471,7 +479,8 @@ def kill(actor: ActorHandle[Any], *, no_restart: bool = True) -> None:
     runtime.notify_node("kill_actor", actor_id, no_restart)
 
 
-def cancel(object_ref: ObjectRef[Any] | ObjectRefGenerator[Any], *, force: bool = False, recursive: bool = True) -> None:
+def cancel(object_ref: ObjectRef[Any] | ObjectRefGenerator[Any], *, force: bool = False,
+           recursive: bool = True) -> None:
     """Cancel the task or actor call that produces ``object_ref``. Does not block.
 
     A queued call never runs; a running async call is cancelled through asyncio; a running

@@ -9,9 +9,9 @@ browser tab for each, the load of every page until its content is drawn: the Ove
 charts), Actors (class counts and the first page), one actor class, one actor, the node, the
 Timeline (chart and event groups), Tasks, Objects, Logs and Metrics. On the Actors page it
 also times what a user does next: the next page and a search, each from the click or
-keystroke to the rows drawn. It times the JSON calls behind the Actors page too. The bound the issue sets is one second per page; this script
-reports the figures, it asserts nothing (``make bench-dashboard`` writes them to
-``benchmarks/latest-dashboard.json``).
+keystroke to the rows drawn. It times the JSON calls behind the Actors page too. The bound
+the issue sets is one second per page; this script reports the figures, it asserts nothing
+(``make bench-dashboard`` writes them to ``benchmarks/latest-dashboard.json``).
 
 Figures are for the machine they ran on: compare rows of one run, not runs of two days.
 """

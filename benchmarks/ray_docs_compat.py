@@ -234,7 +234,8 @@ def run(program: Program, path: Path, backend: str, python: str) -> dict[str, An
         "program": program.name, "backend": backend, "sha256": program.sha256,
         "status": status, "returncode": returncode, "seconds": round(seconds, 1),
         "error": "" if status == "pass" else (
-            _failure_line(stderr) if status == "fail" else f"no exit after {program.timeout:.0f} s"),
+            _failure_line(stderr) if status == "fail"
+            else f"no exit after {program.timeout:.0f} s"),
         "traceback_in_stderr": "Traceback (most recent call last)" in stderr,
         "leftover_processes": leftovers,
         "stderr_tail": "\n".join(stderr.strip().splitlines()[-25:]),

@@ -75,7 +75,8 @@ def test_pages_at_any_offset_are_the_slices_of_the_walk_in_order(class_name, sta
 
     for offset in (0, 1, 49, len(order) // 2, len(order) - 1, len(order), len(order) + 10):
         page = list(zip(range(50), index.ordered(class_name=class_name, state=state,
-                                                  offset=offset, in_state=in_state)))
+                                                  offset=offset, in_state=in_state),
+                        strict=False))   # the first 50 only
         assert [actor_id for _, actor_id in page] == order[offset:offset + 50], offset
 
 

@@ -11,11 +11,13 @@ import actorium
 from actorium.exceptions import RuntimeNotInitializedError
 
 PUBLIC_API = {
-    "ActorClass", "ActorHandle", "ActorMethod", "DynamicObjectRefGenerator", "ObjectRef", "ObjectRefGenerator", "Reminder", "RemoteFunction",
+    "ActorClass", "ActorHandle", "ActorMethod", "DynamicObjectRefGenerator", "ObjectRef",
+    "ObjectRefGenerator", "Reminder", "RemoteFunction",
     "RuntimeContext", "RuntimeInfo", "Supervisor", "SupervisorStatus", "VirtualActor",
     "VirtualActorClass", "VirtualOptions", "__version__", "actor", "available_resources",
-    "cancel", "checkpoint", "cloudpickle", "cluster_resources", "exceptions", "exit_actor", "experimental", "get", "get_actor",
-    "get_gpu_ids", "get_runtime_context", "init", "is_initialized", "kill", "list_named_actors", "method",
+    "cancel", "checkpoint", "cloudpickle", "cluster_resources", "exceptions", "exit_actor",
+    "experimental", "get", "get_actor", "get_gpu_ids", "get_runtime_context", "init",
+    "is_initialized", "kill", "list_named_actors", "method",
     "nodes", "put", "remote",
     "runtime_context", "runtime_env", "shutdown", "timeline", "twins", "util", "virtual",
     "wait",

@@ -181,7 +181,8 @@ def test_bundle_names_count_as_gpus():
 
 def test_gpus_are_detected_with_nvidia_smi(tmp_path):
     fake = tmp_path / "nvidia-smi"
-    fake.write_text("#!/bin/sh\necho 'GPU 0: Fake (UUID: GPU-a)'\necho 'GPU 1: Fake (UUID: GPU-b)'\n")
+    fake.write_text("#!/bin/sh\necho 'GPU 0: Fake (UUID: GPU-a)'\n"
+                    "echo 'GPU 1: Fake (UUID: GPU-b)'\n")
     fake.chmod(0o755)
     program = textwrap.dedent("""
         import actorium

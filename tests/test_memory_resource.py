@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from polling import eventually
 
 import actorium
-from polling import eventually
 
 GIB = 2**30
 

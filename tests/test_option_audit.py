@@ -7,9 +7,9 @@ actorium does not implement, the error names it and says what to do instead."""
 from __future__ import annotations
 
 import pytest
+from polling import eventually
 
 import actorium
-from polling import eventually
 
 
 def plain():

@@ -306,8 +306,12 @@ def two_items():  # type: ignore[no-untyped-def]
 
 @pytest.mark.timeout(120)
 def test_raylet_path_names_the_types_a_stream_and_a_ref_have(runtime: object) -> None:
-    from actorium._raylet import ObjectID, ObjectRef, ObjectRefGenerator, \
-        StreamingObjectRefGenerator
+    from actorium._raylet import (
+        ObjectID,
+        ObjectRef,
+        ObjectRefGenerator,
+        StreamingObjectRefGenerator,
+    )
 
     stream, ref = two_items.remote(), answer.remote()
     ready, _ = ray.wait([stream, ref], num_returns=2, timeout=60)

@@ -19,8 +19,14 @@ from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTa
 from actorium._core.ref import ObjectRef
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
-from actorium._transport.protocol import (CANCELLED_CALL, FAILED_RETURN, Kind, TaskStatus, pack,
-                                         unpack)
+from actorium._transport.protocol import (
+    CANCELLED_CALL,
+    FAILED_RETURN,
+    Kind,
+    TaskStatus,
+    pack,
+    unpack,
+)
 from actorium.exceptions import ActorDiedError, PendingCallsLimitExceeded, TaskCancelledError
 
 if TYPE_CHECKING:

@@ -52,9 +52,9 @@ from actorium._node.workers import (
     spawn_worker,
     stop_workers,
 )
+from actorium._observe import system_usage
 from actorium._runtime_env.manager import EnvManager
 from actorium._runtime_env.packaging import PackageStore
-from actorium._observe import system_usage
 from actorium._store import paths
 from actorium._store.capacity import default_capacity
 from actorium._store.paths import owner_tag

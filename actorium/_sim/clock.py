@@ -117,7 +117,7 @@ def patch_time(clock: VirtualClock, owns: Callable[[], bool],
     def virtual_time() -> float:
         return clock.wall() if owns() else real_time()
 
-    setattr(time, "sleep", virtual_sleep)          # setattr: the stubs' signatures differ
+    setattr(time, "sleep", virtual_sleep)  # noqa: B010 - mypy: the stubs' signatures differ
     time.monotonic, time.time = virtual_monotonic, virtual_time
     try:
         yield

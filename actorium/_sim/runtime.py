@@ -98,7 +98,7 @@ class SimRuntime(Runtime):
                                   f"{len(entries)} object(s) not ready")
 
     async def _wait(self, entries: list[ObjectEntry], needed: int,
-                    timeout: float | None) -> bool:
+                    timeout: float | None) -> bool:  # noqa: ASYNC109 - wait()'s own
         done = asyncio.get_running_loop().create_future()
         count = [needed]
 

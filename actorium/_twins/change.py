@@ -7,7 +7,7 @@ import enum
 from typing import Any
 
 
-class Part(str, enum.Enum):
+class Part(str, enum.Enum):  # noqa: UP042 - StrEnum's str() differs: kept as it is
     """Which document of a twin a change touched."""
 
     REPORTED = "reported"   # the device told us what it is

@@ -9,9 +9,9 @@ paused processes, all repeatable from a seed (see docs/testing.md).
         actorium.shutdown()
 
 Modules: ``faults`` (message faults, applied by every process of the runtime), ``processes``
-(kill or pause a chosen process), ``nodes`` (kill or pause a whole node, the head included), ``chaos`` (random kills from a
-seed), ``simulation`` (the whole runtime in this process on a virtual clock: ``simulate()``),
-``fixtures`` (pytest).
+(kill or pause a chosen process), ``nodes`` (kill or pause a whole node, the head included),
+``chaos`` (random kills from a seed), ``simulation`` (the whole runtime in this process on a
+virtual clock: ``simulate()``), ``fixtures`` (pytest).
 """
 
 from actorium._faults.plan import FaultPlan, MessageFault

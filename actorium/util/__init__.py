@@ -19,6 +19,6 @@ from actorium.util.placement_group import (
     remove_placement_group,
 )
 
-__all__ = ["ActorPool", "PlacementGroup", "get_current_placement_group", "get_placement_group", "list_objects", "memory_summary",
-           "placement_group", "placement_group_table", "remove_placement_group",
-           "scheduling_strategies", "state"]
+__all__ = ["ActorPool", "PlacementGroup", "get_current_placement_group", "get_placement_group",
+           "list_objects", "memory_summary", "placement_group", "placement_group_table",
+           "remove_placement_group", "scheduling_strategies", "state"]

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from benchmarks.metrics import Metrics
-from benchmarks.rows import (actors, floor, large_values, objects, runtime, store, streaming,
-                             tasks)
+from benchmarks.rows import actors, floor, large_values, objects, runtime, store, streaming, tasks
 from benchmarks.scale import Scale
 
 RowFn = Callable[[ModuleType, Scale], Metrics]

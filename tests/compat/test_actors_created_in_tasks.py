@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from polling import eventually
 
 import actorium
 from actorium.util.state import list_actors, list_tasks
-from polling import eventually
 
 pytestmark = pytest.mark.usefixtures("runtime")
 

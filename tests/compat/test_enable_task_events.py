@@ -13,10 +13,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from polling import eventually
 
 import actorium
 from actorium.util.state import list_tasks, summary
-from polling import eventually
 
 pytestmark = pytest.mark.usefixtures("runtime")
 

@@ -99,7 +99,7 @@ def test_dynamic_exception_before_any_item_is_the_one_ref(runtime):
     @ray.remote(num_returns="dynamic")
     def fails_at_once():
         raise KeyError("error after two")
-        yield  # noqa: unreachable - makes it a generator
+        yield  # unreachable: makes it a generator
 
     (only,) = ray.get(fails_at_once.remote())
     _raises_key_error(only)
