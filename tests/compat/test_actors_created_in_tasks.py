@@ -6,27 +6,14 @@ with it ("the worker that created it retired")."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from polling import eventually
 
 import actorium
 from actorium.util.state import list_actors, list_tasks
+from compat.gate import Gate
 
 pytestmark = pytest.mark.usefixtures("runtime")
-
-
-@actorium.remote
-class Gate:
-    def __init__(self):
-        self.event = asyncio.Event()
-
-    async def wait(self):
-        await self.event.wait()
-
-    async def open(self):
-        self.event.set()
 
 
 @actorium.remote

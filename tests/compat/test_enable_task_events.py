@@ -10,13 +10,12 @@ so the absence of the others is a fact, not a race."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from polling import eventually
 
 import actorium
 from actorium.util.state import list_tasks, summary
+from compat.gate import Gate
 
 pytestmark = pytest.mark.usefixtures("runtime")
 
@@ -115,18 +114,6 @@ def test_a_failed_task_without_events_is_not_listed():
     failed = {row["name"] for row in list_tasks() if row["state"] == "FAILED"}
     assert "loud_failure" in failed
     assert "quiet_failure" not in failed
-
-
-@actorium.remote
-class Gate:
-    def __init__(self):
-        self.event = asyncio.Event()
-
-    async def wait(self):
-        await self.event.wait()
-
-    async def open(self):
-        self.event.set()
 
 
 @actorium.remote(enable_task_events=False)

@@ -6,28 +6,13 @@ passed to a task brings the limit along, and -1 (the default), 0 and None mean n
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 import actorium
 from actorium.exceptions import ActorError, PendingCallsLimitExceeded
+from compat.gate import Gate
 
 pytestmark = pytest.mark.usefixtures("runtime")
-
-
-@actorium.remote
-class Gate:
-    """Holds calls until ``open()``: the held calls stay unfinished as long as the test wants."""
-
-    def __init__(self):
-        self.event = asyncio.Event()
-
-    async def wait(self):
-        await self.event.wait()
-
-    async def open(self):
-        self.event.set()
 
 
 @actorium.remote(max_pending_calls=2)
