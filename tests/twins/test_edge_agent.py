@@ -21,6 +21,11 @@ import pytest
 from actorium import twins
 from twins.mqtt_helpers import eventually
 
+# While the broker or the cluster is away, the agent's reconnect delay doubles up to 30 s
+# (mqtt_session.keep_connected), so a test that restores a link may wait that long for the
+# next attempt: more than the suite's default 60 s per test once the outage itself counts.
+pytestmark = pytest.mark.timeout(180)
+
 
 @twins.twin(history=1000)
 class Meter(twins.Twin):
@@ -140,7 +145,7 @@ def test_reports_older_than_the_ttl_are_dropped_and_counted(use_store, sqlite_ur
                 await edge.post("t1", {"n": n})
             mosquitto.start()
             async with twins.MqttBridge(Meter, mosquitto.url):
-                await eventually(_equals(values("t1"), [4, 5]), wait=60)
+                await eventually(_equals(values("t1"), [4, 5]), wait=120)
             status = await edge.status()
             assert status["expired"] == 3 and status["sent"] == 2 and status["queued"] == 0
         finally:
