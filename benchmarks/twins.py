@@ -26,26 +26,21 @@ Figures are for the machine they ran on: compare rows of one run, not runs of tw
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import os
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import actorium
 from actorium import twins
 from actorium.twins import Field
+from benchmarks import store_driver
 from benchmarks.procmem import snapshot
-from benchmarks.virtual_actors import _fmt, _postgres, percentile
-
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.store_driver import StoreUrls
+from benchmarks.virtual_actors import percentile
 
 SCALES = {
     "full": {"devices": 500, "burst_reports": 20_000, "paced_seconds": 5.0,
@@ -299,62 +294,17 @@ def reads_writes(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- driver
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="full", choices=sorted(SCALES))
-    parser.add_argument("--postgres", default="auto",
-                        help="a PostgreSQL URL, 'auto' (start one) or 'none'")
-    parser.add_argument("--rows", default="", help="comma-separated row names (default: all)")
-    parser.add_argument("--json", default=None, metavar="FILE")
-    options = parser.parse_args(argv)
-    scale = SCALES[options.scale]
-    scratch = tempfile.mkdtemp(prefix="actorium-bench-twins-")
-    pg_url, server = _postgres(options.postgres)
-    counter = iter(range(1, 100))
-
-    def sqlite() -> str:
-        return f"sqlite:///{scratch}/store-{next(counter)}.sqlite3"
-
-    def postgres() -> str:
-        assert pg_url is not None
-        sys.path.insert(0, str(REPO / "tests"))
-        from pg_helpers import fresh_database
-        return str(fresh_database(pg_url))
-
-    rows: dict[str, Callable[[], dict[str, Any]]] = {
-        "mqtt_reports": lambda: mqtt_reports(sqlite(), scale),
-        "fleet_query_sqlite": lambda: fleet_query(sqlite(), scale),
-        "fleet_query_postgres": lambda: fleet_query(postgres(), scale),
-        "watch_fanout": lambda: watch_fanout(sqlite(), scale),
-        "twin_memory": lambda: twin_memory(sqlite(), scale),
-        "reads_writes": lambda: reads_writes(sqlite(), scale),
-    }
-    wanted = [r for r in options.rows.split(",") if r] or list(rows)
-    unknown = [r for r in wanted if r not in rows]
-    if unknown:
-        parser.error(f"unknown rows {unknown}: choose from {sorted(rows)}")
-    results: dict[str, Any] = {}
-    try:
-        for name in wanted:
-            if name.endswith("_postgres") and pg_url is None:
-                results[name] = {"skipped": "no PostgreSQL (use --postgres URL)"}
-                continue
-            print(f"[twins] {name} ...", file=sys.stderr, flush=True)
-            started = time.perf_counter()
-            results[name] = rows[name]() | {"seconds": time.perf_counter() - started}
-    finally:
-        if server is not None:
-            server.__exit__(None, None, None)
-        shutil.rmtree(scratch, ignore_errors=True)
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print(f"twin benchmarks, scale {options.scale}, {stamp}, {os.cpu_count()} CPUs, "
-          f"load {os.getloadavg()[0]:.1f}")
-    for name, metrics in results.items():
-        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
-        print(f"  {name:22s} {shown}")
-    if options.json:
-        with open(options.json, "w", encoding="utf-8") as file:
-            json.dump({"when": stamp, "scale": options.scale, "results": results}, file, indent=2)
-    return 0
+    def rows(urls: StoreUrls, scale: dict[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+        return {
+            "mqtt_reports": lambda: mqtt_reports(urls.sqlite(), scale),
+            "fleet_query_sqlite": lambda: fleet_query(urls.sqlite(), scale),
+            "fleet_query_postgres": lambda: fleet_query(urls.postgres(), scale),
+            "watch_fanout": lambda: watch_fanout(urls.sqlite(), scale),
+            "twin_memory": lambda: twin_memory(urls.sqlite(), scale),
+            "reads_writes": lambda: reads_writes(urls.sqlite(), scale),
+        }
+    return store_driver.run(argv, description=__doc__.splitlines()[0],
+                            title="twin benchmarks", tag="twins", scales=SCALES, rows=rows)
 
 
 if __name__ == "__main__":

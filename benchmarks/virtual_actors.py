@@ -20,23 +20,17 @@ Figures are for the machine they ran on: compare rows of one run, not runs of tw
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import actorium
+from benchmarks import store_driver
 from benchmarks.procmem import snapshot
-
-REPO = Path(__file__).resolve().parent.parent
+from benchmarks.store_driver import StoreUrls
 
 SCALES = {
     "full": {"latency_keys": 500, "active": 100_000, "known": 1_000_000, "known_active": 5_000,
@@ -213,78 +207,18 @@ def calls_vs_plain(store_url: str, scale: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- driver
-def _postgres(choice: str) -> tuple[str | None, Any]:
-    if choice == "none":
-        return None, None
-    if choice != "auto":
-        return choice, None
-    sys.path.insert(0, str(REPO / "tests"))
-    from pg_helpers import postgres_bin, postgres_server
-    if postgres_bin() is None:
-        return None, None
-    server = postgres_server()
-    return server.__enter__(), server
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="full", choices=sorted(SCALES))
-    parser.add_argument("--postgres", default="auto",
-                        help="a PostgreSQL URL, 'auto' (start one) or 'none'")
-    parser.add_argument("--rows", default="", help="comma-separated row names (default: all)")
-    parser.add_argument("--json", default=None, metavar="FILE")
-    options = parser.parse_args(argv)
-    scale = SCALES[options.scale]
-    scratch = tempfile.mkdtemp(prefix="actorium-bench-virtual-")
-    pg_url, server = _postgres(options.postgres)
-    counter = iter(range(1, 100))
-
-    def sqlite() -> str:
-        return f"sqlite:///{scratch}/store-{next(counter)}.sqlite3"
-
-    def postgres() -> str:
-        assert pg_url is not None
-        sys.path.insert(0, str(REPO / "tests"))
-        from pg_helpers import fresh_database
-        return fresh_database(pg_url)
-
-    rows: dict[str, Callable[[], dict[str, Any]]] = {
-        "reactivation_sqlite": lambda: reactivation(sqlite(), scale),
-        "reactivation_postgres": lambda: reactivation(postgres(), scale),
-        "active_100k": lambda: active_many(sqlite(), scale),
-        "known_1m": lambda: known_many(sqlite(), scale),
-        "calls_vs_plain": lambda: calls_vs_plain(sqlite(), scale),
-    }
-    wanted = [r for r in options.rows.split(",") if r] or list(rows)
-    results: dict[str, Any] = {}
-    try:
-        for name in wanted:
-            if name == "reactivation_postgres" and pg_url is None:
-                results[name] = {"skipped": "no PostgreSQL (use --postgres URL)"}
-                continue
-            print(f"[virtual] {name} ...", file=sys.stderr, flush=True)
-            started = time.perf_counter()
-            results[name] = rows[name]() | {"seconds": time.perf_counter() - started}
-    finally:
-        if server is not None:
-            server.__exit__(None, None, None)
-        shutil.rmtree(scratch, ignore_errors=True)
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print(f"virtual actor benchmarks, scale {options.scale}, {stamp}, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    for name, metrics in results.items():
-        shown = ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items())
-        print(f"  {name:24s} {shown}")
-    if options.json:
-        with open(options.json, "w", encoding="utf-8") as file:
-            json.dump({"when": stamp, "scale": options.scale, "results": results}, file, indent=2)
-    return 0
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
-    return str(value)
+    def rows(urls: StoreUrls, scale: dict[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+        return {
+            "reactivation_sqlite": lambda: reactivation(urls.sqlite(), scale),
+            "reactivation_postgres": lambda: reactivation(urls.postgres(), scale),
+            "active_100k": lambda: active_many(urls.sqlite(), scale),
+            "known_1m": lambda: known_many(urls.sqlite(), scale),
+            "calls_vs_plain": lambda: calls_vs_plain(urls.sqlite(), scale),
+        }
+    return store_driver.run(argv, description=__doc__.splitlines()[0],
+                            title="virtual actor benchmarks", tag="virtual", scales=SCALES,
+                            rows=rows)
 
 
 if __name__ == "__main__":
