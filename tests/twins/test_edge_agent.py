@@ -136,16 +136,21 @@ def test_reports_older_than_the_ttl_are_dropped_and_counted(use_store, sqlite_ur
 
     async def main() -> None:
         mosquitto.stop()
-        edge = Edge(mosquitto, queue, "--ttl", "1")
+        edge = Edge(mosquitto, queue, "--ttl", "2")
         try:
             for n in (1, 2, 3):
                 await edge.post("t1", {"n": n})
-            await asyncio.sleep(2.5)                 # too old now: dropped at the next sweep
-            for n in (4, 5):
-                await edge.post("t1", {"n": n})
+            # Dropped while the link is still down: an outage does not fill the disk with
+            # reports too old to matter.
+            await eventually(_status_is(edge, expired=3, queued=0), wait=30,
+                             what="the offline sweep dropping the three old reports")
             mosquitto.start()
             async with twins.MqttBridge(Meter, mosquitto.url):
-                await eventually(_equals(values("t1"), [4, 5]), wait=120)
+                await eventually(lambda: _connected(edge), wait=120,
+                                 what="the agent reconnecting")
+                for n in (4, 5):                     # fresh: they go out at once
+                    await edge.post("t1", {"n": n})
+                await eventually(_equals(values("t1"), [4, 5]), wait=60)
             status = await edge.status()
             assert status["expired"] == 3 and status["sent"] == 2 and status["queued"] == 0
         finally:
@@ -222,6 +227,13 @@ async def _connected(edge: Edge) -> bool:
 
 async def _disconnected(edge: Edge) -> bool:
     return not (await edge.status())["connected"]
+
+
+def _status_is(edge: Edge, **expected: int):   # type: ignore[no-untyped-def]
+    async def check() -> bool:
+        status = await edge.status()
+        return all(status[name] == value for name, value in expected.items())
+    return check
 
 
 def _equals(read, expected):   # type: ignore[no-untyped-def]

@@ -135,7 +135,25 @@ class EdgeAgent:
     async def run(self) -> None:
         """Send the queue and follow desired states forever, reconnecting (cancel to stop).
         Does not need the broker to start: reports queue up until it answers."""
-        await keep_connected(self._session, self.connected, self.reconnect_delay, self._failed)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._sweep_expired())
+            await keep_connected(self._session, self.connected, self.reconnect_delay,
+                                 self._failed)
+
+    async def _sweep_expired(self) -> None:
+        """Drop reports past their ttl every second, connected or not: the queue grows
+        during an outage, and a report too old to matter should not wait on disk (nor be
+        counted as queued) until the link is back."""
+        if self.ttl is None:
+            return
+        while True:
+            await self._expire()
+            await asyncio.sleep(1.0)
+
+    async def _expire(self) -> None:
+        expired = await self.outbox.expire(self.ttl)
+        if expired:
+            log.warning("%r dropped %d report(s) older than ttl=%s s", self, expired, self.ttl)
 
     def _failed(self, exc: BaseException, was_connected: bool) -> None:
         self.last_error = f"{type(exc).__name__}: {exc}"
@@ -165,15 +183,12 @@ class EdgeAgent:
 
     async def _send(self, mqtt: Any) -> None:
         while True:
-            expired = await self.outbox.expire(self.ttl)
-            if expired:
-                log.warning("%r dropped %d report(s) older than ttl=%s s", self, expired,
-                            self.ttl)
+            await self._expire()       # none of a batch may be past its ttl when it leaves
             batch = await self.outbox.oldest(self.window)
             if not batch:
                 self._queued.clear()
                 with contextlib.suppress(TimeoutError):
-                    # Woken by a new report; a ttl sweep at least every second meanwhile.
+                    # Woken by a new report (or every second, to look again).
                     await asyncio.wait_for(self._queued.wait(), 1.0)
                 continue
             outcomes = await asyncio.gather(*(self._publish(mqtt, report) for report in batch),
