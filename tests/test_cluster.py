@@ -105,6 +105,22 @@ def test_node_affinity_runs_on_the_chosen_node(driver):
         assert actorium.get(where.options(scheduling_strategy=strategy).remote()) == node_id
 
 
+def test_supervised_children_stay_on_their_supervisors_node_and_wait_there_for_room(driver):
+    # The supervisor is an entry of the driver's node (the head): its children run there,
+    # even when another node has room (forwarded, the child's creation used to fail with
+    # "its supervisor is not running", or its caller waited forever).
+    head = actorium.get_runtime_context().get_node_id()
+    with actorium.Supervisor() as sup:
+        first = sup.start(Locator.options(num_cpus=1))
+        assert actorium.get(first.where.remote(), timeout=60) == head
+        second = sup.start(Locator.options(num_cpus=1))
+        pending = second.where.remote()
+        ready, _ = actorium.wait([pending], timeout=2)
+        assert ready == []                       # the head's only CPU is the first child's
+        actorium.kill(first)
+        assert actorium.get(pending, timeout=60) == head
+
+
 def test_hard_affinity_to_an_unknown_node_fails_naming_it(driver):
     strategy = NodeAffinitySchedulingStrategy(node_id="ab" * 16, soft=False)
     with pytest.raises(ValueError, match="abab"):

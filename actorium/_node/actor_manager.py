@@ -133,7 +133,10 @@ class ActorManager:
         """
         info = ActorInfo(header, buffers)
         cluster = self.node.cluster
-        if cluster is not None and info.incarnation == 0:
+        # A supervised child stays on its supervisor's node: the supervisor is an entry of
+        # this node, which must see the child's deaths first. If the node is busy the child
+        # waits here for resources, as any actor that does not fit yet.
+        if cluster is not None and info.incarnation == 0 and info.supervisor is None:
             busy = not self.node.resources.fits(info.demand)
             target = cluster.target_for(info.options, info.demand, busy)
             if target is not None:
@@ -150,8 +153,10 @@ class ActorManager:
                                  f"{info.namespace!r}")
             self.names[key] = info.actor_id
         if not self.node.resources.feasible(info.demand):
-            raise ValueError(f"actor {info.label} can never be placed on this node: it needs "
-                             f"{self.node.resources.describe(info.demand)}")
+            where = " (a supervised child runs on its supervisor's node)" \
+                if info.supervisor is not None else ""
+            raise ValueError(f"actor {info.label} can never be placed on this node{where}: "
+                             f"it needs {self.node.resources.describe(info.demand)}")
         if info.supervisor is not None and not self.node.supervisors.admit(info):
             raise ValueError(f"actor {info.label} cannot start: its supervisor is not running")
         info.subscribers.update(self.take_early_subscribers(info.actor_id))
