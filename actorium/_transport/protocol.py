@@ -48,7 +48,9 @@ class Kind(IntEnum):
     ACTOR_PLACED = 21     # actor_id, worker_inbox, incarnation[, target_actor_id] (node -> callers)
     ACTOR_READY = 22      # actor_id, ok, error                 (worker -> node)
     ACTOR_CALL = 23       # task_id, actor_id, caller, seq, incarnation, method, num_returns,
-    #                       args(3), deps       (caller -> hosting worker)
+    #                       args(3), deps[, concurrency group[, enable_task_events]]
+    #                       (caller -> hosting worker; the two optional fields are the
+    #                       call's .options(), absent when it set neither)
     ACTOR_DIED = 24       # actor_id, reason, restarting, error (node -> everyone concerned)
     KILL_ACTOR = 25       # actor_id, reason                    (node -> hosting worker)
     # --- objects ---
