@@ -10,6 +10,11 @@ Back-pressure: the producer pauses while it is ``limit`` items ahead of what the
 handed out (GENERATOR_ACK). A pause ends early when the call is cancelled (the owner dropped
 the generator or called ``cancel``) or the owner's process died: nobody would read on.
 
+Items to a consumer on this machine go into its stream's inlet when it has one (a datagram
+socket that the thread reading the stream waits on; ``_transport/datagrams.py``), else, and
+whenever the inlet cannot take one, through its inbox like any message. Items are numbered,
+so the consumer restores the order across the two ways.
+
 Retries (Ray's rule for streaming generators): a task whose generator raises an exception its
 ``retry_exceptions`` covers, with retries left, runs again from the start in the same call
 (``again`` gives the fresh generator). The items sent before are not sent again: the owner
@@ -27,7 +32,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.options import DYNAMIC_RETURNS, stream_backpressure
-from actorium._transport.protocol import FAILED_RETURN, Kind, TaskStatus
+from actorium._transport.datagrams import Outlet, Sent, inlet_path
+from actorium._transport.protocol import FAILED_RETURN, Kind, TaskStatus, pack
 from actorium.exceptions import TaskCancelledError
 
 if TYPE_CHECKING:
@@ -43,7 +49,7 @@ class Producer:
     """One running streaming call in this worker."""
 
     __slots__ = ("runtime", "owner", "task_id", "name", "limit", "consumed", "stopped", "cond",
-                 "event", "loop", "sent")
+                 "event", "loop", "sent", "inlet", "outlet")
 
     def __init__(self, runtime: Runtime, owner: str, task_id: bytes, name: str,
                  limit: int) -> None:
@@ -58,6 +64,8 @@ class Producer:
         self.event: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0                        # items sent so far (a retry starts below it)
+        self.inlet = inlet_path(owner, task_id)   # the consumer's inlet, while worth trying
+        self.outlet: Outlet | None = None
 
     def acked(self, consumed: int) -> None:
         with self.cond:
@@ -111,8 +119,33 @@ class Producer:
         if status == TaskStatus.OK:
             buffers = runtime.name_results(self.owner, self.task_id, [described], buffers,
                                            first_index=index + 1)
-        runtime.send(self.owner, [Kind.GENERATOR_ITEM, self.task_id, index, status, described,
-                                  deps, runtime.address], buffers)
+        frame = pack([Kind.GENERATOR_ITEM, self.task_id, index, status, described, deps,
+                      runtime.address])
+        if self.inlet is not None and not buffers and not deps and len(described) <= 3 \
+                and self._to_inlet(frame):
+            return
+        runtime.outbox.send(self.owner, (frame, *buffers) if buffers else (frame,))
+
+    def _to_inlet(self, frame: bytes) -> bool:
+        """Hand an item (one frame) to the consumer's inlet; False: send it through the inbox."""
+        outlet = self.outlet
+        if outlet is None:
+            assert self.inlet is not None
+            outlet = self.outlet = Outlet.connect(self.inlet)
+            if outlet is None:      # no inlet: the consumer waits some other way
+                self.inlet = None
+                return False
+        sent = outlet.send(self.runtime.auth.sign((frame,))[0])
+        if sent is Sent.GONE:       # closed: the consumer waits some other way from now on
+            self.close()
+            self.inlet = None
+        return sent is Sent.SENT
+
+    def close(self) -> None:
+        """The call ended: let go of the outlet."""
+        outlet, self.outlet = self.outlet, None
+        if outlet is not None:
+            outlet.close()
 
     def wait_room(self, sent: int) -> None:
         """Block this thread while ``sent`` items are ``limit`` ahead of the consumer."""
@@ -191,6 +224,7 @@ class Producers:
                 producer.wait_room(index)
         finally:
             self.running.pop(task_id, None)
+            producer.close()
             generator.close()
 
     async def drive_async(self, value: Any, num_returns: int, owner: str, task_id: bytes,
@@ -227,6 +261,7 @@ class Producers:
                 await producer.wait_room_async(index)
         finally:
             self.running.pop(task_id, None)
+            producer.close()
             await value.aclose()
 
     async def _drive_plain_on_loop(self, value: Any, num_returns: int, owner: str,
@@ -255,6 +290,7 @@ class Producers:
                 await producer.wait_room_async(index)
         finally:
             self.running.pop(task_id, None)
+            producer.close()
             generator.close()
 
     def _start(self, owner: str, task_id: bytes, name: str, num_returns: int) -> Producer:

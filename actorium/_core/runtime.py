@@ -203,6 +203,7 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.loop_thread.join(timeout=5)
         self._fail_all_pending(error)
+        self.close_inlets()
         if self.inbox is not None and self.loop_thread is None:
             self.inbox.close()
         self.outbox.close(flush_seconds)

@@ -17,11 +17,20 @@ Back-pressure: the consumer tells the producer how many items it has handed out
 
 Dropping the generator (its last reference) cancels the producer if it still runs: nothing
 would read what it makes. ``__del__`` only queues the id; the loop sends the cancel.
+
+The inlet (``_transport/datagrams.py``): a stream called from a plain thread (no event loop
+running in it) gets a datagram socket of its own, which a producer on this machine writes
+its small items into. The thread blocked in ``next()`` reads it itself, so an item wakes one
+thread, not the loop and then the reader. What cannot take the inlet comes through the inbox
+as before, and wakes the reader with a ``poke``. Any other way of waiting (``async for``,
+``wait()``, ``is_finished()``) closes the inlet first (what it still holds is filed): from
+then on every item takes the inbox, whose loop files it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -29,7 +38,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from actorium._core.ids import object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry
 from actorium._core.ref import ObjectRef
-from actorium._transport.protocol import Kind, TaskStatus
+from actorium._faults.plan import FAULTS_ENV
+from actorium._transport.datagrams import Inlet, inlet_path
+from actorium._transport.protocol import Kind, TaskStatus, unpack
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -37,6 +48,7 @@ if TYPE_CHECKING:
     from actorium._core.objects import ObjectTable
     from actorium._core.runtime import Runtime
     from actorium._store.segment import StoredObject
+    from actorium._transport.auth import FrameAuth
 
 T = TypeVar("T", covariant=True)
 
@@ -45,9 +57,10 @@ class StreamState:
     """What the owner knows of one stream (shared by the loop thread and consumers)."""
 
     __slots__ = ("task_id", "items", "next_index", "total", "failed", "producer", "acked",
-                 "ack_every", "cond", "async_waiters", "listeners", "end")
+                 "ack_every", "cond", "async_waiters", "listeners", "end", "inlet", "reading")
 
-    def __init__(self, task_id: bytes, end: ObjectRef[Any], backpressure: int) -> None:
+    def __init__(self, task_id: bytes, end: ObjectRef[Any], backpressure: int,
+                 inlet: Inlet | None = None) -> None:
         self.task_id = task_id
         self.end = end                               # the call's result: count or error
         self.items: dict[int, ObjectRef[Any]] = {}   # arrived, not yet handed out
@@ -60,6 +73,8 @@ class StreamState:
         self.cond = threading.Condition()
         self.async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.listeners: list[Any] = []               # callables told of any change (wait())
+        self.inlet = inlet                           # the reading thread's own socket, if any
+        self.reading = False                         # a thread waits in inlet.wait()
 
     def ended(self) -> bool:
         """Every item is handed out and the end is known (call with ``cond`` held)."""
@@ -78,6 +93,9 @@ class StreamState:
             self.cond.notify_all()
             waiters, self.async_waiters = self.async_waiters, []
             listeners = list(self.listeners)
+            reading = self.reading
+        if reading and self.inlet is not None:
+            self.inlet.poke()
         for loop, future in waiters:
             try:
                 loop.call_soon_threadsafe(_resolve, future)
@@ -120,14 +138,36 @@ class ObjectRefGenerator(Generic[T]):
 
         check_not_in_loop("next() on an ObjectRefGenerator")
         state = self._state
-        with state.cond:
-            while True:
+        runtime = self._runtime
+        while True:
+            inlet = state.inlet
+            with state.cond:
+                if inlet is not None:
+                    for datagram in inlet.ready():
+                        runtime.file_datagram(datagram)
                 ref = self._take()
                 if ref is not None:
                     return ref
                 if state.ended():
+                    if inlet is not None:
+                        state.inlet = None
+                        inlet.close()
                     raise StopIteration
-                state.cond.wait()
+                if inlet is None or inlet.closed:
+                    state.cond.wait()
+                    continue
+                state.reading = True
+            try:
+                datagram = inlet.wait()   # an item of this stream, or a poke: one wake-up
+            finally:
+                with state.cond:
+                    state.reading = False
+            if datagram:
+                runtime.file_datagram(datagram)
+
+    def _leave_inlet(self) -> None:
+        """Items come through the inbox only from now on (another way of waiting began)."""
+        self._runtime.close_inlet(self._state)
 
     def _take(self) -> ObjectRef[Any] | None:
         """The next item, or the failed end once; None if it is not here (``cond`` held)."""
@@ -157,6 +197,8 @@ class ObjectRefGenerator(Generic[T]):
 
     async def __anext__(self) -> ObjectRef[T]:
         state = self._state
+        if state.inlet is not None:
+            self._leave_inlet()
         loop = asyncio.get_running_loop()
         while True:
             with state.cond:
@@ -176,6 +218,8 @@ class ObjectRefGenerator(Generic[T]):
 
     def is_finished(self) -> bool:
         """True once every item was handed out and the producer's end is known."""
+        if self._state.inlet is not None:
+            self._leave_inlet()
         with self._state.cond:
             return self._state.ended() or self._state.next_index < 0
 
@@ -184,6 +228,8 @@ class ObjectRefGenerator(Generic[T]):
         return self._state.end
 
     def _next_ready(self) -> bool:
+        if self._state.inlet is not None:
+            self._leave_inlet()
         with self._state.cond:
             return self._state.has_next()
 
@@ -231,6 +277,8 @@ class StreamOwner:
     objects: ObjectTable
     address: str
     closed: bool
+    auth: FrameAuth
+    loop_thread_id: int
 
     if TYPE_CHECKING:  # methods the rest of Runtime provides
         def send(self, address: str, header: list[Any], buffers: Sequence[Any] = ()) -> None:
@@ -255,8 +303,9 @@ class StreamOwner:
 
     def open_stream(self, task_id: bytes, end: ObjectRef[Any],
                     backpressure: int) -> ObjectRefGenerator[Any]:
-        """Register the stream of ``task_id`` (before its call is sent)."""
-        state = StreamState(task_id, end, backpressure)
+        """Register the stream of ``task_id`` (before its call is sent, on the caller's
+        thread: a plain thread gets an inlet, see the module docstring)."""
+        state = StreamState(task_id, end, backpressure, self._open_inlet(task_id))
         self.streams[task_id] = state
         entry = self.objects.entries[end.id]
 
@@ -273,6 +322,42 @@ class StreamOwner:
         if not self.objects.add_waiter(entry, on_end):
             on_end(entry)
         return ObjectRefGenerator(self, state)  # type: ignore[arg-type]  # self is a Runtime
+
+    def _open_inlet(self, task_id: bytes) -> Inlet | None:
+        # Not for a thread running a loop (it will use async for), nor under a fault plan:
+        # its faults act on the inbox's messages, and streamed items must meet them too.
+        if asyncio._get_running_loop() is not None or FAULTS_ENV in os.environ \
+                or threading.get_ident() == self.loop_thread_id:
+            return None
+        path = inlet_path(self.address, task_id)
+        return Inlet.open(path) if path is not None else None
+
+    def file_datagram(self, datagram: bytes) -> None:
+        """An item read from an inlet (the reading thread): filed as if the inbox had it."""
+        message = self.auth.open([datagram])
+        if message is None:
+            return
+        try:
+            header = unpack(message[0])
+        except Exception:  # noqa: BLE001 - a malformed datagram is dropped, like a message
+            return
+        if header[0] == Kind.GENERATOR_ITEM and not header[5]:
+            self._on_generator_item(header, [])
+
+    def close_inlet(self, state: StreamState) -> None:
+        """Close a stream's inlet, filing what it still held (any thread)."""
+        with state.cond:
+            inlet, state.inlet = state.inlet, None
+            if inlet is not None:
+                for datagram in inlet.close():
+                    self.file_datagram(datagram)
+
+    def close_inlets(self) -> None:
+        """Close every stream's inlet (the runtime is closing)."""
+        for state in list(self.streams.values()):
+            inlet, state.inlet = state.inlet, None
+            if inlet is not None:
+                inlet.close()
 
     def _on_generator_item(self, header: list[Any], buffers: list[Any]) -> None:
         _, task_id, index, status, described, deps, producer = header[:7]
@@ -321,6 +406,9 @@ class StreamOwner:
             state = self.streams.pop(task_id, None)
             if state is None:
                 continue
+            inlet, state.inlet = state.inlet, None
+            if inlet is not None:
+                inlet.close()
             entry = self.objects.entries.get(state.end.id)
             if entry is not None and entry.state == PENDING and not self.closed:
                 try:
@@ -346,6 +434,8 @@ def wait_mixed(runtime: Runtime, items: list[Any], num_returns: int,
     for item in items:
         if isinstance(item, ObjectRefGenerator):
             state = item._state
+            if state.inlet is not None:
+                item._leave_inlet()
             with state.cond:
                 state.listeners.append(poke)
             states.append(state)
