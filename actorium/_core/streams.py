@@ -146,24 +146,24 @@ class ObjectRefGenerator(Generic[T]):
                     for datagram in inlet.ready():
                         runtime.file_datagram(datagram)
                 ref = self._take()
+                if inlet is not None and (state.next_index < 0 or state.ended()):
+                    state.inlet = None   # the end is here: nothing more will come
+                    inlet.close()
                 if ref is not None:
                     return ref
                 if state.ended():
-                    if inlet is not None:
-                        state.inlet = None
-                        inlet.close()
                     raise StopIteration
                 if inlet is None or inlet.closed:
                     state.cond.wait()
                     continue
                 state.reading = True
             try:
-                datagram = inlet.wait()   # an item of this stream, or a poke: one wake-up
+                got = inlet.wait()   # an item of this stream, or a poke: one wake-up
             finally:
                 with state.cond:
                     state.reading = False
-            if datagram:
-                runtime.file_datagram(datagram)
+            if got:
+                runtime.file_datagram(got)
 
     def _leave_inlet(self) -> None:
         """Items come through the inbox only from now on (another way of waiting began)."""

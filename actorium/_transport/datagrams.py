@@ -99,7 +99,7 @@ class Inlet:
 
     def ready(self) -> list[bytes]:
         """The datagrams queued now, without blocking (pokes left out)."""
-        got = []
+        got: list[bytes] = []
         recv_into, view = self._sock.recv_into, self._view
         while True:
             try:
