@@ -46,6 +46,9 @@ def _surely_stored(value: Any) -> bool:
 
 _SIZED = frozenset({bytes, bytearray, str})
 
+# What ``copy_whole`` returns for a value it does not read itself.
+NOT_COPIED: Any = object()
+
 
 class StoreAccess:
     """Mixin of ``Runtime``: the process's handle on the node's object store."""
@@ -94,6 +97,7 @@ class StoreAccess:
             name = paths.object_file_name(self.object_store.tag, object_id)
             stored = self.object_store.write(name, data, [b.raw() for b in buffers],
                                              self._make_room, self._settle_releases)
+            stored.whole = serialization.whole_kind(fmt, data, buffers)
         entry = self.objects.expect(object_id)
         ref: ObjectRef[Any] = ObjectRef(object_id, self.address, self.objects)
         if contained:  # refs inside a value live at least as long as the value
@@ -154,6 +158,8 @@ class StoreAccess:
             stored = self.object_store.write(None, data, [b.raw() for b in buffers])
         except OutOfMemoryError:
             return None
+        # (A RAW value has no buffers, so it is never taken for one whole bytes-like value.)
+        stored.whole = serialization.whole_kind(serialization.PICKLE, data, buffers)
         return stored.wire()
 
     def name_results(self, owner: str, task_id: bytes, returns: list[list[Any]],
@@ -224,6 +230,23 @@ class StoreAccess:
         if entry.stored is not None:
             return self.object_store.read(entry.stored)
         return entry.data, entry.buffers
+
+    def copy_whole(self, stored: StoredObject) -> Any:
+        """The value of a stored object that is one large ``bytes``, ``bytearray`` or ``str``
+        (``StoredObject.whole``), read the cheap way; ``NOT_COPIED`` if it is not one.
+
+        ``bytes`` and ``bytearray`` are read from the file straight into the new object (one
+        copy, no mapping); a ``str`` is decoded out of a mapping whose pages are all set up
+        in one call instead of one fault per page.
+        """
+        kind = serialization.WHOLE_TYPES.get(stored.whole)
+        if kind is str:
+            data, buffers = self.object_store.read(stored, populate=True)
+            return serialization.loads(serialization.PICKLE, data, buffers)
+        if kind is None:
+            return NOT_COPIED
+        value = self.object_store.copy_out(stored, kind)
+        return NOT_COPIED if value is None else value
 
     @staticmethod
     def inline_form(entry: ObjectEntry) -> list[Any] | None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from actorium._core.ids import IdMinter, object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
 from actorium._core.ref import ObjectRef
-from actorium._core.stored import INLINE_LIMIT, StoreAccess
+from actorium._core.stored import INLINE_LIMIT, NOT_COPIED, StoreAccess
 from actorium._store.segment import StoredObject
 from actorium._transport import serialization
 from actorium._transport.channel import Outbox
@@ -274,6 +274,11 @@ class ValueAccess(StoreAccess):
     # ------------------------------------------------------------------ reading values
     def value_of(self, entry: ObjectEntry) -> Any:
         """Deserialize a completed entry; raise the error it holds."""
+        stored = entry.stored
+        if stored is not None and stored.whole and entry.state == READY:
+            value = self.copy_whole(stored)
+            if value is not NOT_COPIED:
+                return value
         data, buffers = self.serialized_of(entry)
         if entry.state == READY:
             return serialization.loads(entry.fmt, data, buffers)

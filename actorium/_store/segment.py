@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from actorium._store.parallel_copy import PARALLEL_MIN, copy_in_two
+from actorium.exceptions import ObjectLostError
 
 ALIGN = 64
 _WRITE_CHUNK = 1 << 30  # write() moves at most ~2 GiB per call
@@ -53,11 +54,15 @@ class StoredObject:
     """
 
     __slots__ = ("name", "size", "data_len", "sizes", "spilled", "spill_copy", "mapping",
-                 "owned", "home", "mapped_elsewhere")
+                 "owned", "home", "mapped_elsewhere", "whole")
 
     def __init__(self, name: str, size: int, data_len: int, sizes: list[int], *,
-                 spilled: bool = False, owned: bool = False, home: str = "") -> None:
+                 spilled: bool = False, owned: bool = False, home: str = "",
+                 whole: int = 0) -> None:
         self.home = home                # the store directory: which node's memory it is in
+        # Not 0: the object is one large value whose bytes are all of buffer 0 (the writer's
+        # code for its type), so a reader may copy it out without mapping the file.
+        self.whole = whole
         self.name = name
         self.size = size
         self.data_len = data_len
@@ -71,12 +76,16 @@ class StoredObject:
 
     def wire(self) -> list[Any]:
         """The msgpack-able description sent to other processes of the node."""
+        if self.whole:
+            return [self.name, self.size, self.data_len, self.sizes, self.spilled, self.home,
+                    self.whole]
         return [self.name, self.size, self.data_len, self.sizes, self.spilled, self.home]
 
     @classmethod
     def from_wire(cls, wire: list[Any]) -> StoredObject:
-        name, size, data_len, sizes, spilled, home = wire
-        return cls(name, size, data_len, list(sizes), spilled=spilled, home=home)
+        name, size, data_len, sizes, spilled, home = wire[:6]
+        return cls(name, size, data_len, list(sizes), spilled=spilled, home=home,
+                   whole=wire[6] if len(wire) > 6 else 0)
 
 
 def write(path: str, data: bytes | memoryview, buffers: Sequence[memoryview]) -> int:
@@ -134,12 +143,9 @@ def write_through(mapping: mmap.mmap, data: bytes | memoryview,
         whole.release()
 
 
-def map_readonly(path: str, size: int) -> mmap.mmap:
-    """Map the file at ``path`` read-only (FileNotFoundError if it is gone).
-
-    The mapping holds a shared lock on the file while it exists (see ``nobody_maps``). If the
-    owner moved the file to the pool while we were opening it, it is gone for us as well.
-    """
+def _open_locked(path: str) -> int:
+    """Open ``path`` for reading with a shared lock (FileNotFoundError if it is gone). If the
+    owner moved the file to the pool while we were opening it, it is gone for us as well."""
     fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)
@@ -149,9 +155,60 @@ def map_readonly(path: str, size: int) -> mmap.mmap:
             same = False
         if not same:
             raise FileNotFoundError(path)
-        return mmap.mmap(fd, size, prot=mmap.PROT_READ)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def map_readonly(path: str, size: int, *, populate: bool = False) -> mmap.mmap:
+    """Map the file at ``path`` read-only (FileNotFoundError if it is gone).
+
+    The mapping holds a shared lock on the file while it exists (see ``nobody_maps``).
+    ``populate``: set up every page now, in one call, for a reader that is about to read all
+    of it (a page fault per 4 KiB page costs several times that on a VM).
+    """
+    fd = _open_locked(path)
+    try:
+        flags = mmap.MAP_SHARED | (mmap.MAP_POPULATE if populate else 0)
+        return mmap.mmap(fd, size, flags=flags, prot=mmap.PROT_READ)
     finally:
         os.close(fd)
+
+
+def copy_out(path: str, stored: StoredObject, index: int,
+             kind: type[bytes] | type[bytearray]) -> bytes | bytearray:
+    """A private copy of buffer ``index`` of the object in the file at ``path``, read with
+    ``pread`` into a new ``bytes`` (or ``bytearray``): one copy, made by the kernel without the
+    GIL, and no mapping (so no page faults on the shared memory, nothing to close after).
+
+    The shared lock is held while reading, so the owner cannot reuse the file meanwhile.
+    FileNotFoundError if the file is gone (spilled or freed since).
+    """
+    offset = layout(stored.data_len, stored.sizes)[0][index]
+    size = stored.sizes[index]
+    fd = _open_locked(path)
+    try:
+        if kind is bytes:
+            value = os.pread(fd, size, offset)
+            if len(value) == size:
+                return value
+        buffer = bytearray(size)  # a bytearray, or the rare short read of a bytes
+        _read_into(fd, memoryview(buffer), offset, path)
+        return buffer if kind is bytearray else bytes(buffer)
+    finally:
+        os.close(fd)
+
+
+def _read_into(fd: int, view: memoryview, offset: int, path: str) -> None:
+    done = 0
+    total = view.nbytes
+    while done < total:
+        count = os.preadv(fd, [view[done:done + _WRITE_CHUNK]], offset + done)
+        if count == 0:
+            raise ObjectLostError(f"the object file {path} is shorter than its description "
+                                  f"({offset + done} of {offset + total} bytes)")
+        done += count
 
 
 def nobody_maps(fd: int) -> bool:

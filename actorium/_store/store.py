@@ -157,14 +157,19 @@ class ObjectStore:
         os.rename(self.path(temporary), self.path(name))
 
     # ------------------------------------------------------------------ reading
-    def read(self, stored: StoredObject) -> tuple[memoryview, list[memoryview]]:
-        """The stream and buffers of ``stored`` as read-only views (no copy when in memory)."""
+    def read(self, stored: StoredObject, *,
+             populate: bool = False) -> tuple[memoryview, list[memoryview]]:
+        """The stream and buffers of ``stored`` as read-only views (no copy when in memory).
+
+        ``populate``: the caller is about to read every byte (see ``segment.map_readonly``).
+        """
         if stored.mapping is None and stored.spilled and stored.owned:
             self.restore(stored)
         with self.lock:  # spill() must not close the mapping between these lines
             if stored.mapping is None and not stored.spilled:
                 try:
-                    stored.mapping = segment.map_readonly(self.path(stored.name), stored.size)
+                    stored.mapping = segment.map_readonly(self.path(stored.name), stored.size,
+                                                          populate=populate)
                 except FileNotFoundError:
                     pass  # spilled (or freed) by its owner since we heard of it
             if stored.mapping is not None:
@@ -176,6 +181,18 @@ class ObjectStore:
             raise ObjectLostError(f"object {stored.name} is no longer in the object store "
                                   f"(its owner freed it)") from None
         return segment.views(copy, stored)
+
+    def copy_out(self, stored: StoredObject,
+                 kind: type[bytes] | type[bytearray]) -> bytes | bytearray | None:
+        """A private copy of buffer 0 of ``stored`` as ``kind``, read from the file without
+        mapping it (``segment.copy_out``). None when that is not the cheap way: it is mapped
+        here already, or not in shared memory (spilled); ``read`` then handles it."""
+        if stored.mapping is not None or stored.spilled or not stored.sizes:
+            return None
+        try:
+            return segment.copy_out(self.path(stored.name), stored, 0, kind)
+        except FileNotFoundError:
+            return None  # spilled (or freed) by its owner since we heard of it
 
     # ------------------------------------------------------------------ spill and restore
     def spill(self, stored: StoredObject) -> bool:

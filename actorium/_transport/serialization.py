@@ -81,6 +81,25 @@ class _LargeBytes:
         return _REBUILD[type(value)], (pickle.PickleBuffer(value),)
 
 
+# Codes of the types ``whole_kind`` recognises (0: anything else). They travel in a stored
+# object's description, so a reader can copy such a value out without unpickling it.
+WHOLE_TYPES: dict[int, type[bytes] | type[bytearray] | type[str]] = {
+    1: bytes, 2: bytearray, 3: str}
+_whole_streams: dict[bytes, int] = {}
+
+
+def whole_kind(fmt: int, data: bytes | memoryview, buffers: Sequence[Any]) -> int:
+    """The ``WHOLE_TYPES`` code if ``dumps`` output is one large ``bytes``, ``bytearray`` or
+    ``str`` and nothing else (its bytes, or UTF-8 encoding, are all of buffer 0); else 0."""
+    if fmt != PICKLE or len(buffers) != 1 or len(data) > 200:
+        return 0
+    if not _whole_streams:  # the stream does not depend on the size: learn it once
+        for code, kind in WHOLE_TYPES.items():
+            sample = kind(OOB_THRESHOLD) if kind is not str else "x" * OOB_THRESHOLD
+            _whole_streams[dumps(sample)[1]] = code
+    return _whole_streams.get(bytes(data), 0)
+
+
 def _out_of_band(value: Any) -> Any:
     # ``len`` of a str counts characters: one is at least one byte of UTF-8.
     if type(value) in _REBUILD and len(value) >= OOB_THRESHOLD:

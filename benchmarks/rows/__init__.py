@@ -40,6 +40,7 @@ ROWS: tuple[Row, ...] = (
     Row("array_to_ten_tasks", store.array_to_ten_tasks),
     Row("bytes_by_size", large_values.bytes_by_size),
     Row("str_by_size", large_values.str_by_size),
+    Row("bytearray_by_size", large_values.bytearray_by_size),
     Row("tasks_sync", tasks.tasks_sync),
     Row("tasks_async", tasks.tasks_async),
     Row("tasks_wait_pipeline", tasks.tasks_wait_pipeline),
