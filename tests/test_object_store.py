@@ -162,6 +162,7 @@ def test_store_usage_returns_to_zero_when_refs_are_dropped(runtime):
     refs = [actorium.put(np.ones(MIB // 8)) for _ in range(5)]
     refs.append(make_array.remote(2 * MIB))
     assert actorium.get(total.remote(refs[0]), timeout=30) == MIB // 8
+    actorium.wait(refs[-1:], timeout=30)   # the task's result may come after total's
     assert memory_summary().used >= 6 * MIB
     views = actorium.get(refs, timeout=30)
     del refs
