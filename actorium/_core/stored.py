@@ -243,7 +243,7 @@ class StoreAccess:
         if kind is str:
             data, buffers = self.object_store.read(stored, populate=True)
             return serialization.loads(serialization.PICKLE, data, buffers)
-        if kind is None:
+        if kind is not bytes and kind is not bytearray:
             return NOT_COPIED
         value = self.object_store.copy_out(stored, kind)
         return NOT_COPIED if value is None else value
