@@ -50,9 +50,9 @@ def _hook(runtime: Any, sends: list[int] | None, receives: list[int] | None) -> 
                 sends.append(clock())
             send(address, frames)
 
-        def traced_outlet_send(outlet: Any, data: bytes) -> Any:
+        def traced_outlet_send(outlet: Any, path: str, data: bytes) -> Any:
             sends.append(clock())
-            sent = outlet_send(outlet, data)
+            sent = outlet_send(outlet, path, data)
             if sent is not datagrams.Sent.SENT:
                 sends.pop()   # it goes through the inbox: traced_send counts it
             return sent

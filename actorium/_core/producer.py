@@ -39,6 +39,10 @@ from actorium.exceptions import TaskCancelledError
 if TYPE_CHECKING:
     from actorium._core.runtime import Runtime
 
+# Items 1.. look for the consumer's inlet, which it opens when it waits in next() for an item
+# after the first (so item 0 never looks); past these, an absent inlet is not looked for.
+_LOOK_FOR_INLET = 8
+
 # Asked when a streaming generator raises: the generator to run instead (the call made again,
 # a retry), or None to end the stream with the exception. See the worker's task retries.
 Again = Callable[[Exception], Any]
@@ -52,7 +56,7 @@ class Producer:
                  "event", "loop", "sent", "inlet", "outlet")
 
     def __init__(self, runtime: Runtime, owner: str, task_id: bytes, name: str,
-                 limit: int) -> None:
+                 limit: int, outlet: Outlet) -> None:
         self.runtime = runtime
         self.owner = owner
         self.task_id = task_id
@@ -65,7 +69,7 @@ class Producer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sent = 0                        # items sent so far (a retry starts below it)
         self.inlet = inlet_path(owner, task_id)   # the consumer's inlet, while worth trying
-        self.outlet: Outlet | None = None
+        self.outlet = outlet
 
     def acked(self, consumed: int) -> None:
         with self.cond:
@@ -121,31 +125,20 @@ class Producer:
                                            first_index=index + 1)
         frame = pack([Kind.GENERATOR_ITEM, self.task_id, index, status, described, deps,
                       runtime.address])
-        if self.inlet is not None and not buffers and not deps and len(described) <= 3 \
-                and self._to_inlet(frame):
+        if index and self.inlet is not None and not buffers and not deps \
+                and len(described) <= 3 and self._to_inlet(index, frame):
             return
         runtime.outbox.send(self.owner, (frame, *buffers) if buffers else (frame,))
 
-    def _to_inlet(self, frame: bytes) -> bool:
-        """Hand an item (one frame) to the consumer's inlet; False: send it through the inbox."""
-        outlet = self.outlet
-        if outlet is None:
-            assert self.inlet is not None
-            outlet = self.outlet = Outlet.connect(self.inlet)
-            if outlet is None:      # no inlet: the consumer waits some other way
-                self.inlet = None
-                return False
-        sent = outlet.send(self.runtime.auth.sign((frame,))[0])
-        if sent is Sent.GONE:       # closed: the consumer waits some other way from now on
-            self.close()
+    def _to_inlet(self, index: int, frame: bytes) -> bool:
+        """Hand item ``index`` (one frame) to the consumer's inlet; False: send it through the
+        inbox. An inlet that was closed, or is still absent after the first items, is not
+        tried again: the consumer waits some other way."""
+        assert self.inlet is not None
+        sent = self.outlet.send(self.inlet, self.runtime.auth.sign((frame,))[0])
+        if sent is Sent.GONE or (sent is Sent.ABSENT and index >= _LOOK_FOR_INLET):
             self.inlet = None
         return sent is Sent.SENT
-
-    def close(self) -> None:
-        """The call ended: let go of the outlet."""
-        outlet, self.outlet = self.outlet, None
-        if outlet is not None:
-            outlet.close()
 
     def wait_room(self, sent: int) -> None:
         """Block this thread while ``sent`` items are ``limit`` ahead of the consumer."""
@@ -171,6 +164,7 @@ class Producers:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.running: dict[bytes, Producer] = {}
+        self._outlet: Outlet | None = None   # made on the first streaming call
         self._on_worker_died = runtime._handlers[Kind.WORKER_DIED]
         runtime.register_handler(Kind.GENERATOR_ACK, self._on_ack)
         runtime.register_handler(Kind.WORKER_DIED, self._on_worker_died_too)
@@ -224,7 +218,6 @@ class Producers:
                 producer.wait_room(index)
         finally:
             self.running.pop(task_id, None)
-            producer.close()
             generator.close()
 
     async def drive_async(self, value: Any, num_returns: int, owner: str, task_id: bytes,
@@ -261,7 +254,6 @@ class Producers:
                 await producer.wait_room_async(index)
         finally:
             self.running.pop(task_id, None)
-            producer.close()
             await value.aclose()
 
     async def _drive_plain_on_loop(self, value: Any, num_returns: int, owner: str,
@@ -290,11 +282,13 @@ class Producers:
                 await producer.wait_room_async(index)
         finally:
             self.running.pop(task_id, None)
-            producer.close()
             generator.close()
 
     def _start(self, owner: str, task_id: bytes, name: str, num_returns: int) -> Producer:
-        producer = Producer(self.runtime, owner, task_id, name, stream_backpressure(num_returns))
+        if self._outlet is None:
+            self._outlet = Outlet()
+        producer = Producer(self.runtime, owner, task_id, name, stream_backpressure(num_returns),
+                            self._outlet)
         self.running[task_id] = producer
         return producer
 

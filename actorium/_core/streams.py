@@ -57,10 +57,11 @@ class StreamState:
     """What the owner knows of one stream (shared by the loop thread and consumers)."""
 
     __slots__ = ("task_id", "items", "next_index", "total", "failed", "producer", "acked",
-                 "ack_every", "cond", "async_waiters", "listeners", "end", "inlet", "reading")
+                 "ack_every", "cond", "async_waiters", "listeners", "end", "inlet", "reading",
+                 "inlet_wanted")
 
     def __init__(self, task_id: bytes, end: ObjectRef[Any], backpressure: int,
-                 inlet: Inlet | None = None) -> None:
+                 inlet_wanted: bool = False) -> None:
         self.task_id = task_id
         self.end = end                               # the call's result: count or error
         self.items: dict[int, ObjectRef[Any]] = {}   # arrived, not yet handed out
@@ -73,7 +74,8 @@ class StreamState:
         self.cond = threading.Condition()
         self.async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.listeners: list[Any] = []               # callables told of any change (wait())
-        self.inlet = inlet                           # the reading thread's own socket, if any
+        self.inlet: Inlet | None = None              # the reading thread's own socket, if any
+        self.inlet_wanted = inlet_wanted             # open one when next() first waits
         self.reading = False                         # a thread waits in inlet.wait()
 
     def ended(self) -> bool:
@@ -153,6 +155,11 @@ class ObjectRefGenerator(Generic[T]):
                     return ref
                 if state.ended():
                     raise StopIteration
+                if inlet is None and state.inlet_wanted and state.next_index > 0:
+                    # Not for the first item: opening the socket would delay it more than
+                    # the inlet saves; the first item shows the reader will wait again.
+                    state.inlet_wanted = False
+                    inlet = state.inlet = runtime.open_inlet(state.task_id)
                 if inlet is None or inlet.closed:
                     state.cond.wait()
                     continue
@@ -197,7 +204,7 @@ class ObjectRefGenerator(Generic[T]):
 
     async def __anext__(self) -> ObjectRef[T]:
         state = self._state
-        if state.inlet is not None:
+        if state.inlet is not None or state.inlet_wanted:
             self._leave_inlet()
         loop = asyncio.get_running_loop()
         while True:
@@ -218,7 +225,7 @@ class ObjectRefGenerator(Generic[T]):
 
     def is_finished(self) -> bool:
         """True once every item was handed out and the producer's end is known."""
-        if self._state.inlet is not None:
+        if self._state.inlet is not None or self._state.inlet_wanted:
             self._leave_inlet()
         with self._state.cond:
             return self._state.ended() or self._state.next_index < 0
@@ -228,7 +235,7 @@ class ObjectRefGenerator(Generic[T]):
         return self._state.end
 
     def _next_ready(self) -> bool:
-        if self._state.inlet is not None:
+        if self._state.inlet is not None or self._state.inlet_wanted:
             self._leave_inlet()
         with self._state.cond:
             return self._state.has_next()
@@ -305,7 +312,7 @@ class StreamOwner:
                     backpressure: int) -> ObjectRefGenerator[Any]:
         """Register the stream of ``task_id`` (before its call is sent, on the caller's
         thread: a plain thread gets an inlet, see the module docstring)."""
-        state = StreamState(task_id, end, backpressure, self._open_inlet(task_id))
+        state = StreamState(task_id, end, backpressure, self._may_use_inlet())
         self.streams[task_id] = state
         entry = self.objects.entries[end.id]
 
@@ -323,12 +330,14 @@ class StreamOwner:
             on_end(entry)
         return ObjectRefGenerator(self, state)  # type: ignore[arg-type]  # self is a Runtime
 
-    def _open_inlet(self, task_id: bytes) -> Inlet | None:
+    def _may_use_inlet(self) -> bool:
         # Not for a thread running a loop (it will use async for), nor under a fault plan:
         # its faults act on the inbox's messages, and streamed items must meet them too.
-        if asyncio._get_running_loop() is not None or FAULTS_ENV in os.environ \
-                or threading.get_ident() == self.loop_thread_id:
-            return None
+        return asyncio._get_running_loop() is None and FAULTS_ENV not in os.environ \
+            and threading.get_ident() != self.loop_thread_id
+
+    def open_inlet(self, task_id: bytes) -> Inlet | None:
+        """The inlet of stream ``task_id`` (its reading thread, when it first waits)."""
         path = inlet_path(self.address, task_id)
         return Inlet.open(path) if path is not None else None
 
@@ -348,6 +357,7 @@ class StreamOwner:
         """Close a stream's inlet, filing what it still held (any thread)."""
         with state.cond:
             inlet, state.inlet = state.inlet, None
+            state.inlet_wanted = False
             if inlet is not None:
                 for datagram in inlet.close():
                     self.file_datagram(datagram)
@@ -434,7 +444,7 @@ def wait_mixed(runtime: Runtime, items: list[Any], num_returns: int,
     for item in items:
         if isinstance(item, ObjectRefGenerator):
             state = item._state
-            if state.inlet is not None:
+            if state.inlet is not None or state.inlet_wanted:
                 item._leave_inlet()
             with state.cond:
                 state.listeners.append(poke)

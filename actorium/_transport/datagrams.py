@@ -24,6 +24,7 @@ session directory (mode 0700) beside the inbox.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import threading
@@ -43,7 +44,8 @@ class Sent(Enum):
 
     SENT = "sent"          # queued at the inlet
     FULL = "full"          # the inlet's queue is full now: send this one another way
-    GONE = "gone"          # no inlet (never was, or closed): send every later one another way
+    ABSENT = "absent"      # no inlet (yet: the consumer opens it when it first waits)
+    GONE = "gone"          # the inlet was closed: send every later one another way
 
 
 def inlet_path(owner_address: str, stream_id: bytes) -> str | None:
@@ -139,34 +141,24 @@ class Inlet:
 
 
 class Outlet:
-    """The producer's end: a datagram socket connected to one inlet (one thread at a time)."""
+    """The producers' end: one unbound datagram socket of a process, for every inlet (any
+    thread: each send is one system call on its own)."""
 
     __slots__ = ("_sock",)
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 
-    @classmethod
-    def connect(cls, path: str) -> Outlet | None:
-        """An outlet to the inlet at ``path``; None if no inlet is there."""
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        try:
-            sock.connect(path)
-        except OSError:
-            sock.close()
-            return None
-        return cls(sock)
-
-    def send(self, data: bytes) -> Sent:
-        """Queue one datagram at the inlet; never blocks."""
+    def send(self, path: str, data: bytes) -> Sent:
+        """Queue one datagram at the inlet at ``path``; never blocks."""
         if len(data) > MAX_DATAGRAM:
             return Sent.FULL
         try:
-            self._sock.send(data, socket.MSG_DONTWAIT)
+            self._sock.sendto(data, socket.MSG_DONTWAIT, path)
         except BlockingIOError:
             return Sent.FULL
-        except OSError:
-            return Sent.GONE
+        except OSError as error:
+            return Sent.ABSENT if error.errno == errno.ENOENT else Sent.GONE
         return Sent.SENT
 
     def close(self) -> None:

@@ -90,14 +90,14 @@ def _inlet_of(gen: ray.ObjectRefGenerator) -> str:
 
 def test_a_finished_or_dropped_stream_leaves_no_socket_file(runtime):
     source = Source.remote()
-    gen = source.numbers.remote(20)
+    gen = source.slowly.remote(20, 0.001)
     path = _inlet_of(gen)
-    assert os.path.exists(path)
     assert [ray.get(ref) for ref in gen] == list(range(20))
     assert not os.path.exists(path)
-    gen = source.numbers.remote(10_000)
+    gen = source.slowly.remote(10_000, 0.01)
     path = _inlet_of(gen)
-    ray.get(next(gen))
+    assert [ray.get(next(gen)) for _ in range(2)] == [0, 1]
+    assert os.path.exists(path)   # next() waited for item 1: the stream got its inlet
     del gen
     eventually(lambda: not os.path.exists(path))
 
@@ -117,16 +117,16 @@ def test_a_datagram_without_the_token_is_dropped(runtime):
 # ---------------------------------------------------------------------- the sockets
 def test_closing_an_inlet_returns_what_it_held_and_refuses_more(tmp_path):
     path = str(tmp_path / "x.g1")
+    outlet = Outlet()
+    assert outlet.send(path, b"early") is Sent.ABSENT
     inlet = Inlet.open(path)
     assert inlet is not None
-    outlet = Outlet.connect(path)
-    assert outlet is not None
     try:
-        sent = [outlet.send(b"item %d" % i) for i in range(12)]
+        sent = [outlet.send(path, b"item %d" % i) for i in range(12)]
         assert sent[0] is Sent.SENT and Sent.FULL in sent   # the queue holds a few only
         queued = sent.count(Sent.SENT)
         assert inlet.close() == [b"item %d" % i for i in range(queued)]
-        assert outlet.send(b"late") is Sent.GONE
+        assert outlet.send(path, b"late") is not Sent.SENT
         assert not os.path.exists(path)
         assert inlet.wait() is None
     finally:
