@@ -120,7 +120,7 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
         self.outbox = Outbox(self.zmq_context, self.address, self._deliver_locally, self.auth)
         interpose_faults(self.outbox, role)   # a no-op unless a test planned faults
         # Delayed and reordered messages wait here, at the receiver (off without a plan).
-        self._receive = interpose_inbox(self._on_message)
+        self._receive = interpose_inbox(self._on_message, self.outbox)
         self.closed = False
         # Called with True/False around a blocking wait (workers tell the node, to lend CPUs).
         self.on_blocking: Callable[[bool], None] | None = None

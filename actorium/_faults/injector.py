@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from actorium._faults.plan import FaultPlan, MessageFault, faults_of, plan_from_environment
+from actorium._transport.links import Links, enabled_by_environment, message_kind
 
 Send = Callable[[str, Sequence[Any]], None]
 
@@ -46,18 +47,11 @@ Handler = Callable[[list[Any]], None]
 
 
 class _Outbox(Protocol):
+    local_address: str
+
     def send(self, address: str, frames: Sequence[Any]) -> None: ...
 
-
-def kind_of(frames: Sequence[Any]) -> int:
-    """The message kind, read from the first bytes of the msgpack header (no full decode)."""
-    header = memoryview(frames[0])
-    first = header[0]
-    if first & 0xF0 == 0x90:      # fixarray: the kind (a positive fixint) follows
-        return int(header[1])
-    if first == 0xDC:             # array16
-        return int(header[3])
-    return -1
+    def forget(self, address: str) -> None: ...
 
 
 def _uniform(seed: int, rule: int, n: int) -> float:
@@ -80,7 +74,7 @@ class Injector:
         self.applied: Counter[str] = Counter()   # action -> messages it hit (for reports)
 
     def send(self, address: str, frames: Sequence[Any]) -> None:
-        rules = self._rules.get(kind_of(frames))
+        rules = self._rules.get(message_kind(frames))
         if rules is not None:
             with self._lock:
                 for index, fault in rules:
@@ -188,23 +182,40 @@ class Receiver:
 
 
 def interpose(outbox: _Outbox, role: str) -> Injector | None:
-    """Put the fault plan of this process (if any) on ``outbox``'s send path."""
+    """Put the fault plan of this process (if any) on ``outbox``'s send path, and reliable
+    delivery above it when the plan (or ``ACTORIUM_RELIABLE_LINKS``) asks for it."""
     plan = plan_from_environment()
-    if plan is None:
+    reliable = enabled_by_environment() or (plan is not None and plan.reliable)
+    if plan is None and not reliable:
         return None
-    faults = faults_of(role, plan)
-    if not faults:
-        return None
-    injector = Injector(plan, faults, outbox.send)
-    # An instance attribute shadows the method on this one outbox only.
-    setattr(outbox, "send", injector.send)  # noqa: B010
+    faults = faults_of(role, plan) if plan is not None else ()
+    injector = Injector(plan, faults, outbox.send) if plan is not None and faults else None
+    direct = outbox.send
+    wire = injector.send if injector is not None else direct
+    if reliable:
+        links = Links(outbox.local_address, wire, direct)
+        forget = outbox.forget
+
+        def forget_peer(address: str) -> None:
+            forget(address)
+            links.forget(address)
+
+        # Instance attributes shadow the methods on this one outbox only.
+        setattr(outbox, "send", links.send)  # noqa: B010
+        setattr(outbox, "forget", forget_peer)  # noqa: B010
+        setattr(outbox, "links", links)  # noqa: B010
+    elif injector is not None:
+        setattr(outbox, "send", injector.send)  # noqa: B010
     return injector
 
 
-def interpose_inbox(handle: Handler) -> Handler:
+def interpose_inbox(handle: Handler, outbox: object | None = None) -> Handler:
     """The message handler of this process's inbox: ``handle`` itself unless the plan
-    delays or reorders messages (of any process: any of them may send to this one), else a
-    ``Receiver`` in front of it."""
+    delays or reorders messages (of any process: any of them may send to this one), or
+    ``outbox`` delivers reliably; else the layers that undo that in front of it."""
+    links: Links | None = vars(outbox).get("links") if outbox is not None else None
+    if links is not None:
+        handle = links.receiver(handle)
     plan = plan_from_environment()
     if plan is None or not any(f.action in ("delay", "reorder") for f in plan.faults):
         return handle

@@ -103,21 +103,29 @@ class MessageFault:
 
 @dataclass(frozen=True)
 class FaultPlan:
-    """A seed and the message faults every process of the runtime applies."""
+    """A seed and the message faults every process of the runtime applies.
+
+    ``reliable`` turns on reliable delivery (``_transport/links``) in every process, above the
+    faults: a dropped, doubled or overtaken message is then resent, de-duplicated and put back
+    in order, as the runtime must survive on a network that loses messages.
+    """
 
     faults: tuple[MessageFault, ...] = ()
     seed: int = 0
+    reliable: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.seed, int):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
+        if not isinstance(self.reliable, bool):
+            raise ValueError(f"reliable must be True or False, got {self.reliable!r}")
         for fault in self.faults:
             if not isinstance(fault, MessageFault):
                 raise ValueError(f"a fault plan holds MessageFault values, got {fault!r}")
         object.__setattr__(self, "faults", tuple(self.faults))
 
     def to_json(self) -> str:
-        return json.dumps({"seed": self.seed, "faults": [
+        return json.dumps({"seed": self.seed, "reliable": self.reliable, "faults": [
             {"action": f.action, "kinds": [getattr(k, "name", k) for k in f.kinds],
              "share": f.share, "nth": f.nth, "delay": list(f.delay), "roles": list(f.roles)}
             for f in self.faults]})
@@ -129,7 +137,8 @@ class FaultPlan:
                                nth=f["nth"], delay=(f["delay"][0], f["delay"][1]),
                                roles=tuple(f["roles"]))
                   for f in data["faults"]]
-        return cls(faults=tuple(faults), seed=data["seed"])
+        return cls(faults=tuple(faults), seed=data["seed"],
+                   reliable=data.get("reliable", False))
 
 
 def plan_from_environment() -> FaultPlan | None:

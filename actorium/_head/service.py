@@ -65,7 +65,7 @@ class HeadService:
         self.outbox = Outbox(zmq_context, address, self._deliver_locally, auth, self.loop)
         interpose_faults(self.outbox, "head")   # a no-op unless a test planned faults
         # Delayed and reordered messages wait here, at the receiver (off without a plan).
-        self._receive = interpose_inbox(self._on_message)
+        self._receive = interpose_inbox(self._on_message, self.outbox)
         self.inbox = Inbox(zmq_context, address, self.loop, self._receive, auth)
         self.store = HeadStore(os.path.join(session_dir, "head.sqlite3"))
         self.nodes: dict[bytes, dict[str, Any]] = {}

@@ -120,7 +120,7 @@ class Node:
                              self.loop)
         interpose_faults(self.outbox, "node")   # a no-op unless a test planned faults
         # Delayed and reordered messages wait here, at the receiver (off without a plan).
-        self._receive = interpose_inbox(self._on_message)
+        self._receive = interpose_inbox(self._on_message, self.outbox)
         self.inbox = Inbox(self.zmq_context, self.address, self.loop, self._receive,
                            self.auth)
         self.cores = CoreDealer()
@@ -400,6 +400,10 @@ class Node:
             self.envs.release(worker.env_hash)
         if self.stopping:
             return
+        if worker.address is not None:
+            # Its sockets go; with reliable links, what it sent that waits behind a gap it
+            # will never fill is handled now, before its death (as a lossless link would).
+            self.outbox.forget(worker.address)
         self.release_reservation(worker)
         self.tasks.worker_died(worker, reason)
         self.actors.worker_died(worker, reason)

@@ -37,6 +37,9 @@ _EXTRA_WORKER_FACTOR = 4
 # worker; when the worker dies their owners are asked which results never came, and those
 # tasks run again (see ``lost_results``). Unanswered, the node forgets them after a while.
 _RECENT_PER_WORKER = 8
+# With reliable links (``_transport/links``) a lost result waits in its worker to be resent,
+# up to a second or more, while the worker runs on: keep more of them.
+_RECENT_PER_WORKER_RESENDING = 512
 _UNCONFIRMED_SECONDS = 60.0
 # How long a cancelled task may take to stop before its worker is ended.
 CANCEL_GRACE = 2.0
@@ -101,6 +104,8 @@ class TaskScheduler:
         # worker id -> its last finished tasks with retries left (their results may be lost
         # with it); task id -> such a task of a dead worker, until its owner answers.
         self._recent: dict[bytes, deque[QueuedTask]] = {}
+        self._recent_limit = (_RECENT_PER_WORKER_RESENDING if "links" in vars(node.outbox)
+                              else _RECENT_PER_WORKER)
         self._unconfirmed: dict[bytes, QueuedTask] = {}
 
     def submit(self, header: list[Any], buffers: list[Any]) -> None:
@@ -222,7 +227,7 @@ class TaskScheduler:
         if worker is not None and task.retries_left != 0 and not task.cancelled:
             recent = self._recent.get(worker.worker_id)
             if recent is None:
-                recent = self._recent[worker.worker_id] = deque(maxlen=_RECENT_PER_WORKER)
+                recent = self._recent[worker.worker_id] = deque(maxlen=self._recent_limit)
             recent.append(task)
         if worker is not None and worker.task is task:
             self.node.resources.release(_held(task, worker))

@@ -149,7 +149,7 @@ class Outbox:
         self.loop = loop
         self._context = context
         self._sign = auth.sign
-        self._local_address = local_address
+        self.local_address = local_address
         self._local_deliver = local_deliver
         self._per_thread = threading.local()
         self._lock = threading.Lock()
@@ -188,7 +188,7 @@ class Outbox:
 
     def send(self, address: str, frames: Frames) -> None:
         """Queue ``frames`` for ``address``; never blocks. Safe from any thread."""
-        if address == self._local_address:
+        if address == self.local_address:
             self._local_deliver(list(frames))
             return
         if self.closed:

@@ -65,8 +65,13 @@ def _kinds(kinds: Kinds) -> tuple[str, ...]:
 
 
 @contextmanager
-def inject_faults(*faults: MessageFault | FaultPlan, seed: int = 0) -> Iterator[FaultPlan]:
+def inject_faults(*faults: MessageFault | FaultPlan, seed: int = 0,
+                  reliable: bool = False) -> Iterator[FaultPlan]:
     """Apply message faults to the runtime started inside the block (enter before ``init()``).
+
+    ``reliable=True`` also turns on reliable delivery in every process, above the faults:
+    lost messages are resent, doubled ones dropped, overtaken ones put back in order (see
+    docs/testing.md). Without it a dropped message stays lost.
 
     Yields the plan. Leaving the block restores the environment; shut the runtime down inside
     the block (its processes keep the plan as long as they live).
@@ -77,12 +82,13 @@ def inject_faults(*faults: MessageFault | FaultPlan, seed: int = 0) -> Iterator[
         if isinstance(item, FaultPlan):
             chosen.extend(item.faults)
             seed = item.seed if seed == 0 else seed
+            reliable = reliable or item.reliable
         elif isinstance(item, MessageFault):
             chosen.append(item)
         else:
             raise TypeError(f"inject_faults() takes MessageFault or FaultPlan values "
                             f"(from drop(), delay(), ...), got {type(item).__name__}")
-    plan = FaultPlan(faults=tuple(chosen), seed=seed)
+    plan = FaultPlan(faults=tuple(chosen), seed=seed, reliable=reliable)
     if is_initialized():
         raise RuntimeError("inject_faults() must be entered before actorium.init(): the "
                            "running runtime's processes would not see the plan; call "

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from actorium._faults.injector import Injector, Receiver, interpose, interpose_inbox, kind_of
+from actorium._faults.injector import Injector, Receiver, interpose, interpose_inbox
 from actorium._faults.plan import FAULTS_ENV, FaultPlan, MessageFault
+from actorium._transport.links import message_kind
 from actorium._transport.protocol import Kind, pack, unpack
 from actorium.testing import delay, drop, duplicate, reorder
 
@@ -41,8 +42,8 @@ def _run(faults, seed=0, count=1000, kind=Kind.ACTOR_CALL):
 
 
 def test_the_kind_is_read_from_the_header_without_decoding_it():
-    assert kind_of([pack([Kind.TASK_RESULT, b"id", 0, [], []])]) == Kind.TASK_RESULT
-    assert kind_of([pack([Kind.ACTOR_CALL, *range(20)])]) == Kind.ACTOR_CALL   # array16
+    assert message_kind([pack([Kind.TASK_RESULT, b"id", 0, [], []])]) == Kind.TASK_RESULT
+    assert message_kind([pack([Kind.ACTOR_CALL, *range(20)])]) == Kind.ACTOR_CALL   # array16
 
 
 def test_drop_loses_about_the_share_asked_and_only_of_the_kinds_named():
