@@ -8,6 +8,7 @@ the intervals and the choices; which call was running at each kill is up to the 
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import threading
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 
-from actorium.testing.processes import WORKER_KINDS, kill_process, worker_pids
+from actorium.testing.processes import WORKER_KINDS, live_workers
 
 
 @dataclass(frozen=True)
@@ -73,12 +74,13 @@ class Chaos:
         while self.max_kills is None or len(self.kills) < self.max_kills:
             if self._stop.wait(self._random.uniform(*self.every)):
                 return
-            candidates = [(pid, kind) for kind in self.kinds for pid in worker_pids(kind)]
+            # One state query a round: under message faults each one takes a while.
+            candidates = [(pid, kind) for pid, kind in live_workers() if kind in self.kinds]
             if not candidates:
                 continue
             pid, kind = self._random.choice(sorted(candidates))
             try:
-                kill_process(pid, self.sig)
-            except (ValueError, ProcessLookupError):
+                os.kill(pid, self.sig)   # a worker of this runtime: the state API listed it
+            except ProcessLookupError:
                 continue   # it died on its own meanwhile
             self.kills.append(Kill(round(time.monotonic() - self._started, 3), pid, kind))

@@ -43,10 +43,13 @@ def worker_pids(kind: str | None = None) -> list[int]:
     "dedicated") or all, in a stable order (by pid)."""
     if kind is not None and kind not in WORKER_KINDS:
         raise ValueError(f"unknown worker kind {kind!r}; use one of {WORKER_KINDS}")
-    rows = state.list_workers()
-    return sorted(int(row["pid"]) for row in rows
-                  if row.get("pid") and (kind is None or row.get("kind") == kind)
-                  and row.get("state") != "DEAD")
+    return sorted(pid for pid, of_kind in live_workers() if kind is None or of_kind == kind)
+
+
+def live_workers() -> list[tuple[int, str]]:
+    """(pid, kind) of every live worker process of the runtime, from one state query."""
+    return [(int(row["pid"]), str(row.get("kind"))) for row in state.list_workers()
+            if row.get("pid") and row.get("state") != "DEAD"]
 
 
 def kill_process(pid: int, sig: int = signal.SIGKILL) -> None:

@@ -31,26 +31,34 @@ a value whose owner died is lost: ObjectLostError  ``_core/values.py`` keeps the
   (``test_a_value_whose_owner_...``)               pending objects -> the get hangs
 an actor dies with the actor that created it       ``ActorManager`` does not reap a restarting
   (``test_an_actor_created_by_an_actor_...``)      actor's children -> the child answers on
+a supervisor restarts the children its strategy    ``_supervision/policy.affected`` treats
+  names, on a wire that loses a quarter of all     one_for_one as rest_for_one -> [False,
+  messages (``test_a_supervisor_restarts_...``)    True, True], not [False, True, False]
+a supervisor past its intensity gives up, its      ``RestartHistory.next_restart`` with ``>``
+  children dead (``test_a_supervisor_past_...``)   for ``>=`` -> restarted, "running"
 =================================================  =========================================
 
 Elsewhere under injection: duplicated and reordered calls run once each, in submission order
-(``test_message_faults.py``); results lost with a worker of another node or with a killed
-node are run again (``test_forwarded_results.py``, ``test_kill_node.py``); the head dies at a
+(``test_message_faults.py``), and with reliable links every kind of message may be lost,
+doubled or overtaken (there, and ``test_links.py`` for the link layer alone: handing on a
+duplicate, or a message ahead of a gap, fails them); results lost with a worker of another
+node or with a killed node are run again (``test_forwarded_results.py``, ``test_kill_node.py``); the head dies at a
 chosen moment and is off the call path (``test_head_faults.py``); all of it at once on two
-nodes (``test_soak.py``). The promises about supervisors, back-off, intensity and ``kill()``
-are tested without injection in ``tests/supervision/`` (they are decisions the node makes
-about a death, not about how it happened).
+nodes (``test_soak.py``). Back-off, restart types and ``kill()`` are tested without injection
+in ``tests/supervision/`` (they are decisions the node makes about a death, not about how it
+happened).
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
 import actorium
 from actorium.exceptions import ActorDiedError, ObjectLostError, WorkerCrashedError
-from actorium.testing import kill_actor_worker, kill_sender
+from actorium.testing import drop, duplicate, kill_actor_worker, kill_sender, reorder
 
 
 class Ledger:
@@ -219,3 +227,67 @@ def test_an_actor_created_by_an_actor_whose_process_was_killed_dies_with_it(faul
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:   # calls sent before the news arrived may answer
             actorium.get(child.incr.remote(), timeout=30)
+
+
+# ---------------------------------------------------------------- supervisors, on a lossy wire
+# A quarter of all requests and replies lost, more doubled and overtaken, under reliable links:
+# the supervisor's decisions about a killed child's process must be the same as on a clean one.
+LOSSY = (drop("requests", 0.25), drop("replies", 0.25), duplicate("requests", 0.1),
+         duplicate("replies", 0.1), reorder("requests", 0.1, within=0.02),
+         reorder("replies", 0.1, within=0.02))
+
+
+class Child:
+    """A new token means a new incarnation."""
+
+    def __init__(self) -> None:
+        self.token = uuid.uuid4().hex
+
+    def ident(self) -> str:
+        return self.token
+
+
+def _idents(children) -> list[str]:
+    """Each child's token; a call that met a restart (at most once: it failed) is made again."""
+    for _ in range(200):
+        try:
+            return actorium.get([child.ident.remote() for child in children], timeout=120)
+        except ActorDiedError as error:
+            if "gave up" in str(error):
+                raise
+            time.sleep(0.05)
+    raise AssertionError("the children never answered")
+
+
+@pytest.mark.parametrize(("strategy", "restarted"), [
+    ("one_for_one", [False, True, False]),
+    ("rest_for_one", [False, True, True]),
+])
+def test_a_supervisor_restarts_the_children_its_strategy_names_when_one_is_killed(
+        faulty, strategy, restarted):
+    faulty(*LOSSY, seed=6, reliable=True, num_cpus=3)
+    dedicated = actorium.remote(num_cpus=1)(Child)   # one process each: a kill hits one child
+    with actorium.Supervisor(strategy=strategy, max_restarts=3, within=60,
+                             backoff=(0.01, 0.05)) as sup:
+        children = [sup.start(dedicated) for _ in range(3)]
+        before = _idents(children)
+        kill_actor_worker(children[1])
+        after = _idents(children)
+        while after[1] == before[1]:   # a call may answer before the death is known
+            time.sleep(0.05)
+            after = _idents(children)
+        assert [b != a for b, a in zip(before, after, strict=True)] == restarted
+        assert sup.status().restarts == 1
+
+
+def test_a_supervisor_past_its_intensity_gives_up_and_its_children_are_dead(faulty):
+    faulty(*LOSSY, seed=7, reliable=True, num_cpus=2)
+    sup = actorium.Supervisor(max_restarts=0, within=60)
+    child = sup.start(actorium.remote(num_cpus=1)(Child))
+    _idents([child])
+    kill_actor_worker(child)
+    status = sup.wait(timeout=40)
+    assert status.state == "failed", status
+    assert "more than 0 restart(s) within 60 s" in status.reason
+    with pytest.raises(ActorDiedError, match="gave up"):
+        actorium.get(child.ident.remote(), timeout=120)

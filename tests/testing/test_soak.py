@@ -158,8 +158,15 @@ def _places_actors(node_id: str) -> bool:
         actorium.kill(probe)
 
 
-def _workload(ledgers) -> str:
+def _both_nodes_alive() -> list[dict]:
     rows = state.list_nodes()
+    return rows if len(rows) == 2 and all(row["state"] == "ALIVE" for row in rows) else []
+
+
+def _workload(ledgers) -> str:
+    # Both nodes alive in the head's view (a heartbeat late behind lost messages can mark a
+    # node suspect for a moment right after the start).
+    rows = eventually(_both_nodes_alive, timeout=60, every=0.5)
     head = next(row["node_id"] for row in rows if row["is_head"])
     other = next(row["node_id"] for row in rows if not row["is_head"])
     eventually(lambda: _places_actors(other), timeout=60, every=0.5)
