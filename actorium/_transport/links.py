@@ -16,7 +16,8 @@ The design, for each sending process and each receiver address (one *link*):
 * every ``_TICK`` a background thread sends the acknowledgements due (cumulative: "everything
   below n was delivered", one message per link however many arrived) and resends what has
   waited longer than its time-out (``_RESEND_AFTER``, doubling per attempt up to
-  ``_RESEND_MAX``), through the same send path, so a resend can be lost or doubled too;
+  ``_RESEND_MAX``), through the same send path, so a resend can be lost or doubled too; an
+  acknowledgement that says messages wait behind a gap has the missing one resent at once;
 * a receiver that restarted behind the same address acknowledges with a new incarnation: the
   sender starts a new link (what the dead receiver had not acknowledged is lost with it, as
   it would be on any network); a sender that restarted numbers a new link from 0;
@@ -51,10 +52,13 @@ _MAGIC = b"\xc1actorium-link"     # 0xc1 is never the first byte of a msgpack he
 _MESSAGE, _ACK = b"M", b"A"
 _PREFIX = len(_MAGIC) + 1
 _MSG_FIXED = struct.Struct("!8sQ")        # link id, sequence number; then the sender address
-_ACK_FIXED = struct.Struct("!8s8sQ")      # receiver incarnation, link id, next expected
+_ACK_FIXED = struct.Struct("!8s8sQ?")     # receiver incarnation, link id, next expected, gap
 
 _TICK = 0.01
-_RESEND_AFTER = 0.1
+_RESEND_AFTER = 0.05
+# An acknowledgement that reports a gap has the missing message resent at the next tick, if
+# it left longer ago than this (it is lost, not merely overtaken).
+_FAST_RESEND_AFTER = 0.02
 _RESEND_MAX = 1.0
 _GAP_TIMEOUT = 10.0
 _GIVE_UP = 60.0
@@ -169,7 +173,7 @@ class Links:
             self._flush(link)
 
     def _on_ack(self, view: memoryview) -> None:
-        incarnation, link_id, expected = _ACK_FIXED.unpack(view[_PREFIX:])
+        incarnation, link_id, expected, gap = _ACK_FIXED.unpack(view[_PREFIX:])
         with self._lock:
             address = self._by_id.get(link_id)
             link = self._out.get(address) if address is not None else None
@@ -191,8 +195,13 @@ class Links:
                     break
                 del unacked[seq]
                 moved = True
+            now = time.monotonic()
             if moved:
-                link.progress = time.monotonic()
+                link.progress = now
+            if gap and unacked:
+                entry = unacked.get(expected)
+                if entry is not None and now - entry[1] > _FAST_RESEND_AFTER:
+                    entry[1] = float("-inf")   # the receiver waits for it: resend it now
 
     # ------------------------------------------------------------------ receiving
     def receiver(self, handle: Handler) -> Handler:
@@ -299,7 +308,8 @@ class Links:
                 link_in = self._in.get(sender)
                 if link_in is not None:
                     acks.append((sender, _MAGIC + _ACK + _ACK_FIXED.pack(
-                        self.incarnation, link_in.link_id, link_in.expected)))
+                        self.incarnation, link_in.link_id, link_in.expected,
+                        bool(link_in.waiting))))
             self._acks_due.clear()
             for address, link in list(self._out.items()):
                 if not link.unacked:
