@@ -400,9 +400,10 @@ class Node:
             self.envs.release(worker.env_hash)
         if self.stopping:
             return
-        if worker.address is not None:
-            # Its sockets go; with reliable links, what it sent that waits behind a gap it
-            # will never fill is handled now, before its death (as a lossless link would).
+        if worker.address is not None and "links" in vars(self.outbox):
+            # Reliable links (tests, or ACTORIUM_RELIABLE_LINKS): what it sent that waits
+            # behind a gap it will never fill is handled now, before its death, as a lossless
+            # link would have delivered it; and nothing is resent to it any more.
             self.outbox.forget(worker.address)
         self.release_reservation(worker)
         self.tasks.worker_died(worker, reason)

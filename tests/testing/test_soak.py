@@ -158,6 +158,9 @@ def _places_actors(node_id: str) -> bool:
         actorium.kill(probe)
 
 
+_BACKLOG = 200
+
+
 def _both_nodes_alive() -> list[dict]:
     rows = state.list_nodes()
     return rows if len(rows) == 2 and all(row["state"] == "ALIVE" for row in rows) else []
@@ -195,6 +198,12 @@ def _workload(ledgers) -> str:
                 supervised_calls.append(child.step.remote(n))
                 if n % 20 == 19:
                     time.sleep(0.02)
+                    # At most _BACKLOG calls of each kind in flight: under losses the cluster
+                    # runs slower than the loop submits, and the drain after it would grow.
+                    if n + 1 >= _BACKLOG + 20:
+                        behind = slice(n + 1 - _BACKLOG - 20, n + 1 - _BACKLOG)
+                        waited = [*tasks[behind], *leasts[behind], *supervised_calls[behind]]
+                        actorium.wait(waited, num_returns=len(waited), timeout=120)
         everything = list(range(len(tasks)))
         actors = {"at-most-once": at_most, "at-least-once": at_least, "supervised": child}
         for what, refs in (("tasks", tasks), ("tasks given refs", passed),
