@@ -259,6 +259,8 @@ def _idents(children) -> list[str]:
     raise AssertionError("the children never answered")
 
 
+# Under losses and a loaded machine, creating and restarting dedicated actors takes a while.
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize(("strategy", "restarted"), [
     ("one_for_one", [False, True, False]),
     ("rest_for_one", [False, True, True]),
@@ -280,6 +282,7 @@ def test_a_supervisor_restarts_the_children_its_strategy_names_when_one_is_kille
         assert sup.status().restarts == 1
 
 
+@pytest.mark.timeout(240)
 def test_a_supervisor_past_its_intensity_gives_up_and_its_children_are_dead(faulty):
     faulty(*LOSSY, seed=7, reliable=True, num_cpus=2)
     sup = actorium.Supervisor(max_restarts=0, within=60)
