@@ -42,11 +42,11 @@ Elsewhere under injection: duplicated and reordered calls run once each, in subm
 (``test_message_faults.py``), and with reliable links every kind of message may be lost,
 doubled or overtaken (there, and ``test_links.py`` for the link layer alone: handing on a
 duplicate, or a message ahead of a gap, fails them); results lost with a worker of another
-node or with a killed node are run again (``test_forwarded_results.py``, ``test_kill_node.py``); the head dies at a
-chosen moment and is off the call path (``test_head_faults.py``); all of it at once on two
-nodes (``test_soak.py``). Back-off, restart types and ``kill()`` are tested without injection
-in ``tests/supervision/`` (they are decisions the node makes about a death, not about how it
-happened).
+node or with a killed node are run again (``test_forwarded_results.py``,
+``test_kill_node.py``); the head dies at a chosen moment and is off the call path
+(``test_head_faults.py``); all of it at once on two nodes (``test_soak.py``). Back-off,
+restart types and ``kill()`` are tested without injection in ``tests/supervision/`` (they are
+decisions the node makes about a death, not about how it happened).
 """
 
 from __future__ import annotations
