@@ -1,8 +1,10 @@
 """The caller side of tasks and actor calls: submitting, ordering, results, failures.
 
-Part of ``Runtime`` (mixed in). A task goes to the node once the dependencies this process owns
-are ready; an actor call goes straight to the actor's worker, numbered per caller so the actor
-runs calls in order, or waits here until the node says where the actor lives.
+Part of ``Runtime`` (mixed in). A task goes out once the dependencies this process owns are
+ready: on a lease, straight to a task worker this process holds (``leases.py``), or to the
+node for the tasks leases do not cover. An actor call goes straight to the actor's worker,
+numbered per caller so the actor runs calls in order, or waits here until the node says where
+the actor lives.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
+import os
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from actorium._core.ids import object_id_for
+from actorium._core.leases import LeaseTable
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry, ObjectTable
 from actorium._core.ref import ObjectRef
 from actorium._transport import serialization
@@ -106,6 +110,11 @@ class ActorState:
 class CallerSide:
     """Mixin of ``Runtime``: submitting tasks and calling actors."""
 
+    # Tasks go on leases (``leases.py``) unless this is False (the simulator's runtime) or
+    # ACTORIUM_LEASES=0; the table is made on the first task.
+    use_leases = True
+    _lease_table: LeaseTable | None = None
+
     # Provided by Runtime.
     objects: ObjectTable
     address: str
@@ -149,13 +158,39 @@ class CallerSide:
         self._code_sent.add(code_id)
         return code
 
+    @property
+    def leases(self) -> LeaseTable | None:
+        """This process's leases on task workers (None: tasks go to the node)."""
+        table = self._lease_table
+        if table is None and self.use_leases:
+            with self.actors_lock:
+                table = self._lease_table
+                if table is None:
+                    if os.environ.get("ACTORIUM_LEASES", "1") == "0":
+                        self.use_leases = False
+                        return None
+                    table = self._lease_table = LeaseTable(self)  # type: ignore[arg-type]
+        return table
+
+    def send_to_node(self, header: list[Any], buffers: Sequence[Any]) -> None:
+        """SUBMIT_TASK to the node, with the task's code if the node has not had it yet."""
+        if header[4] is not None:
+            header[4] = self.code_for_node(header[3], header[4])
+        self.send(self.node_address, header, buffers)
+
+    def _send_task(self, header: list[Any], buffers: Sequence[Any]) -> None:
+        leases = self.leases
+        if leases is None or not leases.submit(header, list(buffers)):
+            self.send_to_node(header, buffers)
+
     def submit_task(self, header: list[Any], buffers: Sequence[Any],
                     deps: list[list[Any]]) -> None:
-        """Send SUBMIT_TASK to the node once the deps this process owns are ready."""
+        """Send the task (``header`` carries its code) once the deps this process owns are
+        ready: on a lease, or to the node."""
         waiting = [dep[0] for dep in deps if dep[1] == self.address and dep[3] is None
                    and self.objects.entries[dep[0]].state == PENDING]
         if not waiting:
-            self.send(self.node_address, header, buffers)
+            self._send_task(header, buffers)
             return
         countdown = [len(waiting)]
         guard = threading.Lock()
@@ -166,7 +201,7 @@ class CallerSide:
                 fire = countdown[0] == 0
             if fire:
                 self._inline_ready_deps(deps)
-                self.send(self.node_address, header, buffers)
+                self._send_task(header, buffers)
 
         for object_id in waiting:
             if not self.objects.add_waiter(self.objects.entries[object_id], one_ready):
@@ -180,6 +215,9 @@ class CallerSide:
 
     def _on_task_result(self, header: list[Any], buffers: list[Any]) -> None:
         _, task_id, status, returns, deps = header
+        leases = self._lease_table
+        if leases is not None and leases.on_result(task_id, status):
+            return   # handed back unrun: it goes out again
         actor_id = self._inflight_actor.get(task_id)
         if actor_id is not None:
             state = self.actors.get(actor_id)
@@ -401,7 +439,9 @@ class CallerSide:
         """Cancel a task or actor call this process submitted (does not wait)."""
         actor_id = self._inflight_actor.get(task_id)
         if actor_id is None:
-            self.notify_node("cancel_task", task_id, force)
+            leases = self._lease_table
+            if leases is None or not leases.cancel(task_id, force):
+                self.notify_node("cancel_task", task_id, force)
             return
         if force:
             raise ValueError("force=True is not supported for actor calls; use kill() to end "

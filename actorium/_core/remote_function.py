@@ -131,8 +131,10 @@ class RemoteFunction(Generic[P, R]):
         env = runtime.envs.wire_for(options.runtime_env)
         if env is not None:
             wire["runtime_env"] = env
+        # The code travels with the first task of it to each worker that runs it (the lease
+        # path) or to the node; ``submit_task`` drops it where it is known already.
         header = [Kind.SUBMIT_TASK, task_id, runtime.address, code_id,
-                  runtime.code_for_node(code_id, code), options.name or self._name, fmt, data,
+                  code, options.name or self._name, fmt, data,
                   len(buffers),
                   deps, wire, num_returns, options.max_retries,
                   retry_exceptions_to_wire(options.retry_exceptions)]

@@ -3,6 +3,12 @@
 Handlers here run on the worker's event loop. Synchronous user code is handed to the
 ``SyncThreadPool``; coroutines run on the loop. Results go straight to the caller's inbox;
 TASK_FINISHED tells the node that the task's resources are free again.
+
+A task that comes on a lease (its caller holds this worker, ``_core/leases.py``) comes from the
+caller, not the node, and may come while another runs: such tasks run one at a time, in the
+order they came, and the node hears nothing of them (the lease holds the resources). When the
+running one blocks in ``get()``, the ones waiting behind it go back to their caller
+(``REQUEUE``), which sends them elsewhere: a task must not wait for a task that waits for it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections import deque
 from typing import Any, NoReturn
 
 from actorium._core import execution
@@ -28,7 +35,7 @@ from actorium._core.resources import plain_demand
 from actorium._core.runtime import Runtime
 from actorium._core.threads import SyncThreadPool
 from actorium._transport import serialization
-from actorium._transport.protocol import Kind
+from actorium._transport.protocol import Kind, TaskStatus
 from actorium.exceptions import ActorDiedError, TaskCancelledError
 
 # How many dead actors a worker remembers, to answer late calls with the cause of death.
@@ -40,7 +47,7 @@ class TaskSpec:
 
     __slots__ = ("task_id", "owner", "code_id", "name", "fmt", "data", "buffers", "num_returns",
                  "retries_left", "retry_exceptions", "resources", "accelerator_ids",
-                 "placement", "events")
+                 "placement", "events", "leased")
 
     def __init__(self, header: list[Any], buffers: list[Any]) -> None:
         (_, self.task_id, self.owner, self.code_id, _code, self.name, self.fmt, self.data,
@@ -51,6 +58,7 @@ class TaskSpec:
         self.accelerator_ids: dict[str, list[str]] | None = options.get("accelerator_ids")
         self.placement = placement_of(options)
         self.events: bool = options.get("events", True)
+        self.leased = "lease" in options
 
     def arguments(self, runtime: Runtime, has_refs: bool) -> tuple[tuple[Any, ...],
                                                                     dict[str, Any]]:
@@ -73,6 +81,9 @@ class WorkerExecutor:
         self.tombstones: dict[bytes, tuple[ActorDiedError, int, int]] = {}
         self.early_calls: dict[bytes, list[Call]] = {}
         self.running_tasks: dict[bytes, Any] = {}   # task_id -> asyncio.Task or thread ident
+        # Tasks that came on a lease: the one running (its id), and those waiting behind it.
+        self.leased_running: bytes | None = None
+        self.leased_waiting: deque[tuple[list[Any], list[Any]]] = deque()
         self.stopped = asyncio.Event()
         for kind, handler in (
             (Kind.EXECUTE_TASK, self.on_execute_task),
@@ -99,9 +110,43 @@ class WorkerExecutor:
         if running is not None and running.actor_id is None:
             self.runtime.send(self.runtime.node_address,
                               [Kind.TASK_BLOCKED, self.runtime.worker_id, blocked])
+            if blocked and self.leased_waiting and self.runtime.loop is not None:
+                self.runtime.loop.call_soon_threadsafe(self._requeue_waiting)
+
+    def _requeue_waiting(self) -> None:
+        """Hand the leased tasks waiting behind a blocked one back to their caller (loop)."""
+        while self.leased_waiting:
+            header, _buffers = self.leased_waiting.popleft()
+            self.runtime.send(header[2], [Kind.TASK_RESULT, header[1], TaskStatus.REQUEUE,
+                                          [], []])
 
     # ------------------------------------------------------------------ tasks
     def on_execute_task(self, header: list[Any], buffers: list[Any]) -> None:
+        if "lease" in header[10]:
+            if self.leased_running is not None:
+                self.leased_waiting.append((header, buffers))
+                return
+            self.leased_running = header[1]
+        self._start_task(header, buffers)
+
+    def _next_leased(self) -> None:
+        """The running leased task is done: start the next one that came (loop thread)."""
+        self.leased_running = None
+        if self.leased_waiting:
+            header, buffers = self.leased_waiting.popleft()
+            self.leased_running = header[1]
+            self._start_task(header, buffers)
+
+    def leased_rows(self) -> list[list[Any]]:
+        """[task id hex, name, state] of the leased tasks here, for the state API."""
+        rows = []
+        if self.leased_running is not None:
+            rows.append([self.leased_running.hex(), "", "RUNNING"])
+        rows.extend([header[1].hex(), header[5], "QUEUED"] for header, _b in self.leased_waiting
+                    if header[10].get("events", True))
+        return rows
+
+    def _start_task(self, header: list[Any], buffers: list[Any]) -> None:
         spec = TaskSpec(header, buffers)
         self._fit_cores(spec.resources.get("CPU", 0.0))
         self.code.add(spec.code_id, header[4])
@@ -234,7 +279,16 @@ class WorkerExecutor:
 
     def _finish_task(self, spec: TaskSpec, outcome: Any) -> None:
         execution.send_result(self.runtime, spec.owner, spec.task_id, outcome)
-        self.runtime.send(self.runtime.node_address, [Kind.TASK_FINISHED, spec.task_id])
+        if not spec.leased:
+            self.runtime.send(self.runtime.node_address, [Kind.TASK_FINISHED, spec.task_id])
+            return
+        loop = self.runtime.loop
+        if loop is None:
+            return
+        if threading.get_ident() == self.runtime.loop_thread_id:
+            self._next_leased()
+        else:
+            loop.call_soon_threadsafe(self._next_leased)
 
     # ------------------------------------------------------------------ actors
     def on_create_actor(self, header: list[Any], buffers: list[Any]) -> None:
@@ -407,6 +461,14 @@ class WorkerExecutor:
             if actor is not None:
                 actor.cancel(task_id, force)
             return
+        for waiting in self.leased_waiting:
+            if waiting[0][1] == task_id:   # came on a lease, not started: it never runs
+                self.leased_waiting.remove(waiting)
+                error = TaskCancelledError(f"task {waiting[0][5]} was cancelled")
+                self.runtime.send(waiting[0][2], [Kind.TASK_RESULT, task_id, TaskStatus.ERROR, [
+                    [serialization.PICKLE, serialization.dumps(error)[1], 0]]
+                    * max(waiting[0][11], 1), []])
+                return
         running = self.running_tasks.get(task_id)
         if running is None:
             return

@@ -147,6 +147,7 @@ class Node:
         self._handlers: dict[int, Callable[[list[Any], list[Any]], Any]] = {
             Kind.REGISTER: self._on_register,
             Kind.SUBMIT_TASK: lambda h, b: self.tasks.submit(h, b),
+            Kind.LEASE_REQUEST: lambda h, b: self.tasks.request_lease(h),
             Kind.TASK_FINISHED: lambda h, b: self.tasks.finished(h[1]),
             Kind.TASK_BLOCKED: self._on_task_blocked,
             Kind.CREATE_ACTOR: self._on_create_actor,
@@ -651,6 +652,10 @@ class Node:
                                     [task_id, force]])
             return True
         self.tasks.cancel(task_id, force)
+        return True
+
+    def _verb_end_lease(self, lease_id: bytes) -> bool:
+        self.tasks.end_lease(lease_id)
         return True
 
     def _verb_list_actors(self) -> list[dict[str, Any]]:

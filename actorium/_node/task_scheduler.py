@@ -4,6 +4,15 @@ A submitted task is forwarded to a worker as the same frames it arrived in (only
 kind and the code field change), so the node never unpickles user data. A worker runs one task
 at a time. A task blocked in ``get()`` gives its CPU back, and the node may start an extra
 worker so that nested tasks cannot deadlock the pool.
+
+Leases (``LEASE_REQUEST``): most tasks do not come here one by one. A caller asks for a lease
+on a task worker for a shape of task (its CPUs); the request waits in the same queue as tasks
+and is granted like a task is dispatched (resources reserved, an idle worker marked busy), but
+the worker is handed to the caller (``LEASE_GRANTED``), which then sends it tasks itself until
+it returns the lease (``TASK_FINISHED`` with the lease id). While leased, the worker's "task"
+here is the lease: blocking in ``get()``, the worker's death and the owner's death act on it
+as on a task, but retries, cancellation and results are the holder's business
+(``_core/leases.py``). The node stays the authority on resources and workers.
 """
 
 from __future__ import annotations
@@ -65,9 +74,9 @@ class QueuedTask:
 
     __slots__ = ("task_id", "owner", "header", "buffers", "demand", "retries_left", "worker",
                  "name", "cancelled", "doomed", "env", "env_hash", "gpus", "gpu_ids",
-                 "max_calls", "events")
+                 "max_calls", "events", "lease")
 
-    def __init__(self, header: list[Any], buffers: list[Any]) -> None:
+    def __init__(self, header: list[Any], buffers: list[Any], *, lease: bool = False) -> None:
         self.task_id: bytes = header[1]
         self.owner: str = header[2]
         self.name: str = header[5]
@@ -91,6 +100,11 @@ class QueuedTask:
         self.max_calls: int = (1 if self.gpus else 0) if calls is None else calls
         # enable_task_events=False: the state API does not list it (as in Ray).
         self.events: bool = header[10].get("events", True)
+        # A lease request (granted: the lease itself), not a task: nothing here runs it.
+        self.lease = lease
+        if lease:
+            self.events = False
+            self.retries_left = 0
 
 
 class TaskScheduler:
@@ -128,6 +142,37 @@ class TaskScheduler:
             return
         self.queue.append(task)
         self.schedule_soon()
+
+    def request_lease(self, header: list[Any]) -> None:
+        """A caller asks for a task worker for tasks of this shape: queue it like a task.
+
+        Refused (the caller then submits its tasks here one by one) on a node of a cluster,
+        where the cluster link places each task, and when the shape could never run here."""
+        lease = QueuedTask(header, [], lease=True)
+        if self.node.cluster is not None:
+            self._answer(lease, "this node is part of a cluster")
+        elif lease.gpus or lease.env or lease.max_calls or \
+                set(lease.demand) - {"CPU"}:
+            self._answer(lease, "only tasks that ask for CPUs alone are leased")
+        elif not self.node.resources.feasible(lease.demand):
+            self._answer(lease, "the node cannot run it")
+        else:
+            self.queue.append(lease)
+            self.schedule_soon()
+            if not self.node.resources.fits(lease.demand):
+                # It waits for resources: the caller pipelines on the leases it holds.
+                self._answer(lease, "queued")
+
+    def _answer(self, lease: QueuedTask, reason: str) -> None:
+        self.node.send(lease.owner, [Kind.LEASE_GRANTED, lease.task_id, None, None, reason])
+
+    def end_lease(self, lease_id: bytes) -> None:
+        """The holder gives up on its leased worker (a cancelled task did not stop): end it."""
+        lease = self.running.get(lease_id)
+        if lease is not None and lease.lease and lease.worker is not None:
+            process = lease.worker.process
+            if process is not None and process.returncode is None:
+                process.kill()
 
     def schedule_soon(self) -> None:
         if not self._scheduled:
@@ -210,6 +255,10 @@ class TaskScheduler:
         worker.task = task
         task.worker = worker
         self.running[task.task_id] = task
+        if task.lease:
+            self.node.send(task.owner, [Kind.LEASE_GRANTED, task.task_id, worker.worker_id,
+                                        worker.address, ""])
+            return
         header[0] = Kind.EXECUTE_TASK
         self.node.send_code_aware(worker, header, 3, 4, task.buffers)
 
@@ -306,6 +355,10 @@ class TaskScheduler:
         self._give_gpus(task)
         self.node.resources.release(_held(task, worker))
         worker.task = None
+        if task.lease:
+            # Its holder hears WORKER_DIED too, and retries or fails what it had sent there.
+            self.schedule_soon()
+            return
         if task.doomed is not None:
             self._fail(task, task.doomed)
         elif task.cancelled:
@@ -339,7 +392,8 @@ class TaskScheduler:
         ones are stopped (their workers ended; no retry), as Ray does for a dead owner."""
         for task in [t for t in self.queue if t.owner == owner]:
             self.queue.remove(task)
-            self._fail(task, TaskCancelledError(f"task {task.name} was cancelled: {reason}"))
+            if not task.lease:
+                self._fail(task, TaskCancelledError(f"task {task.name} was cancelled: {reason}"))
         for task in [t for t in self.running.values() if t.owner == owner]:
             worker = task.worker
             task.cancelled = True

@@ -69,6 +69,9 @@ class _AttributedOutbox:
 class SimRuntime(Runtime):
     """The real runtime over the simulated network; blocking waits drive the simulation."""
 
+    # The simulated node plays the node's task queue: tasks go to it, not on leases.
+    use_leases = False
+
     def __init__(self, simulator: Simulator, namespace: str) -> None:
         super().__init__(role="driver", worker_id=simulator.new_id(),
                          session_dir=simulator.session_dir, node_address=NODE_ADDRESS,

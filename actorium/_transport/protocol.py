@@ -43,6 +43,11 @@ class Kind(IntEnum):
     GENERATOR_ITEM = 16   # task_id, index, status, value(3[+stored]), deps, producer
     #                       (worker -> owner: one item of a streaming generator)
     GENERATOR_ACK = 17    # task_id, consumed        (owner -> producer: items handed out so far)
+    LEASE_REQUEST = 18    # same fields as SUBMIT_TASK, for a lease: lease_id, holder, options
+    #                       (caller -> node: lend me a task worker for tasks of this shape)
+    LEASE_GRANTED = 19    # lease_id, worker_id, worker_inbox (None: refused), reason
+    #                       (node -> holder); the holder sends EXECUTE_TASK straight to the
+    #                       worker and returns the lease with TASK_FINISHED(lease_id)
     # --- actors ---
     CREATE_ACTOR = 20     # actor_id, owner, code_id, code?, class_name, args(3), deps, options
     ACTOR_PLACED = 21     # actor_id, worker_inbox, incarnation[, target_actor_id] (node -> callers)
@@ -98,3 +103,6 @@ class TaskStatus(IntEnum):
     MOVED = 5             # TASK_RESULT only: the call was NOT run, because the activation of
     #                       its virtual actor ended (passivated); the caller sends it on to the
     #                       next activation, so it runs exactly once.
+    REQUEUE = 6           # TASK_RESULT only: a task sent on a lease was NOT run (the task
+    #                       before it on that worker blocked in get()); its caller sends it
+    #                       again, on another lease, using no retry.
