@@ -130,6 +130,7 @@ class LeaseTable:
         self.leases: dict[bytes, Lease] = {}
         self.asked: dict[bytes, _Shape] = {}      # lease request id -> its shape
         self.queued_ids: set[bytes] = set()       # requests the node queued for resources
+        self.worker_code: dict[bytes, set[bytes]] = {}   # worker id -> code ids sent to it
         runtime.register_handler(Kind.LEASE_GRANTED, self._on_granted)
         self._next_worker_died = runtime._handlers[Kind.WORKER_DIED]
         runtime.register_handler(Kind.WORKER_DIED, self._on_worker_died)
@@ -223,6 +224,8 @@ class LeaseTable:
                         del self.tasks[task.task_id]
                 else:
                     lease = Lease(lease_id, shape, worker_id, address)
+                    # The code a worker has, whichever lease of ours brought it.
+                    lease.code_ids = self.worker_code.setdefault(worker_id, set())
                     self.leases[lease_id] = lease
                     shape.leases.append(lease)
                     sends = self._place(shape)
@@ -296,6 +299,7 @@ class LeaseTable:
         failed: list[tuple[_Task, BaseException]] = []
         sends: list[tuple[str, list[Any]]] = []
         with self.lock:
+            self.worker_code.pop(worker_id, None)
             for lease in [held for held in self.leases.values() if held.worker_id == worker_id]:
                 self._forget(lease)
                 shape = lease.shape

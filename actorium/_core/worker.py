@@ -122,6 +122,10 @@ class WorkerExecutor:
 
     # ------------------------------------------------------------------ tasks
     def on_execute_task(self, header: list[Any], buffers: list[Any]) -> None:
+        if header[4] is not None:
+            # Kept at once: its caller counts it sent even if this task goes back unrun.
+            self.code.add(header[3], header[4])
+            header[4] = None
         if "lease" in header[10]:
             if self.leased_running is not None:
                 self.leased_waiting.append((header, buffers))
