@@ -82,7 +82,7 @@ class WorkerExecutor:
         self.early_calls: dict[bytes, list[Call]] = {}
         self.running_tasks: dict[bytes, Any] = {}   # task_id -> asyncio.Task or thread ident
         # Tasks that came on a lease: the one running (its id), and those waiting behind it.
-        self.leased_running: bytes | None = None
+        self.leased_running: list[Any] | None = None   # its header
         self.leased_waiting: deque[tuple[list[Any], list[Any]]] = deque()
         self.stopped = asyncio.Event()
         for kind, handler in (
@@ -130,7 +130,7 @@ class WorkerExecutor:
             if self.leased_running is not None:
                 self.leased_waiting.append((header, buffers))
                 return
-            self.leased_running = header[1]
+            self.leased_running = header
         self._start_task(header, buffers)
 
     def _next_leased(self) -> None:
@@ -138,17 +138,15 @@ class WorkerExecutor:
         self.leased_running = None
         if self.leased_waiting:
             header, buffers = self.leased_waiting.popleft()
-            self.leased_running = header[1]
+            self.leased_running = header
             self._start_task(header, buffers)
 
     def leased_rows(self) -> list[list[Any]]:
         """[task id hex, name, state] of the leased tasks here, for the state API."""
-        rows = []
-        if self.leased_running is not None:
-            rows.append([self.leased_running.hex(), "", "RUNNING"])
-        rows.extend([header[1].hex(), header[5], "QUEUED"] for header, _b in self.leased_waiting
-                    if header[10].get("events", True))
-        return rows
+        running = [] if self.leased_running is None else [(self.leased_running, "RUNNING")]
+        waiting = [(header, "QUEUED") for header, _buffers in self.leased_waiting]
+        return [[header[1].hex(), header[5], state] for header, state in running + waiting
+                if header[10].get("events", True)]
 
     def _start_task(self, header: list[Any], buffers: list[Any]) -> None:
         spec = TaskSpec(header, buffers)

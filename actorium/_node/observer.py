@@ -358,6 +358,11 @@ class NodeObserver:
                 continue
             rows.append({"task_id": task.task_id.hex(), "name": task.name, "state": "RUNNING",
                          "pid": task.worker.pid if task.worker else None, "error": ""})
+        for worker_id, payload in self.metrics.latest.items():
+            # Tasks that came on a lease: their workers report them (the node never saw them).
+            for task_id, name, task_state in payload.get("leased", ()):
+                rows.append({"task_id": task_id, "name": name, "state": task_state,
+                             "pid": self.metrics.pids.get(worker_id), "error": ""})
         for failure in self.metrics.failures:
             if failure["actor_id"]:
                 continue
@@ -446,10 +451,16 @@ class NodeObserver:
         by_state = self.node.actors.index.by_state()
         scheduler = self.node.tasks
         counters = self.metrics.counters()
+        leased = {"QUEUED": 0, "RUNNING": 0}   # tasks on leases, as their workers report
+        for payload in self.metrics.latest.values():
+            for _task_id, _name, task_state in payload.get("leased", ()):
+                leased[task_state] += 1
         return {
             "nodes": self._rows_nodes(),
             "actors_by_state": by_state,
-            "tasks": {"queued": len(scheduler.queue), "running": len(scheduler.running),
+            "tasks": {"queued": sum(not t.lease for t in scheduler.queue) + leased["QUEUED"],
+                      "running": sum(not t.lease for t in scheduler.running.values())
+                      + leased["RUNNING"],
                       "finished": sum(v[0] - v[1] for (k, _), v in counters.items()
                                       if k == "task"),
                       "failed": sum(v[1] for (k, _), v in counters.items() if k == "task")},

@@ -58,6 +58,7 @@ class WorkerStats:
         self.failures: deque[list[Any]] = deque(maxlen=_RECENT)
         self.changed = False
         self._had_queues = False
+        self._had_leased = False
 
     def record(self, name: str, seconds: float, error: BaseException | None) -> None:
         """Note one finished task or call (any thread). Kept to about a microsecond."""
@@ -87,10 +88,13 @@ class WorkerStats:
     def report(self, executor: WorkerExecutor, force: bool = False) -> dict[str, Any] | None:
         """The payload of one WORKER_STATS message, or None if nothing changed."""
         # Walking every hosted actor costs time with 100k idle twins: only while busy.
-        if not self.changed and not self._had_queues and not force:
+        leased = executor.leased_rows()   # tasks the node does not see (they came on leases)
+        if not self.changed and not self._had_queues and not force and not leased \
+                and not self._had_leased:
             return None
         queues = executor.queue_lengths()
         self._had_queues = bool(queues)
+        self._had_leased = bool(leased)
         with self._lock:
             self.changed = False
             recent = [[when, actor_id.hex() if actor_id else "",
@@ -103,7 +107,7 @@ class WorkerStats:
             counters = [[kind, name, *counter.as_list()]
                         for (kind, name), counter in self.counters.items()]
         return {"counters": counters, "recent": recent, "failures": failures,
-                "queues": queues, "running": len(executor.running_tasks)}
+                "queues": queues, "running": len(executor.running_tasks), "leased": leased}
 
 
 stats = WorkerStats()
