@@ -24,9 +24,11 @@ What the lease holder does, in place of the node:
   never waits for the caller. If the running task blocks in ``get()``, the worker hands back
   the ones behind it (``REQUEUE``) and they go to another lease.
 * **retries**: when a leased worker dies (``WORKER_DIED``), every task sent to it whose result
-  has not come runs again if it has retries left (``max_retries``), else fails with
-  ``WorkerCrashedError``. The caller knows which results it got, so a result lost with the
-  worker is retried too (the node's ``lost_results`` bookkeeping is for tasks it dispatched).
+  has not come runs again: the first of them (the one that ran, or whose result was lost)
+  if it has retries left (``max_retries``), else it fails with ``WorkerCrashedError``; those
+  sent behind it had not started, and go out again without using a retry. The caller knows
+  which results it got, so a result lost with the worker is retried too (the node's
+  ``lost_results`` bookkeeping is for the tasks it dispatched itself).
 * **cancel**: a waiting task fails here; a sent one is cancelled at its worker, and one that
   does not stop within ``CANCEL_GRACE`` has its worker ended by the node (``end_lease``).
 * **returning**: a lease idle for ``IDLE_SECONDS`` is given back; a lease granted when no task
@@ -303,10 +305,13 @@ class LeaseTable:
             for lease in [held for held in self.leases.values() if held.worker_id == worker_id]:
                 self._forget(lease)
                 shape = lease.shape
-                # In the order they were sent, first in line again.
-                for task in reversed(list(lease.inflight.values())):
+                # In the order they were sent, first in line again. Only the first can have
+                # run: a worker starts a leased task once it has sent the result of the one
+                # before. So only it uses a retry; the others never started.
+                sent = list(lease.inflight.values())
+                for task in reversed(sent):
                     task.lease = None
-                    retries = task.header[12]
+                    retries = task.header[12] if task is sent[0] else -1
                     name = task.header[5]
                     if task.cancelled:
                         failed.append((task, TaskCancelledError(
