@@ -133,6 +133,7 @@ class LeaseTable:
         self.asked: dict[bytes, _Shape] = {}      # lease request id -> its shape
         self.queued_ids: set[bytes] = set()       # requests the node queued for resources
         self.worker_code: dict[bytes, set[bytes]] = {}   # worker id -> code ids sent to it
+        self.granted = 0   # leases granted so far (the tests read it)
         runtime.register_handler(Kind.LEASE_GRANTED, self._on_granted)
         self._next_worker_died = runtime._handlers[Kind.WORKER_DIED]
         runtime.register_handler(Kind.WORKER_DIED, self._on_worker_died)
@@ -226,6 +227,7 @@ class LeaseTable:
                         del self.tasks[task.task_id]
                 else:
                     lease = Lease(lease_id, shape, worker_id, address)
+                    self.granted += 1
                     # The code a worker has, whichever lease of ours brought it.
                     lease.code_ids = self.worker_code.setdefault(worker_id, set())
                     self.leases[lease_id] = lease
