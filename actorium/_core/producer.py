@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from actorium._core.options import DYNAMIC_RETURNS, stream_backpressure
+from actorium._transport import serialization
 from actorium._transport.datagrams import Outlet, Sent, inlet_path
 from actorium._transport.protocol import FAILED_RETURN, Kind, TaskStatus, pack
 from actorium.exceptions import TaskCancelledError
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 # Items 1.. look for the consumer's inlet, which it opens when it waits in next() for an item
 # after the first (so item 0 never looks); past these, an absent inlet is not looked for.
 _LOOK_FOR_INLET = 8
+# Items of these types are packed without the general path (RAW msgpack, nothing stored).
+_SCALARS = frozenset({int, float, bool, type(None)})
 
 # Asked when a streaming generator raises: the generator to run instead (the call made again,
 # a retry), or None to end the stream with the exception. See the worker's task retries.
@@ -107,6 +110,10 @@ class Producer:
         """Pack and send item ``index`` (any thread)."""
         from actorium._core.execution import ok_result
 
+        if type(value) in _SCALARS:   # the common small item: no buffers, refs or store
+            fmt, data, _buffers, _refs = serialization.dumps(value)
+            self._emit(index, TaskStatus.OK, [fmt, data, 0], [], [])
+            return
         _status, returns, deps, buffers = ok_result(self.runtime, value, 1, self.name)
         self._emit(index, TaskStatus.OK, returns[0], deps, buffers)
 
@@ -120,7 +127,7 @@ class Producer:
     def _emit(self, index: int, status: int, described: list[Any], deps: list[Any],
               buffers: list[Any]) -> None:
         runtime = self.runtime
-        if status == TaskStatus.OK:
+        if status == TaskStatus.OK and len(described) > 3:
             buffers = runtime.name_results(self.owner, self.task_id, [described], buffers,
                                            first_index=index + 1)
         frame = pack([Kind.GENERATOR_ITEM, self.task_id, index, status, described, deps,

@@ -141,12 +141,14 @@ class ObjectRefGenerator(Generic[T]):
         check_not_in_loop("next() on an ObjectRefGenerator")
         state = self._state
         runtime = self._runtime
+        drain = True   # take what the inlet holds first (not right after wait() gave an item)
         while True:
             inlet = state.inlet
             with state.cond:
-                if inlet is not None:
+                if inlet is not None and (drain or state.failed):
                     for datagram in inlet.ready():
                         runtime.file_datagram(datagram)
+                drain = True
                 ref = self._take()
                 if inlet is not None and (state.next_index < 0 or state.ended()):
                     state.inlet = None   # the end is here: nothing more will come
@@ -171,6 +173,7 @@ class ObjectRefGenerator(Generic[T]):
                     state.reading = False
             if got:
                 runtime.file_datagram(got)
+                drain = False
 
     def _leave_inlet(self) -> None:
         """Items come through the inbox only from now on (another way of waiting began)."""
