@@ -139,12 +139,13 @@ class Producer:
 
     def _to_inlet(self, index: int, frame: bytes) -> bool:
         """Hand item ``index`` (one frame) to the consumer's inlet; False: send it through the
-        inbox. An inlet that was closed, or is still absent after the first items, is not
-        tried again: the consumer waits some other way."""
+        inbox. An inlet that was closed, or full, or is still absent after the first items, is
+        not tried again: the consumer waits some other way, or is behind."""
         assert self.inlet is not None
         sent = self.outlet.send(self.inlet, self.runtime.auth.sign((frame,))[0])
-        if sent is Sent.GONE or (sent is Sent.ABSENT and index >= _LOOK_FOR_INLET):
-            self.inlet = None
+        if sent is Sent.GONE or sent is Sent.FULL \
+                or sent is Sent.ABSENT and index >= _LOOK_FOR_INLET:
+            self.inlet = None   # a full queue: the consumer is behind, its loop files faster
         return sent is Sent.SENT
 
     def wait_room(self, sent: int) -> None:

@@ -33,6 +33,7 @@ import asyncio
 import os
 import threading
 from collections import deque
+from time import monotonic
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from actorium._core.ids import object_id_for
@@ -52,13 +53,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", covariant=True)
 
+# A reader that finds this many items queued in its inlet gives it up (see __next__).
+_BACKLOG = 4
+# A reader that waited this long (seconds) for an item after the first opens an inlet.
+_SPARSE = 200e-6
+
 
 class StreamState:
     """What the owner knows of one stream (shared by the loop thread and consumers)."""
 
     __slots__ = ("task_id", "items", "next_index", "total", "failed", "producer", "acked",
                  "ack_every", "cond", "async_waiters", "listeners", "end", "inlet", "reading",
-                 "inlet_wanted")
+                 "inlet_wanted", "sparse")
 
     def __init__(self, task_id: bytes, end: ObjectRef[Any], backpressure: int,
                  inlet_wanted: bool = False) -> None:
@@ -75,7 +81,8 @@ class StreamState:
         self.async_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self.listeners: list[Any] = []               # callables told of any change (wait())
         self.inlet: Inlet | None = None              # the reading thread's own socket, if any
-        self.inlet_wanted = inlet_wanted             # open one when next() first waits
+        self.inlet_wanted = inlet_wanted             # open one when items prove sparse
+        self.sparse = False                          # next() waited long for an item
         self.reading = False                         # a thread waits in inlet.wait()
 
     def ended(self) -> bool:
@@ -146,8 +153,14 @@ class ObjectRefGenerator(Generic[T]):
             inlet = state.inlet
             with state.cond:
                 if inlet is not None and (drain or state.failed):
-                    for datagram in inlet.ready():
+                    queued = inlet.ready()
+                    for datagram in queued:
                         runtime.file_datagram(datagram)
+                    if len(queued) >= _BACKLOG:
+                        # Items wait for the reader, not the reader for items: the loop
+                        # filing them beside this thread (on another core) is faster.
+                        runtime.close_inlet(state)
+                        inlet = None
                 drain = True
                 ref = self._take()
                 if inlet is not None and (state.next_index < 0 or state.ended()):
@@ -157,13 +170,16 @@ class ObjectRefGenerator(Generic[T]):
                     return ref
                 if state.ended():
                     raise StopIteration
-                if inlet is None and state.inlet_wanted and state.next_index > 0:
-                    # Not for the first item: opening the socket would delay it more than
-                    # the inlet saves; the first item shows the reader will wait again.
+                if inlet is None and state.inlet_wanted and state.sparse:
                     state.inlet_wanted = False
                     inlet = state.inlet = runtime.open_inlet(state.task_id)
                 if inlet is None or inlet.closed:
+                    began = monotonic()
                     state.cond.wait()
+                    # A long wait for an item after the first: items are sparse, each is
+                    # worth its one wake-up (a busy stream is faster through the loop,
+                    # which files items beside this thread, many per read).
+                    state.sparse = state.next_index > 0 and monotonic() - began > _SPARSE
                     continue
                 state.reading = True
             try:

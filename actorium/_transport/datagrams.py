@@ -44,6 +44,7 @@ class Sent(Enum):
 
     SENT = "sent"          # queued at the inlet
     FULL = "full"          # the inlet's queue is full now: send this one another way
+    LARGE = "large"        # over MAX_DATAGRAM: send this one another way
     ABSENT = "absent"      # no inlet (yet: the consumer opens it when it first waits)
     GONE = "gone"          # the inlet was closed: send every later one another way
 
@@ -152,7 +153,7 @@ class Outlet:
     def send(self, path: str, data: bytes) -> Sent:
         """Queue one datagram at the inlet at ``path``; never blocks."""
         if len(data) > MAX_DATAGRAM:
-            return Sent.FULL
+            return Sent.LARGE
         try:
             self._sock.sendto(data, socket.MSG_DONTWAIT, path)
         except BlockingIOError:

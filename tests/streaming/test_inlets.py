@@ -29,8 +29,9 @@ class Source:
             time.sleep(pause)
             yield i
 
-    def then_die(self, good: int):
+    def then_die(self, good: int, pause: float):
         for i in range(good):
+            time.sleep(pause)
             yield i
         os._exit(1)
 
@@ -53,7 +54,8 @@ def test_a_slow_reader_gets_every_item_in_order(runtime):
 def test_switching_from_next_to_async_for_loses_no_item(runtime):
     source = Source.remote()
     gen = source.slowly.remote(60, 0.005)
-    first = [ray.get(next(gen)) for _ in range(5)]
+    first = [ray.get(next(gen)) for _ in range(5)]   # items are sparse: the reader has an inlet
+    assert os.path.exists(_inlet_of(gen))
     time.sleep(0.2)   # the next items wait in the inlet meanwhile (the later ones, queue full,
                       # in the inbox)
 
@@ -75,9 +77,10 @@ def test_wait_and_next_take_turns_on_one_stream(runtime):
 def test_items_in_the_inlet_stay_readable_when_the_actor_dies(runtime):
     source = Source.remote()
     ray.get(source.ready.remote())
-    gen = source.then_die.remote(5)
-    time.sleep(0.5)   # the five items wait in the inlet; the actor is dead by now
-    assert [ray.get(next(gen)) for _ in range(5)] == [0, 1, 2, 3, 4]
+    gen = source.then_die.remote(6, 0.02)
+    assert [ray.get(next(gen)) for _ in range(3)] == [0, 1, 2]   # items are sparse: an inlet
+    time.sleep(0.5)   # the last three wait in the inlet; the actor is dead by now
+    assert [ray.get(next(gen)) for _ in range(3)] == [3, 4, 5]
     with pytest.raises(ActorDiedError):
         ray.get(next(gen))
 
@@ -96,8 +99,8 @@ def test_a_finished_or_dropped_stream_leaves_no_socket_file(runtime):
     assert not os.path.exists(path)
     gen = source.slowly.remote(10_000, 0.01)
     path = _inlet_of(gen)
-    assert [ray.get(next(gen)) for _ in range(2)] == [0, 1]
-    assert os.path.exists(path)   # next() waited for item 1: the stream got its inlet
+    assert [ray.get(next(gen)) for _ in range(3)] == [0, 1, 2]
+    assert os.path.exists(path)   # next() waited long for item 1: the stream got its inlet
     del gen
     eventually(lambda: not os.path.exists(path))
 
