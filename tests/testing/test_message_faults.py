@@ -99,6 +99,19 @@ def test_with_reliable_links_lost_doubled_and_overtaken_messages_are_made_good(f
     assert actorium.get(named.add.remote(7), timeout=60) == 1
 
 
+def test_reliable_links_can_be_turned_on_without_a_fault_plan(no_runtime, start_runtime,
+                                                              monkeypatch):
+    from actorium._core.context import current_runtime
+
+    monkeypatch.setenv("ACTORIUM_RELIABLE_LINKS", "1")
+    start_runtime(num_cpus=1)
+    assert "links" in vars(current_runtime().outbox)
+    tally = Tally.remote()
+    assert actorium.get([tally.add.remote(n) for n in range(20)], timeout=60) == \
+        list(range(1, 21))
+    assert actorium.get(square.remote(3), timeout=60) == 9
+
+
 def test_the_plan_reaches_the_workers_environment(faulty):
     faulty(drop("results", nth=10**9), seed=5)
 
