@@ -115,6 +115,7 @@ class Links:
         self._out: dict[str, _OutLink] = {}
         self._by_id: dict[bytes, str] = {}
         self._in: dict[str, _InLink] = {}
+        self._retired: set[bytes] = set()   # ids of links replaced by newer ones (16 B each)
         self._acks_due: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -170,6 +171,7 @@ class Links:
     def _settle(self, address: str) -> None:
         link = self._in.pop(address, None)
         if link is not None:
+            self._retired.add(link.link_id)   # a late copy from it is not a new link
             self._flush(link)
 
     def _on_ack(self, view: memoryview) -> None:
@@ -224,7 +226,10 @@ class Links:
         sender = bytes(first[_PREFIX + _MSG_FIXED.size:]).decode()
         link = self._in.get(sender)
         if link is None or link.link_id != link_id:
+            if link_id in self._retired:
+                return   # a late copy from a link given up: its messages were handed on
             if link is not None:      # the sender restarted, or started a new link
+                self._retired.add(link.link_id)
                 self._flush(link)
             link = self._in[sender] = _InLink(link_id)
         with self._lock:

@@ -152,3 +152,26 @@ def test_a_receiver_reborn_behind_the_same_address_gets_a_new_link_from_zero():
     # answered as a new incarnation, the sender started a new link: later messages flow.
     assert fresh[-1] == 9
     assert fresh == sorted(fresh)
+
+
+def test_a_late_copy_from_a_link_the_sender_replaced_is_not_handed_on_again():
+    async def scenario() -> list[int]:
+        loop = asyncio.get_running_loop()
+        wire, a, b, got = _pair(loop, seed=1, lose=0.0, double=0.0, hold=0.0)
+        receive = wire.receivers["b"]
+        wired = []
+        a._send = lambda address, frames: (wired.append(list(frames)), receive(list(frames)))
+        try:
+            for n in range(3):
+                a.send("b", _message(n))
+            stale = wired[1]
+            a.forget("b")              # e.g. its stream broke: the next message starts a link
+            a.send("b", _message(3))
+            receive(stale)             # a copy of message 1, late (a resend, a duplicate)
+            a.send("b", _message(4))
+            return got["b"]
+        finally:
+            a.close()
+            b.close()
+
+    assert asyncio.run(scenario()) == [0, 1, 2, 3, 4]
