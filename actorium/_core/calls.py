@@ -260,6 +260,49 @@ class CallerSide:
             for index in range(len(returns)):
                 complete(object_id_for(task_id, index), FAILED, fmt, data, [])
 
+    def task_result_off_loop(self, header: list[Any], buffers: list[Any]) -> bool:
+        """``_on_task_result`` on a thread blocked in ``get()`` that read it itself (see
+        ``Inbox.lead``), for the common case only: a plain result or error with no refs in
+        it, not in the store, of no virtual actor, whose waiters may all be woken from any
+        thread. False (nothing done): the loop handles it as usual."""
+        _, task_id, status, returns, deps = header
+        if deps or (status != TaskStatus.OK and status != TaskStatus.ERROR):
+            return False
+        actor_id = self._inflight_actor.get(task_id)
+        state = self.actors.get(actor_id) if actor_id is not None else None
+        if state is not None and state.virtual is not None:
+            return False
+        values: list[tuple[bytes, int, int, Any, list[Any]]] = []
+        if status == TaskStatus.OK:
+            position = 0
+            for index, described in enumerate(returns):
+                if len(described) > 3:
+                    return False   # in the store: the loop maps it
+                fmt, data, count = described
+                outcome = READY
+                if fmt & FAILED_RETURN:
+                    fmt, outcome = fmt & ~FAILED_RETURN, FAILED
+                values.append((object_id_for(task_id, index), outcome, fmt, data,
+                               [b.buffer for b in buffers[position:position + count]]))
+                position += count
+        else:
+            fmt, data, _count = returns[0]
+            values = [(object_id_for(task_id, index), FAILED, fmt, data, [])
+                      for index in range(len(returns))]
+        wake = self.objects.complete_off_loop(values)
+        if wake is None:
+            return False
+        if state is not None:
+            with self.actors_lock:
+                state.inflight.pop(task_id, None)
+                if state.sent:
+                    self._drop_resend(state, task_id)
+        if actor_id is not None:
+            self._inflight_actor.pop(task_id, None)
+        for waiter, entry in wake:
+            waiter(entry)
+        return True
+
     def _keep_contained(self, task_id: bytes, count: int, deps: list[list[Any]]) -> None:
         """Refs inside a task's result live as long as the result does (loop thread).
 

@@ -5,7 +5,10 @@ the serialized value: ``(format, data, buffers)``. Values are deserialized by wh
 ``get``, on their own thread, so the loop thread that fills entries does no pickling.
 
 Entries are filled on the loop thread and read from any thread; one lock guards the moment a
-waiter is registered against the moment the entry completes, so no wake-up is lost.
+waiter is registered against the moment the entry completes, so no wake-up is lost. One
+exception: a thread blocked in ``get()`` that read a plain result itself fills its entries
+(``complete_off_loop``), when every waiter of them is marked ``any_thread`` (a blocked
+``get()``'s count-down, not a future of some loop).
 
 Across threads, one rule for the ``entries`` dict (user threads create refs and put values
 while the loop completes, drops and reports entries):
@@ -168,6 +171,34 @@ class ObjectTable:
         if waiters:
             for waiter in waiters:
                 waiter(entry)
+
+    def complete_off_loop(self, values: list[tuple[bytes, int, int, Any, list[Any]]],
+                          ) -> list[tuple[Waiter, ObjectEntry]] | None:
+        """``complete`` for a thread other than the loop (one blocked in ``get()`` that read
+        the result itself): fill every entry of ``values`` (object id, state, format, data,
+        buffers) only if all their waiters may be called from any thread (``any_thread``),
+        else fill none and return None. Returns the waiters to call, once the caller's own
+        bookkeeping is done."""
+        wake: list[tuple[Waiter, ObjectEntry]] = []
+        with self.lock:
+            entries = self.entries
+            for object_id, *_value in values:
+                entry = entries.get(object_id)
+                if entry is None:
+                    continue
+                if entry.state != PENDING:
+                    return None   # answered twice (a resend): the loop sorts it out
+                for waiter in entry.waiters or ():
+                    if not getattr(waiter, "any_thread", False):
+                        return None
+            for object_id, state, fmt, data, buffers in values:
+                entry = entries.get(object_id)
+                if entry is None:
+                    continue
+                entry.fmt, entry.data, entry.buffers, entry.state = fmt, data, buffers, state
+                waiters, entry.waiters = entry.waiters, None
+                wake.extend((waiter, entry) for waiter in waiters or ())
+        return wake
 
     def replace_value(self, entry: ObjectEntry, state: int, fmt: int, data: bytes) -> None:
         """Turn a completed entry into another outcome (a stored value whose owner died)."""

@@ -45,7 +45,7 @@ from actorium._faults.injector import interpose as interpose_faults
 from actorium._faults.injector import interpose_inbox
 from actorium._runtime_env.resolve import EnvResolver
 from actorium._store.store import ObjectStore
-from actorium._transport import serialization
+from actorium._transport import local, serialization
 from actorium._transport.auth import TOKEN_ENV, FrameAuth, token_from_environment
 from actorium._transport.channel import Inbox, Outbox, free_tcp_address
 from actorium._transport.protocol import Kind, pack, unpack
@@ -140,6 +140,9 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
         self.loop_thread_id = threading.get_ident()
         self.outbox.loop = loop
         self.inbox = Inbox(self.zmq_context, self.address, loop, self._receive, self.auth)
+        if local.LEADING and self._receive == self._on_message:
+            # A thread blocked in get() may read its own reply (not behind planned delays).
+            self.inbox.off_loop = self._on_message_off_loop
         self.inbox.start()
         self._schedule_drain()
 
@@ -244,6 +247,14 @@ class Runtime(ValueAccess, CallerSide, StreamOwner):
             # Raising into the inbox's drain would drop the rest of its batch and leave the
             # edge-triggered socket unread: every later message (results, ACTOR_PLACED) lost.
             traceback.print_exc()
+
+    def _on_message_off_loop(self, frames: list[Any]) -> bool:
+        """A message read by a thread blocked in ``get()``: handled on that thread if it is
+        a result that needs nothing of the loop; False to have the loop handle it."""
+        header = unpack(frames[0])
+        if header[0] != Kind.TASK_RESULT:
+            return False
+        return self.task_result_off_loop(header, frames[1:])
 
     def register_handler(self, kind: int, handler: Callable[[list[Any], list[Any]], None]) -> None:
         self._handlers[kind] = handler

@@ -71,6 +71,9 @@ class Inbox:
         self._listener = local.Listener(path, self._on_stream_message, auth.reject,
                                         MAX_MESSAGE_BYTES) if path else None
         self._draining_scheduled = False
+        # What a thread that leads (``lead``) handles itself: called with each authenticated
+        # message, it returns False to have the loop handle it. None: nobody leads.
+        self.off_loop: Callable[[list[Any]], bool] | None = None
         # Traffic counters for /metrics (only the loop thread touches them).
         self.received = 0
         self.received_bytes = 0
@@ -93,6 +96,43 @@ class Inbox:
                 self._on_message(message)
             except Exception:  # noqa: BLE001 - one failing handler must not cut the stream
                 traceback.print_exc()
+
+    def lead(self, done: Callable[[], bool], timeout: float | None) -> bool:
+        """Read this process's streams on the calling thread until ``done()`` (or ``timeout``).
+
+        For a thread about to block waiting for a reply: it reads the reply itself instead of
+        being woken by the loop once the loop has. Messages ``off_loop`` does not take are
+        handed to the loop, in the order read. False if another thread leads or leading is
+        off: wait as usual then. ``wake`` (any thread) makes the leader look at ``done``.
+        """
+        listener = self._listener
+        if listener is None or self.off_loop is None:
+            return False
+        return listener.lead(done, self._on_stream_message_off_loop, timeout)
+
+    def wake(self) -> None:
+        """Make a thread that leads look at its ``done()`` again (any thread)."""
+        if self._listener is not None:
+            self._listener.wake()
+
+    def _on_stream_message_off_loop(self, frames: list[Any]) -> None:
+        # Counted like the loop's reads; the counters may then miss a rare increment.
+        self.received += 1
+        self.received_bytes += sum(memoryview(frame).nbytes for frame in frames)
+        message = self.auth.open(frames)
+        if message is None:
+            return
+        listener = self._listener
+        assert listener is not None and self.off_loop is not None
+        # Nothing overtakes what was handed to the loop before it (one sender's order).
+        if not listener.handing:
+            try:
+                if self.off_loop(message):
+                    return
+            except Exception:  # noqa: BLE001 - as on the loop: one message, not the stream
+                traceback.print_exc()
+                return
+        listener.hand_to_loop(self._on_message, message)
 
     def _drain(self) -> None:
         self._draining_scheduled = False

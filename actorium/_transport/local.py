@@ -24,6 +24,15 @@ A receiver that has no stream listener (another version, a path too long for a u
 ``ACTORIUM_LOCAL_STREAMS=0``) is reached through ZeroMQ; the choice is made once per
 (thread, receiver), so one thread's messages never take two paths.
 
+*Leader/follower reading* (``Listener.lead``, Linux): a thread blocked waiting for a reply
+(``get()``) may read the streams itself instead of sleeping until the loop has read the reply
+and woken it, which saves a hand-off between two threads on every blocking call. The
+connections sit in one epoll set; the loop watches it through a second epoll set it alone
+polls, and a thread that leads takes the first set out of the second, so the loop is not
+woken for what the leader reads. One thread leads at a time and whoever reads dispatches:
+the leader passes each message to ``off_loop`` (which handles what is safe on any thread
+and hands the rest to the loop, in order), and gives the set back to the loop when it stops.
+
 Wire format of one message: ``<u32 n>``, ``n`` times ``<u64 length>``, then the ``n`` frames.
 """
 
@@ -31,9 +40,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import socket
 import struct
 import threading
+import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -54,6 +66,11 @@ _MAX_FRAMES = (_CHUNK - 4) // 8
 _SNDBUF = 4 * 1024 * 1024
 # How many queued pieces one write of the loop hands the kernel.
 _IOV_BATCH = 64
+
+# Leader/follower reading needs epoll sets (Linux); elsewhere the loop reads every stream.
+# ``ACTORIUM_LEADER_READS=0`` turns it off: the loop reads every stream (to compare).
+_EPOLL = hasattr(select, "epoll") and hasattr(os, "eventfd")
+LEADING = _EPOLL and os.environ.get("ACTORIUM_LEADER_READS", "1") != "0"
 
 _COUNT = struct.Struct("<I")
 _ONE = struct.Struct("<IQ")
@@ -211,8 +228,9 @@ class Listener:
 
     ``deliver`` gets each message as ZeroMQ's inbox would read it: the first frame as
     ``bytes`` (still tagged), the others as ``zmq.Frame``. ``reject`` counts a stream cut for
-    a malformed length. Plain sockets under ``add_reader`` (not asyncio transports), so that
-    ``close`` is done when it returns, whether or not the loop runs again.
+    a malformed length. Plain sockets (not asyncio transports), so that ``close`` is done when
+    it returns, whether or not the loop runs again. Whoever reads the connections holds
+    ``_read_lock``: the loop, or a thread that leads (``lead``).
     """
 
     def __init__(self, path: str, deliver: Handler, reject: Callable[[int, int], None],
@@ -234,11 +252,34 @@ class Listener:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.readers: set[_Reader] = set()
         self.closed = False
+        # Where each message read goes: ``deliver``, or a leader's ``off_loop`` while it leads.
+        self._dispatch: Handler = deliver
+        self._read_lock = threading.RLock()   # re-entered if a handler closes the inbox
+        self._lead_lock = threading.Lock()
+        # With epoll: the connections' set, the set the loop polls (holding the first while
+        # nobody leads) and the leader's (the first and the wake-up eventfd).
+        self._by_fd: dict[int, _Reader] = {}
+        self._conns: Any = None
+        self._loop_set: Any = None
+        self._lead_set: Any = None
+        self._wake_fd = -1
+        self._wake_lock = threading.Lock()
+        # Messages a leader handed to the loop and the loop has not handled yet, in order.
+        self._handed: deque[tuple[Handler, list[Any]]] = deque()
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Accept and read on ``loop`` (call from its thread)."""
         self._loop = loop
         loop.add_reader(self._sock.fileno(), self._accept)
+        if _EPOLL:
+            self._conns = select.epoll()
+            self._loop_set = select.epoll()
+            self._lead_set = select.epoll()
+            self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+            self._loop_set.register(self._conns.fileno(), select.EPOLLIN)
+            self._lead_set.register(self._conns.fileno(), select.EPOLLIN)
+            self._lead_set.register(self._wake_fd, select.EPOLLIN)
+            loop.add_reader(self._loop_set.fileno(), self._on_loop_ready)
 
     def _accept(self) -> None:
         assert self._loop is not None
@@ -252,12 +293,124 @@ class Listener:
             conn.setblocking(False)
             reader = _Reader(self, conn)
             self.readers.add(reader)
-            self._loop.add_reader(conn.fileno(), reader.on_readable)
+            if self._conns is not None:
+                self._by_fd[reader.fd] = reader   # before it can be polled
+                self._conns.register(reader.fd, select.EPOLLIN)
+            else:
+                self._loop.add_reader(conn.fileno(), reader.on_readable)
 
+    # ------------------------------------------------------------ reading: loop or leader
+    def _on_loop_ready(self) -> None:
+        """A connection is readable and nobody leads (loop thread)."""
+        if not self._read_lock.acquire(blocking=False):
+            return   # a wake-up from just before a thread took the set away to lead
+        try:
+            self._run_handed()   # what a leader handed over comes first: it was read first
+            self._read_ready()
+        finally:
+            self._read_lock.release()
+
+    def _read_ready(self) -> None:
+        for fd, _events in self._conns.poll(0):
+            reader = self._by_fd.get(fd)
+            if reader is not None:
+                reader.on_readable()
+
+    def lead(self, done: Callable[[], bool], off_loop: Handler, timeout: float | None) -> bool:
+        """Read the connections on this thread until ``done()``, ``timeout`` or close.
+
+        Each message read goes to ``off_loop`` instead of ``deliver``. False at once if
+        another thread leads (or leading is not available): then wait for ``done`` as usual.
+        ``wake`` ends the wait early (whoever makes ``done()`` true from another thread).
+        """
+        if self._lead_set is None or self.closed or not self._lead_lock.acquire(blocking=False):
+            return False
+        try:
+            try:
+                self._loop_set.unregister(self._conns.fileno())
+            except (OSError, ValueError):
+                return False   # closed meanwhile
+            try:
+                with self._read_lock:
+                    self._dispatch = off_loop
+                    try:
+                        self._lead(done, timeout)
+                    finally:
+                        self._dispatch = self._deliver
+            finally:
+                if not self.closed:
+                    try:
+                        self._loop_set.register(self._conns.fileno(), select.EPOLLIN)
+                    except (OSError, ValueError):
+                        pass
+        finally:
+            self._lead_lock.release()
+        return True
+
+    def _lead(self, done: Callable[[], bool], timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        conns, wake, poll = self._conns.fileno(), self._wake_fd, self._lead_set.poll
+        try:
+            os.eventfd_read(wake)   # a wake-up left over from an earlier leader
+        except BlockingIOError:
+            pass
+        while not done() and not self.closed:
+            wait = -1.0
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    return
+            for fd, _events in poll(wait):
+                if fd == conns:
+                    self._read_ready()
+                else:
+                    try:
+                        os.eventfd_read(wake)
+                    except BlockingIOError:
+                        pass
+
+    def wake(self) -> None:
+        """End a leader's wait, to look at ``done()`` again (any thread)."""
+        with self._wake_lock:
+            if self._wake_fd >= 0:
+                os.eventfd_write(self._wake_fd, 1)
+
+    @property
+    def handing(self) -> bool:
+        """True while messages a leader handed to the loop are not all handled yet."""
+        return bool(self._handed)
+
+    def hand_to_loop(self, handler: Handler, message: list[Any]) -> None:
+        """Have the loop run ``handler(message)``, after what was handed before (leader)."""
+        self._handed.append((handler, message))
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(self._run_handed)
+        except RuntimeError:
+            pass   # the loop is closed: shutdown, nothing waits for it any more
+
+    def _run_handed(self) -> None:
+        handed = self._handed
+        while handed:
+            handler, message = handed[0]
+            try:
+                handler(message)
+            except Exception:  # noqa: BLE001 - one failing handler must not stop the others
+                traceback.print_exc()
+            finally:
+                handed.popleft()
+
+    # ------------------------------------------------------------ closing
     def drop(self, reader: _Reader) -> None:
-        """Stop reading a connection and close it (loop thread)."""
+        """Stop reading a connection and close it (whoever reads)."""
         self.readers.discard(reader)
-        if self._loop is not None and not self._loop.is_closed():
+        if self._conns is not None:
+            self._by_fd.pop(reader.fd, None)
+            try:
+                self._conns.unregister(reader.fd)
+            except (OSError, ValueError):
+                pass
+        elif self._loop is not None and not self._loop.is_closed():
             try:
                 self._loop.remove_reader(reader.fd)
             except (OSError, RuntimeError, ValueError):
@@ -265,18 +418,39 @@ class Listener:
         reader.sock.close()
 
     def close(self) -> None:
-        """Stop accepting, close every connection, remove the path (loop thread)."""
+        """Stop accepting, close every connection, remove the path (loop thread).
+
+        A thread that leads is woken and stops leading first (waited for a few seconds).
+        """
         if self.closed:
             return
         self.closed = True
-        if self._loop is not None and not self._loop.is_closed():
-            try:
-                self._loop.remove_reader(self._sock.fileno())
-            except (OSError, RuntimeError, ValueError):
-                pass
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            for fd in (self._sock.fileno(),
+                       self._loop_set.fileno() if self._loop_set is not None else -1):
+                if fd < 0:
+                    continue
+                try:
+                    loop.remove_reader(fd)
+                except (OSError, RuntimeError, ValueError):
+                    pass
         self._sock.close()
-        for reader in list(self.readers):
-            self.drop(reader)
+        self.wake()
+        locked = self._read_lock.acquire(timeout=5)
+        try:
+            for reader in list(self.readers):
+                self.drop(reader)
+            for epoll in (self._conns, self._loop_set, self._lead_set):
+                if epoll is not None:
+                    epoll.close()
+            with self._wake_lock:
+                if self._wake_fd >= 0:
+                    os.close(self._wake_fd)
+                    self._wake_fd = -1
+        finally:
+            if locked:
+                self._read_lock.release()
         try:
             os.unlink(self.path)
         except OSError:
@@ -286,14 +460,13 @@ class Listener:
 class _Reader:
     """One accepted connection: reads messages straight into its buffers and delivers them."""
 
-    __slots__ = ("_listener", "sock", "fd", "_deliver", "_buffer", "_view", "_start", "_end",
+    __slots__ = ("_listener", "sock", "fd", "_buffer", "_view", "_start", "_end",
                  "_body", "_body_view", "_body_filled", "_body_lengths", "closed")
 
     def __init__(self, listener: Listener, sock: socket.socket) -> None:
         self._listener = listener
         self.sock = sock
         self.fd = sock.fileno()
-        self._deliver = listener._deliver
         self._buffer = bytearray(_CHUNK)
         self._view = memoryview(self._buffer)
         self._start = 0          # first unparsed byte of _buffer
@@ -345,7 +518,7 @@ class _Reader:
             if self._body_filled == len(self._body):
                 body, lengths = self._body, self._body_lengths
                 self._body = self._body_view = None
-                self._deliver(_frames(memoryview(body), 0, lengths, True))
+                self._listener._dispatch(_frames(memoryview(body), 0, lengths, True))
             return
         self._end += nbytes
         self._parse()
@@ -353,7 +526,7 @@ class _Reader:
     def _parse(self) -> None:
         buffer, view = self._buffer, self._view
         position, end = self._start, self._end
-        deliver = self._deliver
+        deliver = self._listener._dispatch
         while end - position >= 4:
             count = _COUNT.unpack_from(buffer, position)[0]
             if count == 0 or count > _MAX_FRAMES:
