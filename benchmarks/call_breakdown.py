@@ -10,7 +10,10 @@ send of the result, the caller's loop handing it over, and ``get`` returning. Th
 wrappers put on one runtime's outbox and inbox objects by this script (in the worker, by the
 actor itself); the product has no tracing code. Prints the median of each step and of the
 whole call. ``zmq`` runs with ``ACTORIUM_LOCAL_STREAMS=0`` (every message through libzmq's
-I/O threads), ``both`` runs the two in fresh processes one after the other.
+I/O threads), ``loop`` with ``ACTORIUM_LEADER_READS=0`` (streams, but the caller's loop reads
+the reply and wakes the blocked thread, as before leader reads), ``both`` runs streams and
+ZeroMQ, ``all`` the three, in fresh processes one after the other. With leader reads, the
+caller's "loop hands the result over" is the blocked thread itself having read it.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ STEPS = (
      "w_start"),
     ("worker: the method itself", "w_start", "w_end"),
     ("worker: result packed until its send starts", "w_end", "w_sent"),
-    ("worker send -> caller loop hands the result over (sign, transport, wake-up, auth)",
+    ("worker send -> caller has read the result (sign, transport, wake-up, auth)",
      "w_sent", "c_recv"),
-    ("caller: loop fills the result until get() returns (wake-up, deserialize)", "c_recv",
-     "end"),
+    ("caller: result read until get() returns (fill, hand-off to the blocked thread if the "
+     "loop read it, deserialize)", "c_recv", "end"),
 )
 
 ACTOR_CALL, TASK_RESULT = 23, 12
@@ -66,6 +69,19 @@ def _hook(runtime: Any, sends: dict[int, list[int]], receives: dict[int, list[in
 
     runtime.outbox.send = traced_send
     runtime.inbox._on_message = traced_receive
+    off_loop = runtime.inbox.off_loop
+    if off_loop is not None:
+        # A thread blocked in get() that read the message itself: counted if it handled it
+        # (else the loop does, through traced_receive).
+        def traced_off_loop(frames: Any) -> bool:
+            now = clock()
+            handled: bool = off_loop(frames)
+            kind = _kind(frames)
+            if handled and kind in receives:
+                receives[kind].append(now)
+            return handled
+
+        runtime.inbox.off_loop = traced_off_loop
 
 
 def child(calls: int) -> dict[str, float]:
@@ -139,17 +155,20 @@ def child(calls: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=3000)
-    parser.add_argument("--transport", default="both", choices=("streams", "zmq", "both"))
+    parser.add_argument("--transport", default="both",
+                        choices=("streams", "loop", "zmq", "both", "all"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         for label, value in child(args.calls).items():
             print(f"{value:.1f}\t{label}")
         return 0
-    transports = ("streams", "zmq") if args.transport == "both" else (args.transport,)
+    transports = {"both": ("streams", "zmq"), "all": ("streams", "loop", "zmq")}.get(
+        args.transport, (args.transport,))
     runs = {}
     for transport in transports:
-        env = dict(os.environ, ACTORIUM_LOCAL_STREAMS="0" if transport == "zmq" else "1")
+        env = dict(os.environ, ACTORIUM_LOCAL_STREAMS="0" if transport == "zmq" else "1",
+                   ACTORIUM_LEADER_READS="0" if transport == "loop" else "1")
         out = subprocess.run([sys.executable, "-m", "benchmarks.call_breakdown", "--child",
                               "--calls", str(args.calls)], env=env, check=True,
                              capture_output=True, text=True).stdout
