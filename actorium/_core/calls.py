@@ -263,14 +263,17 @@ class CallerSide:
     def task_result_off_loop(self, header: list[Any], buffers: list[Any]) -> bool:
         """``_on_task_result`` on a thread blocked in ``get()`` that read it itself (see
         ``Inbox.lead``), for the common case only: a plain result or error with no refs in
-        it, not in the store, of no virtual actor, whose waiters may all be woken from any
-        thread. False (nothing done): the loop handles it as usual."""
+        it, not in the store, of an actor call (tasks' results feed the lease table, on the
+        loop), not of a virtual actor, whose waiters may all be woken from any thread. False
+        (nothing done): the loop handles it as usual."""
         _, task_id, status, returns, deps = header
         if deps or (status != TaskStatus.OK and status != TaskStatus.ERROR):
             return False
         actor_id = self._inflight_actor.get(task_id)
-        state = self.actors.get(actor_id) if actor_id is not None else None
-        if state is not None and state.virtual is not None:
+        if actor_id is None:
+            return False
+        state = self.actors.get(actor_id)
+        if state is None or state.virtual is not None:
             return False
         values: list[tuple[bytes, int, int, Any, list[Any]]] = []
         if status == TaskStatus.OK:
@@ -292,13 +295,11 @@ class CallerSide:
         wake = self.objects.complete_off_loop(values)
         if wake is None:
             return False
-        if state is not None:
-            with self.actors_lock:
-                state.inflight.pop(task_id, None)
-                if state.sent:
-                    self._drop_resend(state, task_id)
-        if actor_id is not None:
-            self._inflight_actor.pop(task_id, None)
+        with self.actors_lock:
+            state.inflight.pop(task_id, None)
+            if state.sent:
+                self._drop_resend(state, task_id)
+        self._inflight_actor.pop(task_id, None)
         for waiter, entry in wake:
             waiter(entry)
         return True
