@@ -7,10 +7,13 @@ runs an event loop: they raise ``BlockingCallInLoopError`` there; await the refs
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
 import logging
 import os
+import signal
+import sys
 import threading
 from collections.abc import (
     AsyncGenerator,
@@ -79,6 +82,7 @@ __all__ = [
 RAY_ADDRESS_ENV = "RAY_ADDRESS"       # honoured after ACTORIUM_ADDRESS, for ported set-ups
 
 _lock = threading.Lock()
+_shutting_down = threading.Event()   # shutdown() runs: SIGTERM waits for it (_sigterm_exit)
 _auto_init_lock = threading.Lock()   # one thread starts the runtime, the others wait for it
 _embedded: EmbeddedNode | None = None
 _connected: dict[str, Any] | None = None   # set while connected to a cluster
@@ -188,6 +192,7 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
             runtime.loop.call_soon_threadsafe(report_driver_objects, runtime)
             context.set_runtime(runtime)
             atexit.register(shutdown)
+            _exit_on_sigterm()
             return _info(runtime)
         cpus = num_cpus or os.cpu_count() or 1
         dashboard = _dashboard_options(include_dashboard, dashboard_host, dashboard_port)
@@ -222,7 +227,44 @@ def init(address: str | None = None, *, num_cpus: int | None = None,
         _embedded = node
         context.set_runtime(runtime)
         atexit.register(shutdown)
+        _exit_on_sigterm()
         return _info(runtime)
+
+
+def _exit_on_sigterm() -> None:
+    """As Ray's ``init()``: from now on SIGTERM ends this process through ``sys.exit(15)``,
+    so that ``shutdown()`` runs at exit (the session directory and the shared memory of the
+    driver's objects are removed, its actors reaped at once) instead of the process vanishing
+    with them (a stopped job's driver gets SIGTERM). Only over the default disposition, and
+    only from the main thread (where Python runs signal handlers): a handler the program
+    installed itself is kept. A SIGTERM that comes while ``shutdown()`` runs is ignored (a
+    job's stop signals its whole process group, the shell and the driver): the shutdown
+    under way ends the process. ``shutdown()`` puts the default back."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_exit)
+
+
+def _sigterm_exit(signum: int, _frame: object) -> None:
+    if _shutting_down.is_set():
+        return   # a second SIGTERM (a process group's) must not cut the shutdown short
+    sys.exit(signum)
+
+
+@contextlib.contextmanager
+def _marked(event: threading.Event) -> Iterator[None]:
+    event.set()
+    try:
+        yield
+    finally:
+        event.clear()
+
+
+def _restore_sigterm() -> None:
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is _sigterm_exit:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _auto_init() -> None:
@@ -307,7 +349,7 @@ def shutdown() -> None:
     Pending gets and awaits fail with ``RuntimeNotInitializedError``.
     """
     global _embedded, _connected
-    with _lock:
+    with _lock, _marked(_shutting_down):
         runtime = context.maybe_runtime()
         node, _embedded = _embedded, None
         connected, _connected = _connected, None
@@ -322,6 +364,7 @@ def shutdown() -> None:
         if node is not None:
             node.stop()
         atexit.unregister(shutdown)
+        _restore_sigterm()
 
 
 # ---------------------------------------------------------------------- remote

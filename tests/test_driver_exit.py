@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -79,3 +80,48 @@ def test_a_driver_s_actors_go_with_it_and_detached_ones_stay(no_runtime, tmp_pat
             actorium.kill(kept)
         finally:
             actorium.shutdown()
+
+
+SIGTERMED = """
+import os, signal, time, actorium
+actorium.init({address})
+ref = actorium.put(b"x" * (4 << 20))          # in the driver's shared-memory store
+print("ready", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "connected"])
+def test_a_sigtermed_driver_exits_as_on_ray_and_leaves_no_session_behind(no_runtime, tmp_path,
+                                                                         embedded):
+    # As Ray's init(): SIGTERM becomes sys.exit(15), so shutdown() runs at exit.
+    def run(env: dict[str, str]) -> None:
+        address = "" if embedded else 'address="auto"'
+        driver = subprocess.Popen([sys.executable, "-c", SIGTERMED.format(address=address)],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, cwd=os.path.dirname(__file__))
+        try:
+            assert driver.stdout is not None
+            assert driver.stdout.readline().strip() == "ready", driver.stderr
+            sessions = _session_dirs_of(driver.pid)
+            assert sessions != []
+            driver.send_signal(signal.SIGTERM)
+            _, stderr = driver.communicate(timeout=60)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
+                driver.wait()
+        assert driver.returncode == 15, stderr
+        assert _session_dirs_of(driver.pid) == []
+        assert all(not os.path.exists(path) for path in sessions)
+
+    if embedded:
+        run(dict(os.environ))
+    else:
+        with local_cluster(str(tmp_path), [{"num_cpus": 1}]) as started:
+            run(started["env"])
+
+
+def _session_dirs_of(pid: int) -> list[str]:
+    root = pathlib.Path(tempfile.gettempdir()) / f"actorium-{os.getuid()}"
+    return [str(path) for path in root.glob(f"s*-{pid}-*")]

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pathlib
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import urllib.error
@@ -220,6 +222,9 @@ def test_stopping_a_job_ends_its_driver_and_its_non_detached_actors_and_tasks(
     assert info.status is JobStatus.STOPPED
     assert not psutil.pid_exists(driver_pid) or \
         psutil.Process(driver_pid).status() == psutil.STATUS_ZOMBIE
+    # SIGTERM ended the driver through sys.exit, as on Ray: its shutdown() ran and removed
+    # its session directory (and the shared memory of its objects) on the way out.
+    assert _session_dirs_of(driver_pid) == []
     eventually(lambda: _actor_states(cluster["env"])["keeper-of-the-job"] == "DEAD")
     eventually(lambda: not any(psutil.pid_exists(p) for p in task_pids))
     assert _running_task_pids(cluster["env"]) == []
@@ -230,6 +235,11 @@ def test_stopping_a_job_ends_its_driver_and_its_non_detached_actors_and_tasks(
         actorium.kill(actorium.get_actor("detached-of-the-job"))
     finally:
         actorium.shutdown()
+
+
+def _session_dirs_of(pid: int) -> list[str]:
+    root = pathlib.Path(tempfile.gettempdir()) / f"actorium-{os.getuid()}"
+    return [str(path) for path in root.glob(f"s*-{pid}-*")]
 
 
 # ---------------------------------------------------------------------- the CLI

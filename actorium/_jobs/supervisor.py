@@ -5,7 +5,9 @@ outlives a dashboard or head that crashes). It runs the entrypoint as a shell co
 process group of its own, its output appended to the job's log, marks the job RUNNING, and
 when the entrypoint exits marks it SUCCEEDED or FAILED (with the last lines of the log and
 the exit code). SIGTERM means "stop the job": the entrypoint's process group gets SIGTERM,
-then, after ``ACTORIUM_JOB_STOP_WAIT_TIME_S`` (3 s, as Ray's), SIGKILL; the job is STOPPED.
+then, after ``ACTORIUM_JOB_STOP_WAIT_TIME_S`` (3 s, as Ray's), SIGKILL for what is left of the
+group; the job is STOPPED. Processes the entrypoint left behind when it exited by itself get
+the same SIGTERM, wait, SIGKILL.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 from actorium._jobs.models import JobErrorType, JobStatus
 from actorium._jobs.store import JobStore, now_ms
@@ -29,6 +32,26 @@ def _kill_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _group_alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _end_group(pid: int, deadline: float, *, terminate: bool) -> None:
+    """SIGTERM what is left of the entrypoint's group (unless it had it already), give it
+    until ``deadline`` to exit (a driver's SIGTERM runs its shutdown: its session directory
+    and shared memory go), then SIGKILL the rest. The shell that ran the entrypoint may exit
+    first at the SIGTERM, so the group's end, not the shell's, is what is waited for."""
+    if terminate:
+        _kill_group(pid, signal.SIGTERM)
+    while _group_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _kill_group(pid, signal.SIGKILL)
 
 
 def supervise(store: JobStore, submission_id: str) -> int:
@@ -60,14 +83,19 @@ def supervise(store: JobStore, submission_id: str) -> int:
             pass
         if stop.is_set() and not stopped:
             stopped = True
+            deadline = time.monotonic() + STOP_WAIT_SECONDS
             _kill_group(child.pid, signal.SIGTERM)
             try:
                 code = child.wait(timeout=STOP_WAIT_SECONDS)
                 break
             except subprocess.TimeoutExpired:
                 _kill_group(child.pid, signal.SIGKILL)
-    # Whatever the entrypoint started in its group does not outlive the job.
-    _kill_group(child.pid, signal.SIGKILL)
+    # Whatever the entrypoint started in its group does not outlive the job (stopped: within
+    # the same stop wait; else it gets one of its own).
+    if stopped:
+        _end_group(child.pid, deadline, terminate=False)
+    else:
+        _end_group(child.pid, time.monotonic() + STOP_WAIT_SECONDS, terminate=True)
     if stopped:
         store.update(submission_id, status=JobStatus.STOPPED.value, end_time=now_ms(),
                      driver_exit_code=code)
