@@ -38,8 +38,11 @@ STEPS = (
 def _hook(runtime: Any, sends: list[int] | None, receives: list[int] | None) -> None:
     """Record the time of each GENERATOR_ITEM this runtime sends (through the inbox or the
     consumer's inlet) or receives (on its loop, or read from an inlet by the reading thread)."""
-    from actorium._faults.injector import kind_of
     from actorium._transport import datagrams
+    from actorium._transport.protocol import unpack
+
+    def kind_of(frames: Any) -> int:
+        return int(unpack(frames[0])[0])
 
     clock = time.monotonic_ns
     if sends is not None:

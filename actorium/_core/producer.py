@@ -33,16 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from actorium._core.options import DYNAMIC_RETURNS, stream_backpressure
 from actorium._transport import serialization
-from actorium._transport.datagrams import Outlet, Sent, inlet_path
+from actorium._transport.datagrams import LOOK_FOR_INLET, Outlet, Sent, inlet_path
 from actorium._transport.protocol import FAILED_RETURN, Kind, TaskStatus, pack
 from actorium.exceptions import TaskCancelledError
 
 if TYPE_CHECKING:
     from actorium._core.runtime import Runtime
 
-# Items 1.. look for the consumer's inlet, which it opens when it waits in next() for an item
-# after the first (so item 0 never looks); past these, an absent inlet is not looked for.
-_LOOK_FOR_INLET = 8
 # Items of these types are packed without the general path (RAW msgpack, nothing stored).
 _SCALARS = frozenset({int, float, bool, type(None)})
 
@@ -144,7 +141,7 @@ class Producer:
         assert self.inlet is not None
         sent = self.outlet.send(self.inlet, self.runtime.auth.sign((frame,))[0])
         if sent is Sent.GONE or sent is Sent.FULL \
-                or sent is Sent.ABSENT and index >= _LOOK_FOR_INLET:
+                or sent is Sent.ABSENT and index >= LOOK_FOR_INLET:
             self.inlet = None   # a full queue: the consumer is behind, its loop files faster
         return sent is Sent.SENT
 

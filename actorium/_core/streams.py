@@ -40,7 +40,7 @@ from actorium._core.ids import object_id_for
 from actorium._core.objects import FAILED, PENDING, READY, ObjectEntry
 from actorium._core.ref import ObjectRef
 from actorium._faults.plan import FAULTS_ENV
-from actorium._transport.datagrams import Inlet, inlet_path
+from actorium._transport.datagrams import LOOK_FOR_INLET, Inlet, inlet_path
 from actorium._transport.protocol import Kind, TaskStatus, unpack
 
 if TYPE_CHECKING:
@@ -55,8 +55,9 @@ T = TypeVar("T", covariant=True)
 
 # A reader that finds this many items queued in its inlet gives it up (see __next__).
 _BACKLOG = 4
-# A reader that waited this long (seconds) for an item after the first opens an inlet.
-_SPARSE = 200e-6
+# A reader that waited this long (seconds) for an item after the first opens an inlet (a
+# busy stream's waits are tens of µs; a scheduling hiccup under load rarely reaches this).
+_SPARSE = 500e-6
 
 
 class StreamState:
@@ -170,7 +171,8 @@ class ObjectRefGenerator(Generic[T]):
                     return ref
                 if state.ended():
                     raise StopIteration
-                if inlet is None and state.inlet_wanted and state.sparse:
+                if inlet is None and state.inlet_wanted and state.sparse \
+                        and state.next_index < LOOK_FOR_INLET:   # the producer still looks
                     state.inlet_wanted = False
                     inlet = state.inlet = runtime.open_inlet(state.task_id)
                 if inlet is None or inlet.closed:
@@ -190,6 +192,10 @@ class ObjectRefGenerator(Generic[T]):
             if got:
                 runtime.file_datagram(got)
                 drain = False
+            elif got is not None and state.next_index in state.items:
+                # Poked for an item that came through the inbox: the producer no longer
+                # writes to the inlet (it was full), so waiting on it costs a hop more.
+                runtime.close_inlet(state)
 
     def _leave_inlet(self) -> None:
         """Items come through the inbox only from now on (another way of waiting began)."""

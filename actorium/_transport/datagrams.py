@@ -35,6 +35,9 @@ from actorium._transport import local
 # An item larger than this goes through the inbox (its buffer would be copied twice here).
 MAX_DATAGRAM = 32 * 1024
 _RECV_BUFFER = MAX_DATAGRAM + 64
+# Items 1 .. LOOK_FOR_INLET - 1 look for the consumer's inlet, which its reader opens only
+# while waiting for one of them (item 0 never looks); later items do not look for an absent one.
+LOOK_FOR_INLET = 8
 # sun_path holds 108 bytes with its terminating NUL.
 _MAX_PATH = 107
 
