@@ -48,6 +48,8 @@ _SIZED = frozenset({bytes, bytearray, str})
 
 # What ``copy_whole`` returns for a value it does not read itself.
 NOT_COPIED: Any = object()
+# A larger bytearray is copied out of a mapping (measured 2026-12-06, docs/performance.md).
+COPY_OUT_BYTEARRAY_MAX = 4 * 2**20
 
 
 class StoreAccess:
@@ -235,17 +237,22 @@ class StoreAccess:
         """The value of a stored object that is one large ``bytes``, ``bytearray`` or ``str``
         (``StoredObject.whole``), read the cheap way; ``NOT_COPIED`` if it is not one.
 
-        ``bytes`` and ``bytearray`` are read from the file straight into the new object (one
-        copy, no mapping); a ``str`` is decoded out of a mapping whose pages are all set up
-        in one call instead of one fault per page.
+        A ``bytes``, and a ``bytearray`` below ``COPY_OUT_BYTEARRAY_MAX``, is read from the
+        file straight into the new object (one copy, no mapping; a new ``bytearray`` is
+        first filled with zeros, a second pass that costs more than the mapping saves once it
+        is large, so a large one is unpickled out of a mapping as before). A ``str`` is
+        decoded out of a mapping whose pages are all set up in one call, not one fault a page.
         """
         kind = serialization.WHOLE_TYPES.get(stored.whole)
         if kind is str:
             data, buffers = self.object_store.read(stored, populate=True)
             return serialization.loads(serialization.PICKLE, data, buffers)
-        if kind is not bytes and kind is not bytearray:
+        if kind is bytearray and stored.sizes[0] < COPY_OUT_BYTEARRAY_MAX:
+            value: bytes | bytearray | None = self.object_store.copy_out(stored, bytearray)
+        elif kind is bytes:
+            value = self.object_store.copy_out(stored, bytes)
+        else:
             return NOT_COPIED
-        value = self.object_store.copy_out(stored, kind)
         return NOT_COPIED if value is None else value
 
     @staticmethod
