@@ -46,8 +46,8 @@ ACTOR_CALL, TASK_RESULT = 23, 12
 
 
 def _kind(frames: Any) -> int:
-    from actorium._faults.injector import kind_of
-    return kind_of(frames)
+    from actorium._transport.protocol import unpack
+    return int(unpack(frames[0])[0])
 
 
 def _hook(runtime: Any, sends: dict[int, list[int]], receives: dict[int, list[int]]) -> None:
