@@ -74,7 +74,8 @@ def lease_shape(options: dict[str, Any], num_returns: int) -> float | None:
 class _Task:
     """A task this process submitted on the lease path, until its result comes."""
 
-    __slots__ = ("task_id", "header", "buffers", "code", "lease", "cancelled", "shape")
+    __slots__ = ("task_id", "header", "buffers", "code", "lease", "cancelled", "shape",
+                 "carried_code")
 
     def __init__(self, header: list[Any], buffers: list[Any], shape: _Shape) -> None:
         self.task_id: bytes = header[1]
@@ -84,6 +85,7 @@ class _Task:
         self.lease: Lease | None = None
         self.cancelled = False   # force-cancelled: its worker's death fails it, no retry
         self.shape = shape
+        self.carried_code = False   # its frames carried its code (see LeaseTable._frames)
 
 
 class Lease:
@@ -182,13 +184,21 @@ class LeaseTable:
 
     @staticmethod
     def _frames(task: _Task, lease: Lease) -> list[Any]:
+        """The task's EXECUTE_TASK, with its code until a result says the worker has it.
+
+        Sending the code once is not enough: the frames are sent after the lock is let go,
+        and from whichever thread placed the task (each thread has its own socket to the
+        worker), so a later task without the code can reach the worker first ("code ...
+        was never sent to this worker"). ``lease.code_ids`` holds only the code the worker
+        surely has: that of a task whose frames carried it and whose result came back.
+        """
         header = list(task.header)
         header[0] = Kind.EXECUTE_TASK
         code_id: bytes = header[3]
         if code_id in lease.code_ids:
             header[4] = None
         else:
-            lease.code_ids.add(code_id)
+            task.carried_code = True
         header[10] = {**header[10], "lease": lease.lease_id}
         return [pack(header), *task.buffers]
 
@@ -257,6 +267,9 @@ class LeaseTable:
                 return False
             lease = task.lease
             lease.inflight.pop(task_id, None)
+            if task.carried_code:   # the worker keeps code as it arrives, run or not
+                lease.code_ids.add(task.header[3])
+                task.carried_code = False
             shape = task.shape
             requeued = status == TaskStatus.REQUEUE
             if requeued:

@@ -288,6 +288,9 @@ class TaskScheduler:
                 self.node.retire(worker)
             else:
                 self.node.retire_extra_worker(worker)
+            # An actor may wait for these resources (a task or lease held them when it was
+            # created): it is placed now, not at some later unrelated release.
+            self.node.actors.resources_freed()
         self.schedule_soon()
 
     def _give_gpus(self, task: QueuedTask) -> None:
@@ -311,6 +314,7 @@ class TaskScheduler:
         worker.blocked = is_blocked
         if is_blocked:
             self.node.resources.release(_cpus_of(task.demand))
+            self.node.actors.resources_freed()
         else:
             self.node.resources.acquire(_cpus_of(task.demand))
         self.schedule_soon()
