@@ -202,15 +202,21 @@ def test_threads_blocked_in_get_together_each_get_their_own_results(runtime):
     assert wrong == [] and not any(thread.is_alive() for thread in threads)
 
 
-@pytest.mark.timeout(90)
-def test_a_blocked_get_fails_when_its_queued_call_is_cancelled(runtime):
+def _slow_actor(runtime):   # type: ignore[no-untyped-def]
+    """An actor whose ``wait(seconds)`` sleeps, then returns ``seconds`` (a fresh class
+    each time: defined in a function, it travels by value, not by this test module)."""
     @runtime.remote
     class Slow:
         def wait(self, seconds):
             time.sleep(seconds)
             return seconds
 
-    slow = Slow.remote()
+    return Slow.remote()
+
+
+@pytest.mark.timeout(90)
+def test_a_blocked_get_fails_when_its_queued_call_is_cancelled(runtime):
+    slow = _slow_actor(runtime)
     busy = slow.wait.remote(2)
     queued = slow.wait.remote(0)
     threading.Timer(0.3, runtime.cancel, args=(queued,)).start()
@@ -221,12 +227,7 @@ def test_a_blocked_get_fails_when_its_queued_call_is_cancelled(runtime):
 
 @pytest.mark.timeout(90)
 def test_a_blocked_get_learns_that_its_actor_died(runtime):
-    @runtime.remote
-    class Slow:
-        def wait(self, seconds):
-            time.sleep(seconds)
-
-    slow = Slow.remote()
+    slow = _slow_actor(runtime)
     ref = slow.wait.remote(60)
     threading.Timer(0.3, runtime.kill, args=(slow,)).start()
     with pytest.raises(ActorDiedError):
@@ -235,13 +236,7 @@ def test_a_blocked_get_learns_that_its_actor_died(runtime):
 
 @pytest.mark.timeout(90)
 def test_after_a_get_times_out_results_and_awaits_still_arrive(runtime):
-    @runtime.remote
-    class Slow:
-        def wait(self, seconds):
-            time.sleep(seconds)
-            return seconds
-
-    slow = Slow.remote()
+    slow = _slow_actor(runtime)
     ref = slow.wait.remote(1)
     with pytest.raises(GetTimeoutError):
         runtime.get(ref, timeout=0.1)
