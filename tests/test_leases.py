@@ -97,6 +97,24 @@ def test_a_lease_whose_worker_dies_is_revoked_and_its_tasks_run_elsewhere(start_
 
 
 @pytest.mark.timeout(120)
+def test_an_actor_created_while_leases_hold_every_cpu_starts_once_they_are_given_back(
+        start_runtime):
+    # Ray's Queue guide does this: tasks end, then an actor reserving a CPU is created at
+    # once, while the tasks' idle leases still hold both CPUs. Giving a lease back must place
+    # it (it waited forever: only worker deaths re-placed waiting actors).
+    start_runtime(num_cpus=2)
+
+    @actorium.remote(num_cpus=1)
+    class Holder:
+        def ping(self) -> str:
+            return "pong"
+
+    actorium.get([slow.remote(0.2) for _ in range(4)], timeout=60)
+    holder = Holder.remote()
+    assert actorium.get(holder.ping.remote(), timeout=30) == "pong"
+
+
+@pytest.mark.timeout(120)
 def test_cancelling_a_leased_task_stops_it_and_frees_the_lease(start_runtime):
     start_runtime(num_cpus=1)
     running = slow.remote(3600)
