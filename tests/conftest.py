@@ -31,6 +31,7 @@ from typing import Any
 
 import psutil
 import pytest
+import zmq
 
 import actorium
 
@@ -221,6 +222,14 @@ def _failed(request: pytest.FixtureRequest) -> bool:
 def _xfailed(request: pytest.FixtureRequest) -> bool:
     report = getattr(request.node, "report_call", None)
     return report is not None and hasattr(report, "wasxfail")
+
+
+@pytest.fixture
+def ctx() -> Iterator[zmq.Context[Any]]:
+    """A ZeroMQ context of the test's own, destroyed without lingering afterwards."""
+    context: zmq.Context[Any] = zmq.Context()
+    yield context
+    context.destroy(linger=0)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -28,13 +28,6 @@ pytestmark = [pytest.mark.timeout(120),
 
 
 @pytest.fixture
-def ctx() -> Iterator[zmq.Context[Any]]:
-    context: zmq.Context[Any] = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
-@pytest.fixture
 def receiver(ctx: zmq.Context[Any], tmp_path: Any) -> Iterator[Receiver]:
     """An inbox whose loop handler records (message, thread); a leader takes b"fast..."."""
     box = Receiver(ctx, f"ipc://{tmp_path}/inbox.sock", start=False)

@@ -71,13 +71,6 @@ class Receiver:
 
 
 @pytest.fixture
-def ctx() -> Iterator[zmq.Context[Any]]:
-    context: zmq.Context[Any] = zmq.Context()
-    yield context
-    context.destroy(linger=0)
-
-
-@pytest.fixture
 def sender(ctx: zmq.Context[Any]) -> Iterator[tuple[Outbox, LoopThread]]:
     loop = LoopThread()
     outbox = Outbox(ctx, "ipc:///nowhere/sender.sock", lambda frames: None, FrameAuth(TOKEN),
